@@ -1,0 +1,156 @@
+"""State encodings: how the music so far becomes a 128-dimensional observation.
+
+Every encoding sees the music one 16th at a time, as a *frame*:
+
+* ``sounding``: bool ``(..., 128)``, the pitches sounding during that 16th (melody and
+  accompaniment together);
+* ``onsets``: integer ``(..., 128)``, how many notes of each pitch start at that 16th (a melody
+  note and an accompaniment note of the same pitch make 2).
+
+An encoding's state is its previous observation: ``encode(previous, sounding, onsets)`` returns
+the next one, and ``initial()`` is the observation before any 16th is played (all zeros). The
+leading ``...`` dimensions let the same code encode a batch of melodies at once.
+
+=========  ===============================================  ==================================
+name       observation after the 16ths ``0..t-1``            high
+=========  ===============================================  ==================================
+binary     1 where a pitch sounds during 16th ``t-1``         1
+count      onsets of each pitch in 16ths ``0..t-1``           ``steps * max_onsets``
+decay      ``c <- decay * c + onsets``, 16th by 16th          ``steps * max_onsets``
+=========  ===============================================  ==================================
+
+For ``decay`` a note played ``k`` 16ths ago weighs ``decay ** k``; ``decay <= count`` always.
+Encodings take arrays, not an env, so they are tested without one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from mammad_envs.melody import NUM_PITCHES
+
+OBS_DTYPE = np.float32
+
+
+class Encoding(ABC):
+    """One way of turning frames into observations.
+
+    Args:
+        steps: Number of 16ths in an episode (bounds the counts).
+        max_onsets: The most onsets of one pitch in one 16th (2 with an accompaniment, else 1).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, steps: int, max_onsets: int = 2) -> None:
+        self.steps = steps
+        self.max_onsets = max_onsets
+
+    @property
+    def high(self) -> float:
+        """The largest value an observation entry can take."""
+        return float(self.steps * self.max_onsets)
+
+    def space(self) -> spaces.Box:
+        """The observation space: ``Box(0, high, (128,), float32)``."""
+        return spaces.Box(0.0, self.high, (NUM_PITCHES,), OBS_DTYPE)
+
+    def initial(self, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
+        """The observation before any 16th is played: all zeros."""
+        return np.zeros((*batch_shape, NUM_PITCHES), dtype=OBS_DTYPE)
+
+    @abstractmethod
+    def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
+               ) -> np.ndarray:
+        """The observation after one more 16th.
+
+        Args:
+            previous: The observation before this 16th.
+            sounding: Pitches sounding during this 16th, bool ``(..., 128)``.
+            onsets: Onsets of each pitch at this 16th, integer ``(..., 128)``.
+
+        Returns:
+            A new float32 array, the next observation.
+        """
+
+
+class BinaryEncoding(Encoding):
+    """1 for every pitch sounding during the 16th just played, else 0."""
+
+    name = "binary"
+
+    @property
+    def high(self) -> float:
+        """Always 1."""
+        return 1.0
+
+    def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
+               ) -> np.ndarray:
+        """The snapshot of this 16th; the previous observation does not matter."""
+        return sounding.astype(OBS_DTYPE)
+
+
+class CountEncoding(Encoding):
+    """How many times each pitch has started so far in the episode."""
+
+    name = "count"
+
+    def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
+               ) -> np.ndarray:
+        """Adds this 16th's onsets to the counts."""
+        return previous + onsets.astype(OBS_DTYPE)
+
+
+class DecayEncoding(Encoding):
+    """Onset counts where older onsets weigh less: ``c <- decay * c + onsets``.
+
+    Args:
+        steps: Number of 16ths in an episode.
+        max_onsets: The most onsets of one pitch in one 16th.
+        decay: Weight kept per 16th, in ``[0, 1]``; 1 is ``count``, 0 is the last 16th's onsets.
+    """
+
+    name = "decay"
+
+    def __init__(self, steps: int, max_onsets: int = 2, decay: float = 0.9) -> None:
+        super().__init__(steps, max_onsets)
+        if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0 <= decay <= 1:
+            raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
+        self.decay = OBS_DTYPE(decay)
+
+    def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
+               ) -> np.ndarray:
+        """Decays the previous counts and adds this 16th's onsets."""
+        return self.decay * previous + onsets.astype(OBS_DTYPE)
+
+
+ENCODINGS: dict[str, type[Encoding]] = {
+    encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding)
+}
+"""Encodings by name; add your own class here to make it available to ``MelodyEnv``."""
+
+
+def make_encoding(name: str, steps: int, max_onsets: int = 2, decay: float = 0.9) -> Encoding:
+    """Builds an encoding by name.
+
+    Args:
+        name: A key of :data:`ENCODINGS`.
+        steps: Number of 16ths in an episode.
+        max_onsets: The most onsets of one pitch in one 16th.
+        decay: The decay factor, used by ``"decay"`` only.
+
+    Returns:
+        The encoding.
+
+    Raises:
+        ValueError: If the name is unknown or the decay is out of range.
+    """
+    if not isinstance(name, str) or name not in ENCODINGS:
+        raise ValueError(f"unknown encoding {name!r}: choose one of {sorted(ENCODINGS)}")
+    if name == DecayEncoding.name:
+        return DecayEncoding(steps, max_onsets, decay)
+    return ENCODINGS[name](steps, max_onsets)

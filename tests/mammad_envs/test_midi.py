@@ -1,0 +1,147 @@
+"""MIDI round trips, files from elsewhere, and bad files."""
+
+import mido
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mammad_envs.melody import HOLD, REST, canonical_melody
+from mammad_envs.midi import (
+    MidiFileError,
+    Note,
+    load_midi,
+    read_midi_tracks,
+    skyline,
+    write_midi,
+)
+
+MELODIES = st.lists(st.one_of(st.integers(0, 127), st.sampled_from([HOLD, REST])),
+                    min_size=1, max_size=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(melody=MELODIES)
+def test_round_trip_gives_the_canonical_melody(tmp_path_factory, melody):
+    path = tmp_path_factory.mktemp("midi") / "m.mid"
+    write_midi(path, melody, [Note(40, 0, 8), Note(43, 4, 12)])
+    np.testing.assert_array_equal(load_midi(path), canonical_melody(melody))
+
+
+def test_round_trip_is_identical_for_canonical_melodies(tmp_path):
+    melody = [REST, HOLD, 60, HOLD, 60, 62, REST, 64, HOLD, HOLD, REST, HOLD]
+    write_midi(tmp_path / "m.mid", melody)
+    np.testing.assert_array_equal(load_midi(tmp_path / "m.mid"), melody)
+
+
+def test_written_file_layout(tmp_path):
+    path = write_midi(tmp_path / "m.mid", [60, HOLD, 62], [Note(48, 0, 3)], bpm=80)
+    midi = mido.MidiFile(path)
+    assert midi.type == 1 and [t.name for t in midi.tracks] == ["conductor", "melody",
+                                                                 "accompaniment"]
+    tempo = next(m.tempo for m in midi.tracks[0] if m.type == "set_tempo")
+    assert mido.tempo2bpm(tempo) == pytest.approx(80)
+    assert midi.length == pytest.approx(3 * 60 / 80 / 4)
+
+
+def foreign_file(path):
+    """A multi-track file as another program would write it: 96 ticks per beat, a piano
+    track with chords and legato overlaps, a drum track, tempo and time-signature changes."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=96)
+    meta = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=500000, time=0),
+        mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
+        mido.MetaMessage("set_tempo", tempo=300000, time=192),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=96),
+    ])
+    drums = mido.MidiTrack([mido.MetaMessage("track_name", name="Drums")] + [
+        mido.Message("note_on", channel=9, note=36, velocity=100, time=0),
+        mido.Message("note_off", channel=9, note=36, velocity=0, time=24),
+    ] * 8)
+    events = [  # (tick, type, note): 24 ticks per 16th
+        (0, "note_on", 60), (0, "note_on", 64),   # chord: 64 is the top
+        (48, "note_off", 64),                     # 64 ends, 60 still sounds -> 60 appears
+        (96, "note_off", 60),
+        (96, "note_on", 67), (142, "note_on", 69),  # legato overlap, 69 starts near 16th 6
+        (150, "note_off", 67), (192, "note_off", 69),
+        (240, "note_on", 72), (250, "note_on", 72, 0),  # very short note, velocity-0 off
+    ]
+    piano = mido.MidiTrack([mido.MetaMessage("track_name", name="Piano")])
+    now = 0
+    for tick, kind, note, *velocity in events:
+        piano.append(mido.Message(kind, note=note, velocity=velocity[0] if velocity else 80,
+                                  time=tick - now))
+        now = tick
+    midi.tracks.extend([meta, drums, piano])
+    midi.save(path)
+    return path
+
+
+def test_foreign_multitrack_file_loads_with_the_skyline_policy(tmp_path):
+    path = foreign_file(tmp_path / "foreign.mid")
+    melody = load_midi(path)  # no "melody" track: the first track with (non-drum) notes
+    expected = [64, HOLD, 60, HOLD, 67, HOLD, 69, HOLD, REST, HOLD, 72]
+    np.testing.assert_array_equal(melody, expected)
+    np.testing.assert_array_equal(load_midi(path, track="Piano"), expected)
+    np.testing.assert_array_equal(load_midi(path, track=2, steps=4), expected[:4])
+    padded = load_midi(path, steps=14)
+    np.testing.assert_array_equal(padded, expected + [REST, HOLD, HOLD])
+
+
+def test_track_names_and_drums(tmp_path):
+    tracks = read_midi_tracks(foreign_file(tmp_path / "f.mid"))
+    assert [t.name for t in tracks] == ["", "Drums", "Piano"]
+    assert tracks[1].notes == ()
+
+
+def test_skyline_strikes_repeated_top_notes():
+    notes = [Note(60, 0, 4), Note(60, 2, 4), Note(55, 0, 6)]
+    np.testing.assert_array_equal(skyline(notes, 7), [60, HOLD, 60, HOLD, 55, HOLD, REST])
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError, match="nowhere.mid' does not exist"):
+        load_midi("nowhere.mid")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.mid").write_bytes(b"")
+    with pytest.raises(MidiFileError, match="empty.mid' is empty"):
+        load_midi(tmp_path / "empty.mid")
+
+
+def test_truncated_file(tmp_path):
+    path = write_midi(tmp_path / "whole.mid", [60, 62, 64, 65] * 8)
+    (tmp_path / "cut.mid").write_bytes(path.read_bytes()[:60])
+    with pytest.raises(MidiFileError, match="cut.mid' is truncated"):
+        load_midi(tmp_path / "cut.mid")
+
+
+def test_not_a_midi_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("C D E F G\n")
+    with pytest.raises(MidiFileError, match="notes.txt' is not a valid MIDI file"):
+        load_midi(tmp_path / "notes.txt")
+
+
+def test_file_without_notes(tmp_path):
+    midi = mido.MidiFile()
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
+    midi.save(tmp_path / "silent.mid")
+    with pytest.raises(MidiFileError, match="silent.mid' has no notes"):
+        load_midi(tmp_path / "silent.mid")
+
+
+def test_bad_track_choice(tmp_path):
+    path = foreign_file(tmp_path / "f.mid")
+    with pytest.raises(ValueError, match="has no track 'Lead'; its tracks: 0 .*2 \\(Piano"):
+        load_midi(path, track="Lead")
+    with pytest.raises(MidiFileError, match="track 1 of .* has no notes"):
+        load_midi(path, track=1)
+
+
+def test_write_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"melody\[1\] = 128"):
+        write_midi(tmp_path / "x.mid", [60, 128])
+    with pytest.raises(ValueError, match="bpm must be a positive number"):
+        write_midi(tmp_path / "x.mid", [60], bpm=0)
+    assert not (tmp_path / "x.mid").exists()
