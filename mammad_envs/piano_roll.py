@@ -161,11 +161,13 @@ def save_piano_roll(path: str | os.PathLike, melody: Sequence[int] | np.ndarray,
     axes.set_yticks(ticks, [pitch_name(pitch) for pitch in ticks])
     axes.set_xlabel("bar")
     axes.set_ylabel("pitch")
-    axes.legend(handles=[Patch(color=np.array(MELODY_HELD) / 255, label="melody"),
-                         Patch(color=np.array(ACCOMPANIMENT) / 255, label="accompaniment")],
-                loc="upper right", fontsize="small")
+    handles = [Patch(color=np.array(MELODY_HELD) / 255, label="melody")]
+    if accompaniment:
+        handles.append(Patch(color=np.array(ACCOMPANIMENT) / 255, label="accompaniment"))
+    axes.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
+                frameon=False, fontsize="small")
     if title:
-        axes.set_title(title)
+        axes.set_title(title, loc="left")
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
