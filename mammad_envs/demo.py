@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     notes = base.accompaniment.notes_until(base.steps) if base.accompaniment else []
     png = save_piano_roll(args.out / "melody.png", base.melody, notes,
                           title=f"A random melody in {args.key} over '{name}' (seed {args.seed})")
+    print(f"A random melody in {args.key} over {name!r} (seed {args.seed}):")
     print(env.render())
     print(f"wrote {midi} and {png}")
 

@@ -170,6 +170,8 @@ def read_midi_tracks(path: str | os.PathLike) -> list[MidiTrack]:
         MidiFileError: If the file is empty, truncated or not a MIDI file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise MidiFileError(f"{str(path)!r} is a directory, not a MIDI file")
     if not path.is_file():
         raise FileNotFoundError(f"MIDI file {str(path)!r} does not exist")
     if path.stat().st_size == 0:
@@ -177,7 +179,8 @@ def read_midi_tracks(path: str | os.PathLike) -> list[MidiTrack]:
     try:
         midi = mido.MidiFile(path)
     except EOFError as error:
-        raise MidiFileError(f"MIDI file {str(path)!r} is truncated: {error}") from error
+        raise MidiFileError(f"MIDI file {str(path)!r} is truncated: it ends in the middle of "
+                            f"a track") from error
     except (OSError, ValueError, KeyError, IndexError) as error:
         raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: {error}") from error
     if midi.type == 2 and not midi.tracks:

@@ -14,7 +14,7 @@ from mammad_envs.music import parse_key
 def test_demo_writes_midi_and_png(tmp_path, capsys):
     main(["--out", str(tmp_path), "--seed", "1", "--accompaniment", "rock"])
     out = capsys.readouterr().out
-    assert "wrote" in out and "|1" in out
+    assert "wrote" in out and "|1" in out and "over 'rock'" in out
     melody = load_midi(tmp_path / "melody.mid")
     assert len(melody) == 64
     pitches = melody[melody >= 0]

@@ -113,7 +113,7 @@ def test_empty_file(tmp_path):
 def test_truncated_file(tmp_path):
     path = write_midi(tmp_path / "whole.mid", [60, 62, 64, 65] * 8)
     (tmp_path / "cut.mid").write_bytes(path.read_bytes()[:60])
-    with pytest.raises(MidiFileError, match="cut.mid' is truncated"):
+    with pytest.raises(MidiFileError, match="cut.mid. is truncated: it ends in the middle"):
         load_midi(tmp_path / "cut.mid")
 
 
@@ -145,3 +145,8 @@ def test_write_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="bpm must be a positive number"):
         write_midi(tmp_path / "x.mid", [60], bpm=0)
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_directory_is_not_a_midi_file(tmp_path):
+    with pytest.raises(MidiFileError, match="is a directory, not a MIDI file"):
+        load_midi(tmp_path)
