@@ -12,14 +12,15 @@ being imported, and the function must already exist then.
 
 from __future__ import annotations
 
-ENTRY_POINT = "mammad_envs.melody_env:MelodyEnv"
+ENTRY_POINT = "mammad_envs.factory:make_melody_env"
+"""A MelodyEnv wrapped in the rewards named by its ``reward`` argument."""
 
 # (id, kwargs): one flat table; kwargs stay JSON-friendly.
 ENVIRONMENTS: list[tuple[str, dict]] = [
-    ("MammadMelody-binary-v0", {"encoding": "binary"}),
-    ("MammadMelody-count-v0", {"encoding": "count"}),
-    ("MammadMelody-decay-v0", {"encoding": "decay"}),
-    ("MelodyEnv-v0", {}),
+    ("MammadMelody-binary-v0", {"encoding": "binary", "reward": "theory"}),
+    ("MammadMelody-count-v0", {"encoding": "count", "reward": "theory"}),
+    ("MammadMelody-decay-v0", {"encoding": "decay", "reward": "theory"}),
+    ("MelodyEnv-v0", {"reward": "theory"}),
 ]
 
 

@@ -1,0 +1,74 @@
+"""TheoryReward: the RL Tuner music-theory rules as a reward wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from mammad_envs.music import parse_key
+from rewards.base import RewardTerm, check_weight
+from rewards.theory.engine import TheoryEngine
+from rewards.theory.rules import RULES, RuleContext
+
+
+class TheoryReward(RewardTerm):
+    """Adds the RL Tuner music-theory reward: the sum of nine rules (or the ones you choose).
+
+    The term is written to ``info["reward_terms"]["theory"]`` and each rule's own value to
+    ``info["theory_rules"]``. The rules are listed in ``docs/rewards.md``.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> import rewards
+        >>> env = rewards.TheoryReward(gym.make("MammadMelody-binary-v0", reward=None),
+        ...                            key="G major")
+        >>> _ = env.reset(seed=0)
+        >>> _, reward, *_ , info = env.step(env.unwrapped.pitch_to_action(67))  # G4 first
+        >>> info["theory_rules"]["tonic"]
+        3.0
+
+    Args:
+        env: A MammadMelody env (possibly wrapped).
+        key: The key the rules expect, e.g. ``"C major"`` (default) or ``"A minor"``.
+        rules: Names of the rules to add up (default: all nine built-in rules); rules added with
+            :func:`rewards.theory.register_rule` may be named too.
+        rule_weights: A multiplier per rule name (default 1 each).
+        tonic: The pitch the tonic rule asks for (default: the key's tonic in octave 4).
+        weight: Multiplies the whole term (RL Tuner's ``1 / c``).
+    """
+
+    name = "theory"
+
+    def __init__(self, env: gym.Env, key: str = "C major", rules: Sequence[str] | None = None,
+                 rule_weights: Mapping[str, float] | None = None, tonic: int | None = None,
+                 weight: float = 1.0) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, key=key, rules=rules,
+                                                 rule_weights=rule_weights, tonic=tonic,
+                                                 weight=weight)
+        super().__init__(env, weight)
+        base: Any = env.unwrapped
+        if tonic is not None and not (isinstance(tonic, int) and 0 <= tonic <= 127):
+            raise ValueError(f"tonic must be a MIDI pitch 0..127 or None, got {tonic!r}")
+        self.context = RuleContext(parse_key(key), base.steps, base.lowest, tonic)
+        self.engine = TheoryEngine(self.context, rules, batch=1)
+        self.rule_weights = {name: 1.0 for name in self.engine.rules}
+        for name, value in (rule_weights or {}).items():
+            if name not in self.rule_weights:
+                raise ValueError(f"rule_weights names {name!r}, which is not among the rules "
+                                 f"{self.engine.rules} (all rules: {sorted(RULES)})")
+            self.rule_weights[name] = check_weight(name, value)
+
+    def reset_term(self, info: dict[str, Any]) -> None:
+        """Starts a new melody."""
+        self.engine.reset()
+
+    def term(self, info: dict[str, Any]) -> float:
+        """The weighted sum of the rules for the event just played."""
+        values = self.engine.step(np.array([info["pitch"]]))
+        rules = {name: self.rule_weights[name] * float(values[name][0])
+                 for name in self.engine.rules}
+        info["theory_rules"] = rules
+        return sum(rules.values())
