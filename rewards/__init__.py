@@ -19,6 +19,7 @@ from rewards.base import REWARDS, RewardTerm, apply_rewards, parse_rewards, regi
 _LAZY = {
     "TheoryReward": "rewards.theory.wrapper",
     "NoteRNNReward": "rewards.note_rnn_reward",
+    "NoteRNNVectorReward": "rewards.note_rnn_reward",
     "PreferenceReward": "rewards.preference",
     "metrics": "rewards.metrics",
 }

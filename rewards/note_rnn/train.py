@@ -1,0 +1,548 @@
+"""Trains the Note RNN on folk tunes: ``python -m rewards.note_rnn.train``.
+
+The shipped model was trained with (about 20 minutes on 2 CPU cores, see its model card)::
+
+    python -m rewards.note_rnn.train --install
+
+* ``--data folk`` (default): every tune of O'Neill's, Ryan's Mammoth and miscFolk that converts
+  with the lenient rules of :func:`mammad_envs.corpus.load_folk_corpus` (needs
+  ``pip install -e .[dataset]`` for music21; the first run parses the corpus for a few minutes
+  and caches it). ``--data bundled`` uses the 10 bundled melodies, for smoke tests.
+* Split by tune: ``--val-fraction`` of the tunes (seeded) are held out for validation.
+* Batches of random windows (``--window`` steps, each starting with START at a bar line or at
+  the tune's first event), Adam, gradient clipping at 5, learning rate halved when the
+  validation NLL stops improving, early stopping after ``--patience`` epochs without progress.
+* Validation: per-step NLL (nats) and accuracy of the model on the whole held-out tunes from
+  START, beside add-one-smoothed unigram and bigram models fitted on the training tunes.
+* Output in ``--out`` (default ``runs/note_rnn/``): ``checkpoint_epochNNN.pt`` after every epoch,
+  ``note_rnn.pt`` (the best epoch), ``model_card.md`` and ``history.json``. ``--install`` also
+  copies ``note_rnn.pt`` and ``model_card.md`` to ``rewards/note_rnn/weights/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import platform
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rewards.note_rnn.model import (
+    NUM_CLASSES,
+    START_TOKEN,
+    WEIGHTS_FILE,
+    NoteRNN,
+    melody_to_tokens,
+    torch_threads,
+)
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Where ``--install`` writes the weights and model card."""
+DEFAULT_OUT = Path("runs") / "note_rnn"
+"""Default output folder (relative to the working directory)."""
+MODEL_CARD = "model_card.md"
+"""File name of the model card."""
+TRAIN_THREADS: int = 0
+"""Default ``--threads`` (0: torch's default, all cores). Unlike smaller nets, this model
+trained 1.4x faster on two threads than on one on the project's 2-core machines (measured:
+see docs/note_rnn.md), so training does not force one thread."""
+
+
+@dataclass(frozen=True, eq=False)
+class Tune:
+    """One tune prepared for training.
+
+    Attributes:
+        title: Title.
+        collection: Source collection.
+        melody: Melody array.
+        tokens: Its tokens (int64).
+        starts: Steps a training window may start at: bar lines and step 0.
+    """
+
+    title: str
+    collection: str
+    melody: np.ndarray
+    tokens: np.ndarray
+    starts: np.ndarray
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parses the command line.
+
+    Args:
+        argv: Arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The options.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m rewards.note_rnn.train", description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", choices=("folk", "bundled"), default="folk",
+                      help="folk: music21's public-domain folk corpus; bundled: the 10 bundled "
+                           "melodies (smoke tests)")
+    data.add_argument("--collections", nargs="+",
+                      default=["oneills1850", "ryansMammoth", "miscFolk"],
+                      help="collections for --data folk")
+    data.add_argument("--cache-dir", type=Path, default=None,
+                      help="corpus cache (default $MAMMAD_ENVS_CACHE or ~/.cache/mammad_envs)")
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="fraction of tunes held out for validation")
+    model = parser.add_argument_group("model")
+    model.add_argument("--embedding-dim", type=int, default=64)
+    model.add_argument("--hidden-size", type=int, default=256)
+    model.add_argument("--dropout", type=float, default=0.2)
+    training = parser.add_argument_group("training")
+    training.add_argument("--window", type=int, default=128, help="steps per training window")
+    training.add_argument("--batch-size", type=int, default=64)
+    training.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    training.add_argument("--weight-decay", type=float, default=0.0, help="Adam L2 penalty")
+    training.add_argument("--lr-patience", type=int, default=1,
+                          help="halve the learning rate after this many epochs without a "
+                               "better validation NLL (by --min-delta)")
+    training.add_argument("--min-delta", type=float, default=1e-3,
+                          help="smallest drop of the validation NLL (nats) that counts as better")
+    training.add_argument("--clip", type=float, default=5.0, help="gradient-norm clip")
+    training.add_argument("--epochs", type=int, default=80, help="most epochs")
+    training.add_argument("--batches-per-epoch", type=int, default=None,
+                          help="default: training steps / (window * batch size), one pass")
+    training.add_argument("--patience", type=int, default=5,
+                          help="stop after this many epochs without a better validation NLL")
+    training.add_argument("--max-minutes", type=float, default=None,
+                          help="stop after the epoch that passes this much training time")
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--threads", type=int, default=TRAIN_THREADS,
+                          help="torch threads during training (0: leave torch's default)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    output.add_argument("--install", action="store_true",
+                        help=f"copy the best weights and model card to {WEIGHTS_DIR}")
+    output.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------------------------
+# data
+
+
+def split_by_tune(count: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Splits tune indices into training and validation sets.
+
+    Args:
+        count: Number of tunes.
+        val_fraction: Fraction held out (at least one tune when ``count >= 2``).
+        seed: Seed of the shuffle.
+
+    Returns:
+        ``(train indices, validation indices)``, each sorted.
+    """
+    if count < 2:
+        raise ValueError(f"need at least 2 tunes to split, got {count}")
+    held_out = min(max(1, round(count * val_fraction)), count - 1)
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[held_out:]), np.sort(order[:held_out])
+
+
+def _make_tune(title: str, collection: str, melody: np.ndarray, downbeats: np.ndarray) -> Tune:
+    starts = np.union1d(np.asarray(downbeats, dtype=np.int64), [0])
+    starts = starts[starts < melody.size]
+    return Tune(title, collection, melody, melody_to_tokens(melody), starts)
+
+
+def load_data(args: argparse.Namespace) -> tuple[list[Tune], list[Tune], dict[str, Any]]:
+    """Loads the tunes and splits them.
+
+    Args:
+        args: The options (``data``, ``collections``, ``cache_dir``, ``val_fraction``, ``seed``).
+
+    Returns:
+        ``(training tunes, validation tunes, description of the data for the model card)``.
+
+    Raises:
+        SystemExit: If ``--data folk`` is asked for without music21.
+    """
+    info: dict[str, Any] = {"source": args.data}
+    if args.data == "bundled":
+        from mammad_envs.data import load_melodies
+
+        tunes = [_make_tune(m.title, m.collection, np.asarray(m.notes),
+                            np.arange(0, len(m.notes), 16)) for m in load_melodies()]
+        info["collections"] = ["bundled demonstration melodies (mammad_envs.data)"]
+    else:
+        from mammad_envs import corpus
+
+        try:
+            loaded = corpus.load_folk_corpus(tuple(args.collections), args.cache_dir,
+                                             details=True, progress=not args.no_progress)
+            drops = corpus.folk_corpus_drops(tuple(args.collections), args.cache_dir)
+        except ImportError as error:
+            raise SystemExit(f"error: --data folk needs music21 ({error}); install it with "
+                             f"pip install -e '.[dataset]', or use --data bundled") from None
+        from importlib import metadata
+
+        tunes = [_make_tune(t.title, t.collection, t.melody, t.downbeats) for t in loaded]
+        info["collections"] = list(args.collections)
+        info["music21"] = metadata.version("music21")
+        info["corpus_rules_version"] = corpus.RULES_VERSION
+        info["drops"] = drops
+    train_index, val_index = split_by_tune(len(tunes), args.val_fraction, args.seed)
+    train = [tunes[i] for i in train_index]
+    val = [tunes[i] for i in val_index]
+    info.update({
+        "train_tunes": len(train), "train_steps": int(sum(t.tokens.size for t in train)),
+        "val_tunes": len(val), "val_steps": int(sum(t.tokens.size for t in val)),
+        "val_fraction": args.val_fraction, "split_seed": args.seed,
+    })
+    return train, val, info
+
+
+def sample_batch(tunes: list[Tune], batch_size: int, window: int, rng: np.random.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of training windows.
+
+    A tune is picked with probability proportional to its length, then a start among its bar
+    lines (and step 0). The input is START followed by the window's events but the last; the
+    targets are the events. Windows that run past the end of the tune are padded and masked.
+
+    Args:
+        tunes: Training tunes.
+        batch_size: Windows per batch.
+        window: Steps per window.
+        rng: Random generator.
+
+    Returns:
+        ``(inputs, targets, mask)``, each ``(batch_size, window)``.
+    """
+    lengths = np.array([t.tokens.size for t in tunes], dtype=np.float64)
+    picks = rng.choice(len(tunes), size=batch_size, p=lengths / lengths.sum())
+    targets = np.zeros((batch_size, window), dtype=np.int64)
+    mask = np.zeros((batch_size, window), dtype=bool)
+    for row, index in enumerate(picks):
+        tune = tunes[index]
+        start = int(rng.choice(tune.starts))
+        piece = tune.tokens[start:start + window]
+        targets[row, :piece.size] = piece
+        mask[row, :piece.size] = True
+    inputs = np.concatenate([np.full((batch_size, 1), START_TOKEN), targets[:, :-1]], axis=1)
+    return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask)
+
+
+# ----------------------------------------------------------------------------------------------
+# baselines and evaluation
+
+
+def ngram_baselines(train: list[np.ndarray], val: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Per-step NLL and accuracy of add-one-smoothed unigram and bigram models.
+
+    Both are fitted on the training token sequences and scored on the validation ones; the
+    bigram's context of the first event is START, as for the Note RNN.
+
+    Args:
+        train: Training token arrays.
+        val: Validation token arrays.
+
+    Returns:
+        ``{"unigram": {"nll": ..., "accuracy": ...}, "bigram": {...}}``.
+    """
+    unigram = np.ones(NUM_CLASSES)
+    bigram = np.ones((START_TOKEN + 1, NUM_CLASSES))
+    for tokens in train:
+        unigram += np.bincount(tokens, minlength=NUM_CLASSES)
+        previous = np.concatenate([[START_TOKEN], tokens[:-1]])
+        np.add.at(bigram, (previous, tokens), 1)
+    unigram_log = np.log(unigram / unigram.sum())
+    bigram_log = np.log(bigram / bigram.sum(axis=1, keepdims=True))
+    steps = sum(tokens.size for tokens in val)
+    result = {}
+    for name, log_table in (("unigram", None), ("bigram", bigram_log)):
+        total, correct = 0.0, 0
+        for tokens in val:
+            if log_table is None:
+                total += float(unigram_log[tokens].sum())
+                correct += int((tokens == unigram_log.argmax()).sum())
+            else:
+                previous = np.concatenate([[START_TOKEN], tokens[:-1]])
+                total += float(log_table[previous, tokens].sum())
+                correct += int((log_table[previous].argmax(axis=1) == tokens).sum())
+        result[name] = {"nll": -total / steps, "accuracy": correct / steps}
+    return result
+
+
+def evaluate(model: NoteRNN, melodies: list[np.ndarray]) -> dict[str, float]:
+    """Per-step NLL (nats) and accuracy of the model on whole melodies, from START.
+
+    Args:
+        model: The model.
+        melodies: Melody arrays.
+
+    Returns:
+        ``{"nll": ..., "accuracy": ...}``.
+    """
+    total, correct, steps = 0.0, 0, 0
+    for _, log_probs, targets, mask in model._batches(melodies, batch_size=128):
+        chosen = log_probs.gather(-1, targets[..., None])[..., 0].double()
+        total += float(chosen[mask].sum())
+        correct += int((log_probs.argmax(-1) == targets)[mask].sum())
+        steps += int(mask.sum())
+    return {"nll": -total / steps, "accuracy": correct / steps}
+
+
+# ----------------------------------------------------------------------------------------------
+# model card
+
+
+def model_card(metadata: dict[str, Any]) -> str:
+    """The model card (Markdown) for a trained model.
+
+    Args:
+        metadata: The metadata stored with the weights (see :func:`train`).
+
+    Returns:
+        The text.
+    """
+    data, hp, val = metadata["data"], metadata["hyperparameters"], metadata["validation"]
+    baselines = metadata["baselines"]
+    lines = [
+        "# Note RNN model card",
+        "",
+        "A next-event LSTM over melody tokens (88 piano pitches MIDI 21..108, HOLD, REST; input",
+        "START), used as the reward RNN of RL-Tuner-style training: `log p(action | history)`.",
+        "Load it with `rewards.note_rnn.NoteRNN.pretrained()`; see `docs/note_rnn.md`.",
+        "",
+        "## Data",
+        "",
+    ]
+    if data["source"] == "folk":
+        lines += [
+            "Public-domain tunes from music21's corpus, converted with the lenient rules of "
+            "`mammad_envs.corpus.load_folk_corpus` (rules version "
+            f"{data['corpus_rules_version']}, music21 {data['music21']}): monophonic tunes only",
+            "(tunes with chords or double stops dropped), triplets snapped to the 16th grid",
+            "(dropped if snapping collapses notes), any metre, transposed to C major / A minor,",
+            "octave-shifted into MIDI 48..83, repeats not expanded. The Essen collection is "
+            "never used.",
+            "",
+            "| collection | tunes in corpus | kept | dropped (reasons) |",
+            "|---|---|---|---|",
+        ]
+        for collection, counts in data["drops"].items():
+            reasons = ", ".join(f"{reason} {count}" for reason, count in counts.items()
+                                if reason not in ("seen", "kept"))
+            lines.append(f"| {collection} | {counts['seen']} | {counts['kept']} | "
+                         f"{counts['seen'] - counts['kept']} ({reasons or 'none'}) |")
+        lines.append("")
+    else:
+        lines += ["The 10 bundled demonstration melodies (`mammad_envs.data.load_melodies()`): a",
+                  "smoke-test model, not for use as a reward.", ""]
+    lines += [
+        f"Split by tune (seed {data['split_seed']}, {data['val_fraction']:.0%} held out):",
+        "",
+        "| split | tunes | steps (16ths) |",
+        "|---|---|---|",
+        f"| training | {data['train_tunes']} | {data['train_steps']:,} |",
+        f"| validation | {data['val_tunes']} | {data['val_steps']:,} |",
+        "",
+        "## Model and training",
+        "",
+        f"Embedding {hp['embedding_dim']} -> one LSTM layer of {hp['hidden_size']} cells -> "
+        f"linear to 90 classes; dropout {hp['dropout']} on the embedding and the LSTM output "
+        "(training only).",
+        f"{metadata['parameters']:,} parameters (float32, "
+        f"{metadata['parameters'] * 4 / 1e6:.2f} MB).",
+        "",
+        f"Windows of {hp['window']} steps starting with START at a bar line or the tune's start, "
+        f"batch {hp['batch_size']}, Adam (learning rate {hp['lr']}, halved after "
+        f"{hp['lr_patience']} epoch(s) without a validation NLL better by {hp['min_delta']}, "
+        f"L2 {hp['weight_decay']}), gradient-norm clip {hp['clip']}, "
+        f"{hp['batches_per_epoch']} batches per epoch, early stopping after {hp['patience']} "
+        f"epochs without progress. Seed {hp['seed']}.",
+        f"Trained {metadata['epochs_run']} epochs in {metadata['train_minutes']:.1f} minutes on "
+        f"{metadata['threads']} CPU thread(s) ({metadata['machine']}); best epoch "
+        f"{metadata['best_epoch']}. torch {metadata['torch']}.",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        metadata["command"],
+        "```",
+        "",
+        "## Validation (held-out tunes, whole tunes scored from START)",
+        "",
+        "| model | NLL per step (nats) | accuracy |",
+        "|---|---|---|",
+        f"| Note RNN | {val['nll']:.3f} | {val['accuracy']:.1%} |",
+        f"| bigram (add-one) | {baselines['bigram']['nll']:.3f} | "
+        f"{baselines['bigram']['accuracy']:.1%} |",
+        f"| unigram (add-one) | {baselines['unigram']['nll']:.3f} | "
+        f"{baselines['unigram']['accuracy']:.1%} |",
+        f"| uniform over 90 | {math.log(NUM_CLASSES):.3f} | - |",
+        "",
+        f"Accuracy on the steps that strike a pitch: {val['onset_accuracy']:.1%} "
+        f"({val['onset_fraction']:.0%} of validation steps strike a pitch; most others are "
+        "HOLD). RL Tuner's Note RNN reported 92% validation accuracy on its own, more HOLD-heavy "
+        "data; the figures are not comparable.",
+        "",
+        f"Trained {metadata['date']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# training
+
+
+def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """Trains a model as the options say and writes the outputs.
+
+    Args:
+        args: Options from :func:`parse_args`.
+        command: The command line, for the model card.
+
+    Returns:
+        The metadata stored with the best weights.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    train_tunes, val_tunes, data_info = load_data(args)
+    val_melodies = [t.melody for t in val_tunes]
+    baselines = ngram_baselines([t.tokens for t in train_tunes], [t.tokens for t in val_tunes])
+    batches_per_epoch = args.batches_per_epoch or max(
+        1, math.ceil(data_info["train_steps"] / (args.window * args.batch_size)))
+    print(f"data: {data_info['train_tunes']} training tunes ({data_info['train_steps']:,} "
+          f"steps), {data_info['val_tunes']} validation tunes ({data_info['val_steps']:,} steps)"
+          f"; {batches_per_epoch} batches per epoch")
+    print("baselines: " + ", ".join(f"{name} NLL {b['nll']:.3f} acc {b['accuracy']:.1%}"
+                                    for name, b in baselines.items()))
+
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = NoteRNN(args.embedding_dim, args.hidden_size, args.dropout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=args.lr_patience, threshold=args.min_delta,
+        threshold_mode="abs")
+    loss_function = nn.CrossEntropyLoss()
+    args.out.mkdir(parents=True, exist_ok=True)
+    hyperparameters = {**model.hyperparameters, "window": args.window,
+                       "batch_size": args.batch_size, "lr": args.lr,
+                       "weight_decay": args.weight_decay, "lr_patience": args.lr_patience,
+                       "min_delta": args.min_delta, "clip": args.clip,
+                       "batches_per_epoch": batches_per_epoch, "patience": args.patience,
+                       "seed": args.seed}
+    history: list[dict[str, float]] = []
+    best: dict[str, Any] | None = None
+    train_seconds = 0.0
+    threads = args.threads or torch.get_num_threads()
+    with torch_threads(args.threads or None):
+        for epoch in range(1, args.epochs + 1):
+            epoch_started = time.perf_counter()
+            model.train()
+            losses = []
+            bar = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}", unit="batch",
+                       disable=args.no_progress, leave=False)
+            for _ in bar:
+                inputs, targets, mask = sample_batch(train_tunes, args.batch_size, args.window,
+                                                     rng)
+                logits, _ = model(inputs)
+                loss = loss_function(logits[mask], targets[mask])
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                optimizer.step()
+                losses.append(float(loss.detach()))
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+            bar.close()
+            val = evaluate(model, val_melodies)
+            train_seconds += time.perf_counter() - epoch_started
+            record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_nll": val["nll"],
+                      "val_accuracy": val["accuracy"], "lr": optimizer.param_groups[0]["lr"],
+                      "minutes": train_seconds / 60}
+            history.append(record)
+            improved = best is None or val["nll"] < best["val_nll"] - args.min_delta
+            print(f"epoch {epoch:3d}: train loss {record['train_loss']:.3f}, validation NLL "
+                  f"{val['nll']:.3f}, accuracy {val['accuracy']:.1%}"
+                  f"{' (best)' if improved else ''}, {train_seconds / 60:.1f} min", flush=True)
+            model.save(args.out / f"checkpoint_epoch{epoch:03d}.pt",
+                       {"epoch": epoch, "validation": val, "hyperparameters": hyperparameters})
+            if improved:
+                best = {"epoch": epoch, "val_nll": val["nll"],
+                        "state_dict": {k: v.detach().clone()
+                                       for k, v in model.state_dict().items()}}
+            scheduler.step(val["nll"])
+            if epoch - best["epoch"] >= args.patience:
+                print(f"early stopping: no better validation NLL for {args.patience} epochs")
+                break
+            if args.max_minutes is not None and train_seconds / 60 >= args.max_minutes:
+                print(f"stopping: the time budget of {args.max_minutes} minutes is spent")
+                break
+
+    assert best is not None
+    model.load_state_dict(best["state_dict"])
+    model.eval()
+    val = evaluate(model, val_melodies)
+    onsets = [m >= 0 for m in val_melodies]
+    onset_steps = int(sum(o.sum() for o in onsets))
+    onset_correct = 0
+    for _, log_probs, targets, mask in model._batches(val_melodies, batch_size=128):
+        onset_mask = mask & (targets < 88)
+        onset_correct += int((log_probs.argmax(-1) == targets)[onset_mask].sum())
+    val["onset_accuracy"] = onset_correct / max(onset_steps, 1)
+    val["onset_fraction"] = onset_steps / data_info["val_steps"]
+    metadata = {
+        "data": data_info, "hyperparameters": hyperparameters, "validation": val,
+        "baselines": baselines, "best_epoch": best["epoch"], "epochs_run": len(history),
+        "train_minutes": train_seconds / 60, "total_minutes": (time.perf_counter() - started) / 60,
+        "threads": threads, "machine": f"{platform.machine()}, {platform.system()}",
+        "parameters": model.num_parameters(), "torch": torch.__version__, "command": command,
+        "date": datetime.date.today().isoformat(), "history": history,
+    }
+    weights = model.save(args.out / WEIGHTS_FILE, metadata)
+    card = args.out / MODEL_CARD
+    card.write_text(model_card(metadata), encoding="utf-8")
+    (args.out / "history.json").write_text(json.dumps(history, indent=2) + "\n",
+                                           encoding="utf-8")
+    print(f"best epoch {best['epoch']}: validation NLL {val['nll']:.3f} nats/step, accuracy "
+          f"{val['accuracy']:.1%} (bigram {baselines['bigram']['nll']:.3f} / "
+          f"{baselines['bigram']['accuracy']:.1%}, unigram {baselines['unigram']['nll']:.3f} / "
+          f"{baselines['unigram']['accuracy']:.1%}); wrote {weights} and {card}")
+    if args.install:
+        WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(weights, WEIGHTS_DIR / WEIGHTS_FILE)
+        shutil.copyfile(card, WEIGHTS_DIR / MODEL_CARD)
+        print(f"installed into {WEIGHTS_DIR}")
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point.
+
+    Args:
+        argv: Arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    command = " ".join(["python -m rewards.note_rnn.train", *map(shlex.quote, argv)]).strip()
+    train(args, command)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

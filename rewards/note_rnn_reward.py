@@ -1,0 +1,185 @@
+"""NoteRNNReward: the log-likelihood of each event under a frozen Note-RNN.
+
+The term of a step is ``log p(event | melody so far)``, as in RL Tuner's "reward RNN". The
+wrapper keeps the LSTM state: one LSTM step per env step (never re-running the history),
+restarted at every reset. For an env whose pitch range is narrower than the model's 88 keys,
+the probabilities are renormalised over that env's actions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rewards.base import RewardTerm, check_weight
+from rewards.note_rnn.model import (
+    HIGHEST_PITCH,
+    HOLD_TOKEN,
+    LOWEST_PITCH,
+    REST_TOKEN,
+    NoteRNN,
+    melody_to_tokens,
+    torch_threads,
+)
+
+
+def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:
+    """The shipped Note-RNN (``None``) or one saved with ``NoteRNN.save`` at a path."""
+    return NoteRNN.pretrained() if model is None else NoteRNN.load(model)
+
+
+def action_tokens(lowest: int, highest: int) -> np.ndarray:
+    """The Note-RNN tokens of an env's actions (its pitches, then HOLD and REST).
+
+    Raises:
+        ValueError: If the env can play pitches the model does not know.
+    """
+    if lowest < LOWEST_PITCH or highest > HIGHEST_PITCH:
+        raise ValueError(f"the Note-RNN scores pitches {LOWEST_PITCH}..{HIGHEST_PITCH}; this env "
+                         f"plays {lowest}..{highest}: choose a pitch_range inside the piano's")
+    return np.concatenate([np.arange(lowest, highest + 1) - LOWEST_PITCH,
+                           [HOLD_TOKEN, REST_TOKEN]])
+
+
+class NoteRNNReward(RewardTerm):
+    """Adds ``log p(event | melody so far)`` under a frozen Note-RNN.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = gym.make("MammadMelody-count-v0", reward="theory+note_rnn",
+        ...                reward_weights={"theory": 2.0})
+        >>> _ = env.reset(seed=0)
+        >>> _, reward, *_, info = env.step(env.unwrapped.pitch_to_action(60))
+        >>> sorted(info["reward_terms"])
+        ['note_rnn', 'theory']
+
+    Args:
+        env: A MammadMelody env whose pitch range lies within 21..108.
+        weight: Multiplies the log-probability.
+        model: Path of a weights file written by ``NoteRNN.save``; ``None`` (default) for the
+            shipped model.
+        renormalise: Renormalise over the env's actions when its pitch range is narrower than
+            the model's (default True); False scores with the model's full distribution.
+        threads: torch threads used for the LSTM step (1 is fastest for this small network on
+            the project's 2-core machines); ``None`` leaves torch's setting alone.
+    """
+
+    name = "note_rnn"
+
+    def __init__(self, env: gym.Env, weight: float = 1.0, model: str | None = None,
+                 renormalise: bool = True, threads: int | None = 1) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, weight=weight, model=model,
+                                                 renormalise=renormalise, threads=threads)
+        super().__init__(env, weight)
+        base: Any = env.unwrapped
+        self.tokens = action_tokens(base.lowest, base.highest)
+        self.model = load_note_rnn(model)
+        self.threads = threads
+        narrower = len(self.tokens) < HOLD_TOKEN + 2
+        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
+        self._log_probs: torch.Tensor | None = None
+        self._state = None
+
+    def reset_term(self, info: dict[str, Any]) -> None:
+        """Restarts the LSTM from its START state."""
+        with torch_threads(self.threads):
+            log_probs, self._state = self.model.start(1)
+        self._log_probs = self._normalised(log_probs)
+
+    def term(self, info: dict[str, Any]) -> float:
+        """The log-probability of the event just played; then one LSTM step on it."""
+        token = int(melody_to_tokens([info["pitch"]])[0])
+        value = float(self._log_probs[0, token])
+        with torch_threads(self.threads):
+            log_probs, self._state = self.model.step([token], self._state)
+        self._log_probs = self._normalised(log_probs)
+        return value
+
+    def _normalised(self, log_probs: torch.Tensor) -> torch.Tensor:
+        if self._allowed is None:
+            return log_probs
+        return log_probs - torch.logsumexp(log_probs[:, self._allowed], dim=-1, keepdim=True)
+
+
+class NoteRNNVectorReward(gym.vector.VectorEnvWrapper):
+    """The Note-RNN reward for a whole vector env: one batched LSTM step for all its envs.
+
+    Wrap a ``gym.vector.SyncVectorEnv`` or ``AsyncVectorEnv`` of MammadMelody envs (with any
+    other rewards already inside them). Gives the same rewards as a :class:`NoteRNNReward`
+    inside each env, for the cost of one LSTM step on a batch instead of ``num_envs`` steps.
+    Episodes that end are restarted from the START state (these vector envs reset an env in
+    the step that ends it; the term then lands in ``infos["final_info"]``).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> envs = gym.vector.SyncVectorEnv(
+        ...     [lambda: gym.make("MammadMelody-count-v0") for _ in range(8)])
+        >>> envs = NoteRNNVectorReward(envs)
+
+    Args:
+        env: A vector env of MammadMelody envs (all with the same pitch range).
+        weight: Multiplies the log-probability.
+        model: A weights file, or ``None`` for the shipped model.
+        renormalise: Renormalise over the envs' actions (see :class:`NoteRNNReward`).
+        threads: torch threads for the LSTM step.
+    """
+
+    name = NoteRNNReward.name
+
+    def __init__(self, env: gym.vector.VectorEnv, weight: float = 1.0, model: str | None = None,
+                 renormalise: bool = True, threads: int | None = 1) -> None:
+        super().__init__(env)
+        self.num_envs = env.num_envs
+        self.weight = check_weight(self.name, weight)
+        ranges = set(zip(env.call("get_wrapper_attr", "lowest"),
+                         env.call("get_wrapper_attr", "highest"), strict=True))
+        if len(ranges) != 1:
+            raise ValueError(f"the envs of a vector env must share one pitch range, got {ranges}")
+        self.tokens = action_tokens(*ranges.pop())
+        self.model = load_note_rnn(model)
+        self.threads = threads
+        narrower = len(self.tokens) < HOLD_TOKEN + 2
+        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
+        with torch_threads(threads):
+            start_log_probs, start_state = self.model.start(1)
+        self._start = (self._normalised(start_log_probs), start_state)
+        self._log_probs = self._start[0].repeat(self.num_envs, 1)
+        self._state = tuple(part.repeat(1, self.num_envs, 1) for part in start_state)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Resets every env and restarts every LSTM state."""
+        observations, infos = self.env.reset(**kwargs)
+        self._restart(np.ones(self.num_envs, dtype=bool))
+        return observations, infos
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Steps every env; adds each one's log-probability; one batched LSTM step."""
+        observations, rewards, terminated, truncated, infos = self.env.step(actions)
+        done = np.logical_or(terminated, truncated)
+        step_infos = [infos["final_info"][i] if done[i] else
+                      {"pitch": infos["pitch"][i], "reward_terms": infos["reward_terms"][i]}
+                      for i in range(self.num_envs)]
+        tokens = melody_to_tokens([info["pitch"] for info in step_infos]).astype(np.int64)
+        values = self.weight * self._log_probs[np.arange(self.num_envs), tokens].numpy()
+        for info, value in zip(step_infos, values, strict=True):
+            info["reward_terms"][self.name] = float(value)
+        with torch_threads(self.threads):
+            log_probs, self._state = self.model.step(tokens, self._state)
+        self._log_probs = self._normalised(log_probs)
+        self._restart(done)
+        return observations, np.asarray(rewards, dtype=np.float64) + values, terminated, \
+            truncated, infos
+
+    def _restart(self, rows: np.ndarray) -> None:
+        if not rows.any():
+            return
+        index = torch.as_tensor(np.flatnonzero(rows))
+        self._log_probs[index] = self._start[0][0]
+        for part, start in zip(self._state, self._start[1], strict=True):
+            part[:, index] = start[:, 0]
+
+    _normalised = NoteRNNReward._normalised
