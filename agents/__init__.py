@@ -1,4 +1,97 @@
 """Agents for the MammadMelody environments: a registry of SB3 / sb3-contrib / imitation algorithms.
 
-Nothing is here yet: the agent registry is planned in the project's issues.
+```python
+from agents import make_agent, register_agent
+model = make_agent("dqn", env, seed=0)      # env: an env, a VecEnv or an env id
+model.learn(50_000)
+```
+
+Names, their classes and how to add your own: :mod:`agents.registry`; hyperparameters:
+:mod:`agents.hyperparams`; the ``mammad`` command line: :mod:`agents.cli`.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.registry import (
+    AGENTS,
+    Agent,
+    AgentSpec,
+    agent_spec,
+    list_agents,
+    register_agent,
+)
+
+__all__ = ["AGENTS", "Agent", "AgentSpec", "agent_spec", "env_id_of", "list_agents",
+           "make_agent", "register_agent"]
+
+
+def env_id_of(env: Any) -> str | None:
+    """The registered id of an env, a wrapped env or a VecEnv (None if it has none)."""
+    if isinstance(env, str):
+        return env
+    spec = getattr(env, "spec", None)
+    if spec is None and hasattr(env, "envs"):  # an SB3 DummyVecEnv
+        spec = getattr(env.envs[0], "spec", None)
+    if spec is None and hasattr(env, "get_attr"):
+        try:
+            spec = env.get_attr("spec", [0])[0]
+        except (AttributeError, IndexError):
+            spec = None
+    return getattr(spec, "id", None)
+
+
+def make_agent(name: str, env: Any, seed: int | None = 0,
+               hyperparams: dict[str, Any] | None = None, hyperparams_file: str | None = None,
+               env_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> Agent:
+    """Builds a registered agent for an env, with its YAML hyperparameters.
+
+    Args:
+        name: A registered agent (``mammad agents`` lists them).
+        env: An env id (then ``n_envs`` copies are made, as the YAML says), an env or a VecEnv.
+        seed: Seed of the agent (and of the envs it makes).
+        hyperparams: Overrides of the YAML values.
+        hyperparams_file: A YAML file to read instead of the bundled one.
+        env_kwargs: Arguments for ``gym.make`` when ``env`` is an id.
+        **kwargs: Passed to the agent's constructor as they are (``verbose``,
+            ``tensorboard_log``, ``device``...).
+
+    Returns:
+        The agent.
+
+    Raises:
+        ValueError: On an unknown agent or env id, or bad hyperparameters.
+    """
+    from agents.hyperparams import load_hyperparams, resolve
+
+    spec = agent_spec(name)
+    cls = spec.load()
+    env_id = env_id_of(env)
+    values = load_hyperparams(name, env_id or "", hyperparams_file)
+    values.update(hyperparams or {})
+    n_envs = int(values.pop("n_envs", 1))
+    policy = values.pop("policy", spec.policy)
+    if isinstance(env, str):
+        env = make_training_env(env, n_envs, seed, env_kwargs)
+    try:
+        return cls(policy, env, seed=seed, **resolve(values), **kwargs)
+    except TypeError as error:
+        raise ValueError(f"agent {name!r} rejected its hyperparameters {sorted(values)}: "
+                         f"{error}") from error
+
+
+def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
+                      env_kwargs: dict[str, Any] | None = None) -> Any:
+    """``n_envs`` copies of a registered env in an SB3 DummyVecEnv, each with a Monitor.
+
+    Raises:
+        ValueError: If the id is not registered.
+    """
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if env_id not in gym.registry:
+        known = sorted(i for i in gym.registry if "Melody" in i)
+        raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
+    return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)

@@ -96,7 +96,8 @@ def test_bad_arguments(weights, tmp_path):
                  reward_kwargs={"note_rnn": {"model": str(tmp_path / "nowhere.pt")}})
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="junk.pt is not a valid Note-RNN weights file"):
-        rewards.NoteRNNReward(gym.make("MelodyEnv-v0", reward=None), model=str(tmp_path / "junk.pt"))
+        rewards.NoteRNNReward(gym.make("MelodyEnv-v0", reward=None),
+                              model=str(tmp_path / "junk.pt"))
 
 
 def test_vector_reward_equals_scalar_rewards(weights):

@@ -1,0 +1,112 @@
+"""Hyperparameters in YAML, one file per agent, keyed by env id with a ``default``.
+
+This is rl_zoo3's layout, read with ``yaml.safe_load``: nothing in it is ever evaluated as code.
+
+A few string values are translated, from fixed tables:
+
+* ``learning_rate: lin_3e-4`` (also ``clip_range``): a schedule falling linearly to 0;
+* ``policy_kwargs: {activation_fn: tanh}``: the torch activation of that name.
+
+The keys ``n_envs`` (vectorised envs for training, default 1) and ``policy`` are read by the
+command line; every other key goes to the agent's constructor.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
+               "gelu": "GELU", "silu": "SiLU"}
+SCHEDULED = ("learning_rate", "clip_range")
+DEFAULT = "default"
+
+
+def hyperparams_file(agent: str) -> Path | None:
+    """The bundled YAML file of an agent, or None if it has none."""
+    path = Path(str(resources.files("agents") / "hyperparams" / f"{agent}.yml"))
+    return path if path.is_file() else None
+
+
+def load_hyperparams(agent: str, env_id: str, path: str | Path | None = None) -> dict[str, Any]:
+    """An agent's hyperparameters for an env: its ``default`` entry updated with the env's.
+
+    Args:
+        agent: The agent's name.
+        env_id: The env id (e.g. ``"MammadMelody-count-v0"``).
+        path: A YAML file to read instead of the bundled one.
+
+    Returns:
+        A new dict (raw YAML values; see :func:`resolve`).
+
+    Raises:
+        ValueError: If the file is not a mapping of mappings.
+    """
+    path = Path(path) if path is not None else hyperparams_file(agent)
+    if path is None:
+        return {}
+    table = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ValueError(f"{path}: expected env ids (or 'default') mapping to hyperparameters")
+    merged = copy.deepcopy(table.get(DEFAULT, {}))
+    merged.update(copy.deepcopy(table.get(env_id, {})))
+    return merged
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["learning_rate=1e-3", "policy_kwargs={net_arch: [32]}"]`` -> a dict (YAML values).
+
+    Raises:
+        ValueError: If a pair has no ``=`` or its value is not valid YAML.
+    """
+    overrides = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key.strip().isidentifier():
+            raise ValueError(f"hyperparameter override {pair!r} is not name=value")
+        try:
+            overrides[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"hyperparameter override {pair!r}: {error}") from error
+    return overrides
+
+
+def linear_schedule(initial: float):
+    """A schedule from ``initial`` (start of training) to 0 (end), as SB3 expects."""
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * initial
+
+    return schedule
+
+
+def resolve(hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """Translates the string values SB3 cannot take as they are (see the module docstring).
+
+    Raises:
+        ValueError: On an unknown activation or a malformed schedule.
+    """
+    import torch.nn
+
+    resolved = copy.deepcopy(hyperparams)
+    for key in SCHEDULED:
+        value = resolved.get(key)
+        if isinstance(value, str):
+            if not value.startswith("lin_"):
+                raise ValueError(f"{key}: {value!r} is neither a number nor lin_<number>")
+            try:
+                resolved[key] = linear_schedule(float(value[4:]))
+            except ValueError as error:
+                raise ValueError(f"{key}: {value!r} is not lin_<number>") from error
+    policy_kwargs = resolved.get("policy_kwargs")
+    if isinstance(policy_kwargs, dict) and isinstance(policy_kwargs.get("activation_fn"), str):
+        name = policy_kwargs["activation_fn"]
+        if name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation_fn {name!r}: choose among {sorted(ACTIVATIONS)}")
+        policy_kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[name])
+    return resolved

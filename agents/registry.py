@@ -1,0 +1,179 @@
+"""The agent registry: names to algorithm classes, imported only when used.
+
+Built in: ``dqn``, ``qrdqn``, ``ppo``, ``a2c``, ``recurrent_ppo``, ``maskable_ppo``
+(stable-baselines3 / sb3-contrib) and ``gail``, ``airl``, ``bc`` (imitation, trained from the
+bundled demonstrations). Add your own with :func:`register_agent`, or from an installed package
+through the entry-point group ``mammad.agents``::
+
+    [project.entry-points."mammad.agents"]
+    my_agent = "my_package.agents:MyAgent"
+
+An agent is a class that follows the :class:`Agent` protocol (stable-baselines3's API):
+``cls(policy, env, seed=..., **hyperparameters)``, ``learn``, ``predict``, ``save`` and the
+class method ``load``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module, metadata
+from typing import Any, Protocol, runtime_checkable
+
+ENTRY_POINT_GROUP = "mammad.agents"
+PROTOCOL = ("learn", "predict", "save", "load")
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the command line and the benchmarks need of an agent (stable-baselines3's API)."""
+
+    def learn(self, total_timesteps: int, callback: Any = None, **kwargs: Any) -> Any:
+        """Trains for ``total_timesteps`` env steps."""
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[Any, Any]:
+        """``(action, state)`` for an observation (or a batch of them)."""
+
+    def save(self, path: Any) -> None:
+        """Writes the agent to a file."""
+
+    @classmethod
+    def load(cls, path: Any, env: Any = None, **kwargs: Any) -> Agent:
+        """Reads an agent written by :meth:`save`."""
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A registered agent.
+
+    Attributes:
+        name: The name used on the command line.
+        entry_point: ``"module:Class"`` or the class itself.
+        policy: The policy name passed to the class (e.g. ``"MlpPolicy"``).
+        description: One line for ``mammad agents``.
+        source: Where it comes from: ``"built-in"``, ``"registered"`` or the plugin package.
+    """
+
+    name: str
+    entry_point: str | type
+    policy: str = "MlpPolicy"
+    description: str = ""
+    source: str = "built-in"
+
+    def load(self) -> type:
+        """Imports the class and checks it follows the :class:`Agent` protocol.
+
+        Raises:
+            ImportError: If the class cannot be imported (the message says which package).
+            TypeError: If it lacks part of the protocol.
+        """
+        target = self.entry_point
+        if isinstance(target, str):
+            module, _, attribute = target.partition(":")
+            try:
+                target = getattr(import_module(module), attribute)
+            except ImportError as error:
+                raise ImportError(f"agent {self.name!r} needs {module!r}, which failed to "
+                                  f"import: {error}") from error
+        check_protocol(self.name, target)
+        return target
+
+
+def check_protocol(name: str, cls: Any) -> None:
+    """Raises a clear TypeError if ``cls`` lacks part of the :class:`Agent` protocol."""
+    missing = [method for method in PROTOCOL if not callable(getattr(cls, method, None))]
+    if missing:
+        raise TypeError(f"agent {name!r} ({cls!r}) lacks {missing}: an agent class needs "
+                        f"{list(PROTOCOL)} (stable-baselines3's API; see docs/agents.md)")
+
+
+BUILTIN = [
+    AgentSpec("dqn", "stable_baselines3:DQN", description="Deep Q-Network (RL Tuner's Q)"),
+    AgentSpec("qrdqn", "sb3_contrib:QRDQN", description="Quantile-regression DQN"),
+    AgentSpec("ppo", "stable_baselines3:PPO", description="Proximal Policy Optimization"),
+    AgentSpec("a2c", "stable_baselines3:A2C", description="Advantage Actor-Critic"),
+    AgentSpec("recurrent_ppo", "sb3_contrib:RecurrentPPO", policy="MlpLstmPolicy",
+              description="PPO with an LSTM policy"),
+    AgentSpec("maskable_ppo", "sb3_contrib:MaskablePPO",
+              description="PPO that plays only action_masks() actions"),
+    AgentSpec("gail", "agents.imitation_agents:GAILAgent",
+              description="GAIL from the bundled melodies (imitation)"),
+    AgentSpec("airl", "agents.imitation_agents:AIRLAgent",
+              description="AIRL from the bundled melodies (imitation)"),
+    AgentSpec("bc", "agents.imitation_agents:BCAgent",
+              description="Behavioural cloning of the bundled melodies (imitation)"),
+]
+
+AGENTS: dict[str, AgentSpec] = {spec.name: spec for spec in BUILTIN}
+"""Agents by name (entry-point plugins are added on first lookup)."""
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name not in AGENTS:
+            package = entry.dist.name if entry.dist is not None else entry.module
+            AGENTS[entry.name] = AgentSpec(entry.name, entry.value, source=f"plugin {package}",
+                                           description=f"from the package {package}")
+
+
+def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
+                   description: str = "", overwrite: bool = False) -> AgentSpec:
+    """Adds an agent under a name.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> class MyPPO(PPO):
+        ...     pass
+        >>> spec = register_agent("my_ppo", MyPPO, description="PPO, my way")
+
+    Args:
+        name: The name (an identifier).
+        agent: The class, or ``"module:Class"`` to import it only when used.
+        policy: The policy name passed to the class.
+        description: One line for ``mammad agents``.
+        overwrite: Replace an existing agent of that name.
+
+    Returns:
+        The registered spec.
+
+    Raises:
+        ValueError: If the name is taken or malformed.
+        TypeError: If a class is given that lacks part of the protocol.
+    """
+    _load_plugins()
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"an agent name must be an identifier such as 'my_agent', got {name!r}")
+    if name in AGENTS and not overwrite:
+        raise ValueError(f"an agent named {name!r} exists already; agents: {sorted(AGENTS)}")
+    if isinstance(agent, str):
+        if ":" not in agent:
+            raise ValueError(f"agent {name!r}: a string must be 'module:Class', got {agent!r}")
+    else:
+        check_protocol(name, agent)
+    spec = AgentSpec(name, agent, policy, description, source="registered")
+    AGENTS[name] = spec
+    return spec
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The spec of a registered agent.
+
+    Raises:
+        ValueError: If no agent has that name.
+    """
+    _load_plugins()
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}: choose among {sorted(AGENTS)} "
+                         f"(`mammad agents` lists them)")
+    return AGENTS[name]
+
+
+def list_agents() -> list[AgentSpec]:
+    """Every registered agent, built-in ones first."""
+    _load_plugins()
+    return list(AGENTS.values())

@@ -1,0 +1,176 @@
+"""The `mammad` command line: run folders, sample, evaluate, resume, plugins, rl_zoo3."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from agents.cli import main
+from mammad_envs.midi import load_midi
+
+PLUGIN = Path(__file__).parent / "plugin_package"
+MAMMAD = [sys.executable, "-m", "agents.cli"]
+QUICK = ["--env", "MammadMelody-count-v0", "--env-kwargs", "steps=16", "--no-progress",
+         "--eval-episodes", "6", "--samples", "2"]
+
+
+def train(tmp_path, *extra):
+    main(["train", "--runs-dir", str(tmp_path / "runs"), *QUICK, *extra])
+    runs = sorted((tmp_path / "runs").iterdir())
+    return runs[-1]
+
+
+@pytest.fixture(scope="module")
+def ppo_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ppo")
+    return train(tmp_path, "--agent", "ppo", "--steps", "256", "--checkpoint-every", "64",
+                 "--hyperparams", "n_steps=32", "batch_size=32", "--n-envs", "2",
+                 "--reward", "theory+note_rnn", "--reward-weight", "theory=2")
+
+
+def test_agents_lists_every_agent(capsys):
+    main(["agents"])
+    out = capsys.readouterr().out
+    for name in ("dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo", "gail", "airl",
+                 "bc"):
+        assert f"\n{name} " in "\n" + out
+
+
+def test_run_folder_contents(ppo_run):
+    name = ppo_run.name.split("__")
+    assert name[:3] == ["MammadMelody-count-v0", "ppo", "0"] and name[3].isdigit()
+    config = yaml.safe_load((ppo_run / "config.yml").read_text())
+    assert config["agent"] == "ppo" and config["steps"] == 256
+    assert config["env_kwargs"] == {"steps": 16, "reward": "theory+note_rnn",
+                                    "reward_weights": {"theory": 2.0}}
+    assert config["hyperparams"]["n_steps"] == 32 and config["hyperparams"]["n_envs"] == 2
+    assert len(config["git_commit"]) in (40, 7) or config["git_commit"] == "unknown"
+    assert "torch" in config["versions"]
+    assert (ppo_run / "command.txt").read_text().startswith("mammad train ")
+    assert (ppo_run / "checkpoints" / "latest.zip").is_file()
+    assert (ppo_run / "model.zip").is_file()
+    stats = json.loads((ppo_run / "stats.json").read_text())
+    assert stats["compositions"] == 6 and "notes in motif" in stats
+    assert "mean episode return" in stats
+    samples = sorted(p.name for p in (ppo_run / "samples").iterdir())
+    assert samples == ["sample_000.mid", "sample_000.png", "sample_001.mid", "sample_001.png"]
+    assert len(load_midi(ppo_run / "samples" / "sample_000.mid")) == 16
+
+
+def test_tensorboard_logs_reward_terms(ppo_run):
+    events = EventAccumulator(str(next((ppo_run / "tb").iterdir())))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert "reward_terms/theory" in tags and "reward_terms/note_rnn" in tags
+    assert all(e.value <= 0 for e in events.Scalars("reward_terms/note_rnn"))
+
+
+def test_sample_writes_midi_png_and_wav(ppo_run, tmp_path, capsys):
+    main(["sample", str(ppo_run / "model.zip"), "-n", "3", "--out", str(tmp_path / "s")])
+    files = sorted(p.suffix for p in (tmp_path / "s").iterdir())
+    assert files == [".mid"] * 3 + [".png"] * 3 + [".wav"] * 3
+    assert "3 melodies" in capsys.readouterr().out
+    main(["sample", str(ppo_run), "-n", "1", "--out", str(tmp_path / "n"), "--audio", "numpy"])
+    assert (tmp_path / "n" / "sample_000.wav").stat().st_size > 1000
+
+
+def test_evaluate_prints_and_writes_statistics(ppo_run, tmp_path, capsys):
+    main(["evaluate", str(ppo_run / "model.zip"), "-n", "70", "--json",
+          str(tmp_path / "stats.json")])
+    out = capsys.readouterr().out
+    assert "| notes not in key |" in out and "70 compositions" in out
+    assert json.loads((tmp_path / "stats.json").read_text())["compositions"] == 70
+
+
+def test_clear_errors(ppo_run, tmp_path, capsys):
+    cases = [
+        (["train", "--agent", "pop"], "unknown agent 'pop'"),
+        (["train", "--agent", "ppo", "--env", "Nope-v0", "--runs-dir", str(tmp_path)],
+         "unknown env 'Nope-v0'"),
+        (["train", "--agent", "ppo", "--reward", "theroy", "--runs-dir", str(tmp_path)],
+         "unknown reward 'theroy'"),
+        (["train", "--resume", str(tmp_path)], "is not a run folder"),
+        (["sample", str(tmp_path / "missing.zip")], "does not exist"),
+        (["evaluate", str(ppo_run / "model.zip"), "-n", "0"], "-n must be positive"),
+        (["train"], "train needs --agent"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err, argv
+    assert not list(tmp_path.glob("*__*"))  # no run folder left behind by a failed start
+
+
+def test_corrupt_model_file(ppo_run, tmp_path, capsys):
+    run = tmp_path / "copy"
+    run.mkdir()
+    (run / "config.yml").write_text((ppo_run / "config.yml").read_text())
+    (run / "model.zip").write_bytes(b"PK\x03\x04 this is not a model")
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(run / "model.zip")])
+    assert "is not a readable ppo model" in capsys.readouterr().err
+
+
+def test_resume_after_sigkill(tmp_path):
+    runs = tmp_path / "runs"
+    command = [*MAMMAD, "train", "--agent", "dqn", "--steps", "8000", "--checkpoint-every",
+               "500", "--runs-dir", str(runs), "--hyperparams", "learning_starts=100",
+               *QUICK]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(runs.glob("*/checkpoints/latest.zip")):
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    run = next(runs.iterdir())
+    assert not (run / "model.zip").exists(), "the run was killed before it finished"
+    from stable_baselines3 import DQN
+
+    saved = DQN.load(run / "checkpoints" / "latest.zip").num_timesteps
+    assert 500 <= saved < 8000
+    assert (run / "checkpoints" / "latest_replay_buffer.pkl").is_file()
+    result = subprocess.run([*MAMMAD, "train", "--resume", str(run), "--steps", "1",
+                             "--no-progress"], capture_output=True, text=True, check=True)
+    assert f"resuming {run} from step {saved:,}" in result.stdout
+    assert DQN.load(run / "model.zip").num_timesteps == 8000
+    assert len((run / "command.txt").read_text().splitlines()) == 2
+
+
+def test_plugin_agent_through_entry_points(tmp_path):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--target", str(site), str(PLUGIN)], check=True, capture_output=True)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site),
+                                                                 os.environ.get("PYTHONPATH",
+                                                                                "")])}
+    listing = subprocess.run([*MAMMAD, "agents"], capture_output=True, text=True, check=True,
+                             env=environment).stdout
+    assert "tiny_a2c" in listing and "plugin tiny-mammad-agent" in listing
+    subprocess.run([*MAMMAD, "train", "--agent", "tiny_a2c", "--steps", "64", "--runs-dir",
+                    str(tmp_path / "runs"), "--hyperparams", "n_envs=1", *QUICK],
+                   check=True, capture_output=True, env=environment)
+    run = next((tmp_path / "runs").iterdir())
+    assert run.name.startswith("MammadMelody-count-v0__tiny_a2c__0__")
+    assert (run / "model.zip").is_file()
+
+
+def test_rl_zoo3_trains_on_our_ids(tmp_path):
+    subprocess.run([sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo", "--env",
+                    "MammadMelody-binary-v0", "--gym-packages", "mammad_envs", "-conf",
+                    "agents.zoo.ppo", "-n", "256", "--log-folder", str(tmp_path),
+                    "--eval-freq", "-1", "-params", "n_steps:32", "batch_size:32"],
+                   check=True, capture_output=True, text=True)
+    folder = tmp_path / "ppo" / "MammadMelody-binary-v0_1"
+    assert (folder / "MammadMelody-binary-v0.zip").is_file()
+    assert "n_steps" in (folder / "MammadMelody-binary-v0" / "config.yml").read_text()

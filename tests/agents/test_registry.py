@@ -1,0 +1,141 @@
+"""The agent registry, make_agent and the YAML hyperparameters."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+
+from agents import AGENTS, agent_spec, list_agents, make_agent, register_agent
+from agents.hyperparams import load_hyperparams, parse_overrides, resolve
+
+torch.set_num_threads(1)
+SB3_AGENTS = ["dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo"]
+ENCODINGS = ["MammadMelody-binary-v0", "MammadMelody-count-v0", "MammadMelody-decay-v0"]
+SMOKE = {"dqn": {"learning_starts": 32, "n_envs": 1}, "qrdqn": {"learning_starts": 32},
+         "a2c": {"n_envs": 2}}
+
+
+def test_builtin_agents():
+    names = [spec.name for spec in list_agents()]
+    assert names[:9] == ["dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo", "gail",
+                         "airl", "bc"]
+    assert agent_spec("recurrent_ppo").policy == "MlpLstmPolicy"
+
+
+@pytest.mark.parametrize("env_id", ENCODINGS)
+@pytest.mark.parametrize("name", SB3_AGENTS)
+def test_every_sb3_agent_trains_and_predicts(name, env_id):
+    hyperparams = SMOKE.get(name, {"n_steps": 32, "batch_size": 32, "n_envs": 2})
+    model = make_agent(name, env_id, seed=0, hyperparams=hyperparams,
+                       env_kwargs={"steps": 16})
+    model.learn(128)
+    assert model.num_timesteps >= 128
+    env = gym.make(env_id, steps=16)
+    observation, _ = env.reset(seed=0)
+    action, _ = model.predict(observation, deterministic=True)
+    assert env.action_space.contains(int(action))
+
+
+def test_maskable_ppo_respects_the_scale_mask():
+    model = make_agent("maskable_ppo", "MammadMelody-count-v0", seed=0,
+                       hyperparams={"n_steps": 32, "batch_size": 32, "n_envs": 1},
+                       env_kwargs={"steps": 16, "mask_key": "C major"})
+    model.learn(64)
+    env = gym.make("MammadMelody-count-v0", steps=16, mask_key="C major")
+    observation, _ = env.reset(seed=0)
+    masks = env.unwrapped.action_masks()
+    actions = [int(model.predict(observation, action_masks=masks)[0]) for _ in range(50)]
+    assert all(masks[a] for a in actions)
+
+
+def test_make_agent_with_an_env_instance():
+    env = gym.make("MammadMelody-binary-v0", steps=16)
+    model = make_agent("ppo", env, seed=1, hyperparams={"n_steps": 32, "batch_size": 32})
+    assert isinstance(model, PPO) and model.n_steps == 32
+
+
+def test_yaml_env_entries_override_default(tmp_path):
+    path = tmp_path / "ppo.yml"
+    path.write_text("default:\n  n_steps: 128\n  gamma: 0.9\n"
+                    "MammadMelody-count-v0:\n  n_steps: 64\n")
+    assert load_hyperparams("ppo", "MammadMelody-count-v0", path) == {"n_steps": 64, "gamma": 0.9}
+    assert load_hyperparams("ppo", "MammadMelody-binary-v0", path) == {"n_steps": 128,
+                                                                     "gamma": 0.9}
+    assert load_hyperparams("ppo", "x", None)["n_envs"] == 4  # the bundled file
+    path.write_text("- not a mapping\n")
+    with pytest.raises(ValueError, match="expected env ids"):
+        load_hyperparams("ppo", "x", path)
+
+
+def test_yaml_strings_are_never_evaluated(tmp_path):
+    values = parse_overrides(["learning_rate=__import__('os').getcwd()",
+                              "policy_kwargs={net_arch: [32], activation_fn: tanh}",
+                              "clip_range=lin_0.2", "gamma=0.5"])
+    assert values["gamma"] == 0.5
+    with pytest.raises(ValueError, match="neither a number nor lin_"):
+        resolve(values)
+    del values["learning_rate"]
+    resolved = resolve(values)
+    assert resolved["policy_kwargs"]["activation_fn"] is torch.nn.Tanh
+    assert resolved["clip_range"](0.5) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown activation_fn 'sigmoidish'"):
+        resolve({"policy_kwargs": {"activation_fn": "sigmoidish"}})
+    with pytest.raises(ValueError, match="is not name=value"):
+        parse_overrides(["gamma"])
+
+
+def test_bad_hyperparameter_is_a_clear_error():
+    with pytest.raises(ValueError, match="agent 'ppo' rejected its hyperparameters"):
+        make_agent("ppo", "MammadMelody-count-v0", hyperparams={"n_stepz": 3})
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="unknown agent 'pop': choose among"):
+        agent_spec("pop")
+    with pytest.raises(ValueError, match="unknown env 'Melody-v9'"):
+        make_agent("ppo", "Melody-v9")
+
+
+def test_register_your_own_agent():
+    class MyPPO(PPO):
+        pass
+
+    try:
+        register_agent("test_my_ppo", MyPPO, description="PPO, my way")
+        model = make_agent("test_my_ppo", "MammadMelody-count-v0",
+                           hyperparams={"n_steps": 32, "batch_size": 32, "n_envs": 1},
+                           env_kwargs={"steps": 16})
+        assert isinstance(model, MyPPO)
+        with pytest.raises(ValueError, match="exists already"):
+            register_agent("test_my_ppo", MyPPO)
+        register_agent("test_my_ppo", "stable_baselines3:A2C", overwrite=True)
+        assert agent_spec("test_my_ppo").load().__name__ == "A2C"
+    finally:
+        AGENTS.pop("test_my_ppo", None)
+
+
+def test_protocol_is_checked():
+    class NotAnAgent:
+        def learn(self, total_timesteps):
+            return self
+
+    with pytest.raises(TypeError, match=r"lacks \['predict', 'save', 'load'\]"):
+        register_agent("test_bad", NotAnAgent)
+    with pytest.raises(ValueError, match="must be 'module:Class'"):
+        register_agent("test_bad", "no_colon")
+    try:
+        register_agent("test_missing", "no_such_package_xyz:Agent")
+        with pytest.raises(ImportError, match="needs 'no_such_package_xyz'"):
+            agent_spec("test_missing").load()
+    finally:
+        AGENTS.pop("test_missing", None)
+    assert "test_bad" not in AGENTS
+
+
+def test_predictions_are_valid_actions_for_a_batch():
+    model = make_agent("a2c", "MammadMelody-decay-v0", seed=0, hyperparams={"n_envs": 1},
+                       env_kwargs={"steps": 16})
+    observations = np.zeros((5, 128), dtype=np.float32)
+    actions, _ = model.predict(observations)
+    assert actions.shape == (5,) and ((0 <= actions) & (actions < 90)).all()

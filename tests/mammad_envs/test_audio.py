@@ -1,0 +1,55 @@
+"""WAV rendering: the numpy synthesiser and Debian's fluidsynth."""
+
+import wave
+
+import numpy as np
+import pytest
+
+from mammad_envs import audio
+from mammad_envs.melody import HOLD, REST
+from mammad_envs.midi import Note
+
+
+def read_wav(path):
+    with wave.open(str(path)) as file:
+        assert file.getnchannels() == 1 and file.getsampwidth() == 2
+        frames = file.readframes(file.getnframes())
+        return np.frombuffer(frames, dtype="<i2").astype(float) / 32767, file.getframerate()
+
+
+def test_synthesiser_plays_the_right_pitch_for_the_right_time(tmp_path):
+    melody = [69] + [HOLD] * 7 + [REST] + [HOLD] * 7  # A4 for half a bar, then silence
+    path, engine = audio.render_wav(tmp_path / "a.wav", melody, bpm=120, engine="numpy")
+    samples, rate = read_wav(path)
+    assert engine == "numpy" and rate == audio.SAMPLE_RATE
+    assert len(samples) == pytest.approx((16 * 0.125 + 0.5) * rate, abs=2)
+    first = samples[: rate // 2]
+    spectrum = np.abs(np.fft.rfft(first))
+    assert np.fft.rfftfreq(len(first), 1 / rate)[spectrum.argmax()] == pytest.approx(440, abs=3)
+    assert np.abs(samples[int(1.3 * rate):int(1.9 * rate)]).max() < 0.01  # the rest is silent
+
+
+def test_accompaniment_is_mixed_in():
+    quiet = audio.synthesise([REST] * 8, [Note(48, 0, 8)])
+    assert np.abs(quiet).max() > 0.5  # normalised, so the lone chord is audible
+    assert audio.synthesise([REST] * 8).max() == 0.0
+
+
+def test_fluidsynth_renders_with_a_soundfont(tmp_path):
+    assert audio.find_soundfont() is not None, "CI installs fluidsynth and a SoundFont"
+    path, engine = audio.render_wav(tmp_path / "f.wav", [60, 64, 67, HOLD], [Note(48, 0, 4)],
+                                    engine="fluidsynth")
+    assert engine == "fluidsynth"
+    with wave.open(str(path)) as file:
+        frames = file.readframes(file.getnframes())
+        width = file.getsampwidth()
+    assert len(frames) > 0 and np.abs(np.frombuffer(frames, dtype=f"<i{width}")).max() > 0
+
+
+def test_auto_falls_back_to_numpy(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    assert audio.render_wav(tmp_path / "x.wav", [60])[1] == "numpy"
+    with pytest.raises(RuntimeError, match="needs the fluidsynth program and a SoundFont"):
+        audio.render_wav(tmp_path / "y.wav", [60], engine="fluidsynth")
+    with pytest.raises(ValueError, match="unknown audio engine 'midi'"):
+        audio.render_wav(tmp_path / "z.wav", [60], engine="midi")
