@@ -159,16 +159,21 @@ class LatestCheckpoint(BaseCallback):
         return True
 
     def save(self) -> None:
-        """Writes ``latest.zip`` (and ``latest_replay_buffer.pkl``) through temporary files."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / "latest.tmp.zip"
-        self.model.save(temporary)
+        """Writes ``latest.zip`` and the files an agent writes beside it, then moves them in.
+
+        A replay buffer or GAIL's ``latest_reward.pt`` go to a scratch folder first; each file is
+        then moved into place, the model last, so a killed save never leaves a broken
+        ``latest.zip``.
+        """
+        scratch = self.folder / "saving"
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.model.save(scratch / LATEST)
         if hasattr(self.model, "save_replay_buffer") and getattr(self.model, "replay_buffer",
                                                                   None) is not None:
-            buffer = self.folder / "latest_replay_buffer.tmp.pkl"
-            self.model.save_replay_buffer(buffer)
-            os.replace(buffer, self.folder / "latest_replay_buffer.pkl")
-        os.replace(temporary, self.folder / LATEST)
+            self.model.save_replay_buffer(scratch / "latest_replay_buffer.pkl")
+        for path in sorted(scratch.iterdir(), key=lambda p: p.name == LATEST):
+            os.replace(path, self.folder / path.name)
+        scratch.rmdir()
 
 
 def episode_melodies(model: Any, make_env: Any, episodes: int, deterministic: bool = False,

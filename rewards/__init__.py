@@ -3,6 +3,7 @@
 * :class:`TheoryReward` (``"theory"``): the RL Tuner music-theory rules.
 * :class:`NoteRNNReward` (``"note_rnn"``): log-likelihood under a Note-RNN trained on folk tunes.
 * :class:`PreferenceReward` (``"preference"``): a learned model of human preferences.
+* :class:`LearnedReward` (``"gail"``): the reward a GAIL / AIRL discriminator learned.
 
 Each is a Gymnasium wrapper that adds its weighted term to the reward and to
 ``info["reward_terms"]``; ``gym.make(id, reward="theory+note_rnn")`` stacks them. Add your own
@@ -21,6 +22,7 @@ _LAZY = {
     "NoteRNNReward": "rewards.note_rnn_reward",
     "NoteRNNVectorReward": "rewards.note_rnn_reward",
     "PreferenceReward": "rewards.preference",
+    "LearnedReward": "rewards.learned_reward",
     "metrics": "rewards.metrics",
 }
 

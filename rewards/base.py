@@ -22,6 +22,7 @@ REWARDS: dict[str, str | type[RewardTerm]] = {
     "theory": "rewards.theory.wrapper:TheoryReward",
     "note_rnn": "rewards.note_rnn_reward:NoteRNNReward",
     "preference": "rewards.preference:PreferenceReward",
+    "gail": "rewards.learned_reward:LearnedReward",
 }
 """Rewards by name: a class or a lazy ``"module:Class"`` string."""
 

@@ -45,6 +45,64 @@ def action_tokens(lowest: int, highest: int) -> np.ndarray:
                            [HOLD_TOKEN, REST_TOKEN]])
 
 
+class BatchedNoteRNN:
+    """The Note-RNN's LSTM state for a batch of melodies: one batched step per env step.
+
+    Shared by :class:`NoteRNNReward` (a batch of one), :class:`NoteRNNVectorReward` and the
+    vector env.
+
+    Args:
+        lowest: Lowest pitch of the env's action range.
+        highest: Highest pitch of the env's action range.
+        batch: Number of melodies.
+        model: A weights file, or ``None`` for the shipped model.
+        renormalise: Renormalise over the env's actions when its range is narrower than the
+            model's.
+        threads: torch threads for the LSTM step (``None``: leave torch's setting alone).
+
+    Raises:
+        ValueError: If the range exceeds the model's, or the weights file is bad.
+    """
+
+    def __init__(self, lowest: int, highest: int, batch: int = 1, model: str | None = None,
+                 renormalise: bool = True, threads: int | None = 1) -> None:
+        self.tokens = action_tokens(lowest, highest)
+        self.model = load_note_rnn(model)
+        self.threads = threads
+        self.batch = batch
+        narrower = len(self.tokens) < HOLD_TOKEN + 2
+        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
+        with torch_threads(threads):
+            start_log_probs, start_state = self.model.start(1)
+        self._start = (self._normalised(start_log_probs), start_state)
+        self.log_probs = self._start[0].repeat(batch, 1)
+        self.state = tuple(part.repeat(1, batch, 1) for part in start_state)
+
+    def restart(self, rows: np.ndarray | None = None) -> None:
+        """Puts melodies (all, or the given rows) back in the START state."""
+        index = torch.arange(self.batch) if rows is None else torch.as_tensor(
+            np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows))
+        if len(index) == 0:
+            return
+        self.log_probs[index] = self._start[0][0]
+        for part, start in zip(self.state, self._start[1], strict=True):
+            part[:, index] = start[:, 0]
+
+    def score(self, events: np.ndarray) -> np.ndarray:
+        """``log p(event)`` for one event per melody; then one LSTM step on the events."""
+        tokens = melody_to_tokens(np.asarray(events)).astype(np.int64)
+        values = self.log_probs[np.arange(self.batch), tokens].numpy().astype(np.float64)
+        with torch_threads(self.threads):
+            log_probs, self.state = self.model.step(tokens, self.state)
+        self.log_probs = self._normalised(log_probs)
+        return values
+
+    def _normalised(self, log_probs: torch.Tensor) -> torch.Tensor:
+        if self._allowed is None:
+            return log_probs
+        return log_probs - torch.logsumexp(log_probs[:, self._allowed], dim=-1, keepdim=True)
+
+
 class NoteRNNReward(RewardTerm):
     """Adds ``log p(event | melody so far)`` under a frozen Note-RNN.
 
@@ -76,33 +134,16 @@ class NoteRNNReward(RewardTerm):
                                                  renormalise=renormalise, threads=threads)
         super().__init__(env, weight)
         base: Any = env.unwrapped
-        self.tokens = action_tokens(base.lowest, base.highest)
-        self.model = load_note_rnn(model)
-        self.threads = threads
-        narrower = len(self.tokens) < HOLD_TOKEN + 2
-        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
-        self._log_probs: torch.Tensor | None = None
-        self._state = None
+        self.lstm = BatchedNoteRNN(base.lowest, base.highest, 1, model, renormalise, threads)
+        self.tokens = self.lstm.tokens
 
     def reset_term(self, info: dict[str, Any]) -> None:
         """Restarts the LSTM from its START state."""
-        with torch_threads(self.threads):
-            log_probs, self._state = self.model.start(1)
-        self._log_probs = self._normalised(log_probs)
+        self.lstm.restart()
 
     def term(self, info: dict[str, Any]) -> float:
         """The log-probability of the event just played; then one LSTM step on it."""
-        token = int(melody_to_tokens([info["pitch"]])[0])
-        value = float(self._log_probs[0, token])
-        with torch_threads(self.threads):
-            log_probs, self._state = self.model.step([token], self._state)
-        self._log_probs = self._normalised(log_probs)
-        return value
-
-    def _normalised(self, log_probs: torch.Tensor) -> torch.Tensor:
-        if self._allowed is None:
-            return log_probs
-        return log_probs - torch.logsumexp(log_probs[:, self._allowed], dim=-1, keepdim=True)
+        return float(self.lstm.score(np.array([info["pitch"]]))[0])
 
 
 class NoteRNNVectorReward(gym.vector.VectorEnvWrapper):
@@ -139,21 +180,12 @@ class NoteRNNVectorReward(gym.vector.VectorEnvWrapper):
                          env.call("get_wrapper_attr", "highest"), strict=True))
         if len(ranges) != 1:
             raise ValueError(f"the envs of a vector env must share one pitch range, got {ranges}")
-        self.tokens = action_tokens(*ranges.pop())
-        self.model = load_note_rnn(model)
-        self.threads = threads
-        narrower = len(self.tokens) < HOLD_TOKEN + 2
-        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
-        with torch_threads(threads):
-            start_log_probs, start_state = self.model.start(1)
-        self._start = (self._normalised(start_log_probs), start_state)
-        self._log_probs = self._start[0].repeat(self.num_envs, 1)
-        self._state = tuple(part.repeat(1, self.num_envs, 1) for part in start_state)
+        self.lstm = BatchedNoteRNN(*ranges.pop(), self.num_envs, model, renormalise, threads)
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Resets every env and restarts every LSTM state."""
         observations, infos = self.env.reset(**kwargs)
-        self._restart(np.ones(self.num_envs, dtype=bool))
+        self.lstm.restart()
         return observations, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -163,23 +195,9 @@ class NoteRNNVectorReward(gym.vector.VectorEnvWrapper):
         step_infos = [infos["final_info"][i] if done[i] else
                       {"pitch": infos["pitch"][i], "reward_terms": infos["reward_terms"][i]}
                       for i in range(self.num_envs)]
-        tokens = melody_to_tokens([info["pitch"] for info in step_infos]).astype(np.int64)
-        values = self.weight * self._log_probs[np.arange(self.num_envs), tokens].numpy()
+        values = self.weight * self.lstm.score(np.array([info["pitch"] for info in step_infos]))
         for info, value in zip(step_infos, values, strict=True):
             info["reward_terms"][self.name] = float(value)
-        with torch_threads(self.threads):
-            log_probs, self._state = self.model.step(tokens, self._state)
-        self._log_probs = self._normalised(log_probs)
-        self._restart(done)
+        self.lstm.restart(done)
         return observations, np.asarray(rewards, dtype=np.float64) + values, terminated, \
             truncated, infos
-
-    def _restart(self, rows: np.ndarray) -> None:
-        if not rows.any():
-            return
-        index = torch.as_tensor(np.flatnonzero(rows))
-        self._log_probs[index] = self._start[0][0]
-        for part, start in zip(self._state, self._start[1], strict=True):
-            part[:, index] = start[:, 0]
-
-    _normalised = NoteRNNReward._normalised

@@ -14,6 +14,58 @@ from rewards.theory.engine import TheoryEngine
 from rewards.theory.rules import RULES, RuleContext
 
 
+class WeightedTheory:
+    """The theory engine for a batch of melodies, with a weight per rule.
+
+    Shared by :class:`TheoryReward` (a batch of one) and the vector env (a batch of N), so
+    both build and weigh the rules in one place.
+
+    Args:
+        context: Key, episode length, lowest pitch and tonic.
+        rules: Rule names (default: the nine built-in rules).
+        rule_weights: A multiplier per rule name.
+        batch: Number of melodies.
+
+    Raises:
+        ValueError: On unknown rules or bad weights.
+    """
+
+    def __init__(self, context: RuleContext, rules: Sequence[str] | None = None,
+                 rule_weights: Mapping[str, float] | None = None, batch: int = 1) -> None:
+        self.engine = TheoryEngine(context, rules, batch=batch)
+        self.rule_weights = {name: 1.0 for name in self.engine.rules}
+        for name, value in (rule_weights or {}).items():
+            if name not in self.rule_weights:
+                raise ValueError(f"rule_weights names {name!r}, which is not among the rules "
+                                 f"{self.engine.rules} (all rules: {sorted(RULES)})")
+            self.rule_weights[name] = check_weight(name, value)
+
+    def reset(self, rows: np.ndarray | None = None) -> None:
+        """Starts new melodies (all, or the given rows)."""
+        self.engine.reset(rows)
+
+    def weighted_rules(self, events: np.ndarray) -> dict[str, np.ndarray]:
+        """Each rule's weighted value for one event per melody (then appends the events)."""
+        values = self.engine.step(events)
+        return {name: self.rule_weights[name] * values[name] for name in self.engine.rules}
+
+
+def theory_engine(env: gym.Env, batch: int = 1, key: str = "C major",
+                  rules: Sequence[str] | None = None,
+                  rule_weights: Mapping[str, float] | None = None,
+                  tonic: int | None = None) -> WeightedTheory:
+    """A :class:`WeightedTheory` for a MammadMelody env's length and pitch range.
+
+    Raises:
+        ValueError: On a bad key, tonic, rule or weight.
+    """
+    base: Any = env.unwrapped
+    if tonic is not None and not (isinstance(tonic, int) and 0 <= tonic <= 127):
+        raise ValueError(f"tonic must be a MIDI pitch 0..127 or None, got {tonic!r}")
+    context = RuleContext(parse_key(key), base.steps, base.lowest, tonic)
+    return WeightedTheory(context, rules, rule_weights, batch)
+
+
 class TheoryReward(RewardTerm):
     """Adds the RL Tuner music-theory reward: the sum of nine rules (or the ones you choose).
 
@@ -49,26 +101,16 @@ class TheoryReward(RewardTerm):
                                                  rule_weights=rule_weights, tonic=tonic,
                                                  weight=weight)
         super().__init__(env, weight)
-        base: Any = env.unwrapped
-        if tonic is not None and not (isinstance(tonic, int) and 0 <= tonic <= 127):
-            raise ValueError(f"tonic must be a MIDI pitch 0..127 or None, got {tonic!r}")
-        self.context = RuleContext(parse_key(key), base.steps, base.lowest, tonic)
-        self.engine = TheoryEngine(self.context, rules, batch=1)
-        self.rule_weights = {name: 1.0 for name in self.engine.rules}
-        for name, value in (rule_weights or {}).items():
-            if name not in self.rule_weights:
-                raise ValueError(f"rule_weights names {name!r}, which is not among the rules "
-                                 f"{self.engine.rules} (all rules: {sorted(RULES)})")
-            self.rule_weights[name] = check_weight(name, value)
+        self.theory = theory_engine(env, 1, key, rules, rule_weights, tonic)
+        self.context = self.theory.engine.context
 
     def reset_term(self, info: dict[str, Any]) -> None:
         """Starts a new melody."""
-        self.engine.reset()
+        self.theory.reset()
 
     def term(self, info: dict[str, Any]) -> float:
         """The weighted sum of the rules for the event just played."""
-        values = self.engine.step(np.array([info["pitch"]]))
-        rules = {name: self.rule_weights[name] * float(values[name][0])
-                 for name in self.engine.rules}
+        weighted = self.theory.weighted_rules(np.array([info["pitch"]]))
+        rules = {name: float(value[0]) for name, value in weighted.items()}
         info["theory_rules"] = rules
         return sum(rules.values())

@@ -174,3 +174,23 @@ def test_rl_zoo3_trains_on_our_ids(tmp_path):
     folder = tmp_path / "ppo" / "MammadMelody-binary-v0_1"
     assert (folder / "MammadMelody-binary-v0.zip").is_file()
     assert "n_steps" in (folder / "MammadMelody-binary-v0" / "config.yml").read_text()
+
+
+def test_gail_run_resumes_with_its_reward_file(tmp_path):
+    runs = tmp_path / "runs"
+    small = ["--hyperparams", "n_envs=2", "gen_kwargs={n_steps: 32, batch_size: 32}",
+             "demo_batch_size=32", "max_windows=1"]
+    main(["train", "--agent", "gail", "--steps", "128", "--checkpoint-every", "64",
+          "--runs-dir", str(runs), *QUICK, *small])
+    run = next(runs.iterdir())
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {"latest.zip",
+                                                                  "latest_reward.pt"}
+    assert (run / "model_reward.pt").is_file()
+    (run / "model.zip").unlink()
+    config = yaml.safe_load((run / "config.yml").read_text())
+    config["steps"] = 256
+    (run / "config.yml").write_text(yaml.safe_dump(config))
+    main(["train", "--resume", str(run), "--no-progress"])
+    from agents.imitation_agents import GAILAgent
+
+    assert GAILAgent.load(run / "model.zip").num_timesteps >= 256
