@@ -71,9 +71,11 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Rewards
     The bare env rewards 0.0 at every step and reports ``info["reward_terms"] = {}``; reward
-    wrappers add their terms. ``info`` also holds ``step`` (the 16th just written, from 0),
-    ``bar``, ``beat`` (0..3 in the bar), ``sixteenth`` (0..3 in the beat) and ``pitch`` (the melody
-    entry written: a MIDI pitch, ``HOLD = -2`` or ``REST = -1``).
+    wrappers add their terms. The registered ids wrap it in the music-theory reward by default
+    (``gym.make(id, reward=None)`` is the bare env; see ``docs/rewards.md``). ``info`` also
+    holds ``step`` (the 16th just written, from 0), ``bar``, ``beat`` (0..3 in the bar),
+    ``sixteenth`` (0..3 in the beat) and ``pitch`` (the melody entry written: a MIDI pitch,
+    ``HOLD = -2`` or ``REST = -1``).
 
     ## Starting State
     No 16th has been written: the observation is all zeros for every encoding. The

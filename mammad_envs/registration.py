@@ -15,6 +15,9 @@ from __future__ import annotations
 ENTRY_POINT = "mammad_envs.factory:make_melody_env"
 """A MelodyEnv wrapped in the rewards named by its ``reward`` argument."""
 
+VECTOR = "mammad_envs.vector_env:make_{}vector_env"
+"""``gym.make_vec(id, num_envs, vectorization_mode="custom")``: a MelodyVectorEnv."""
+
 # (id, kwargs): one flat table; kwargs stay JSON-friendly.
 ENVIRONMENTS: list[tuple[str, dict]] = [
     ("MammadMelody-binary-v0", {"encoding": "binary", "reward": "theory"}),
@@ -30,4 +33,6 @@ def register_envs() -> None:
 
     for env_id, kwargs in ENVIRONMENTS:
         if env_id not in registry:
-            register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs)
+            encoding = kwargs.get("encoding")
+            register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs,
+                     vector_entry_point=VECTOR.format(f"{encoding}_" if encoding else ""))

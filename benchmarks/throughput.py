@@ -1,0 +1,174 @@
+"""Throughput of the melody envs, their rewards and evaluation, measured side by side.
+
+Run from the repository root (about three minutes on 2 cores)::
+
+    python benchmarks/throughput.py            # prints a Markdown table
+    python benchmarks/throughput.py --quick    # smaller counts, for a smoke run
+
+Every figure is measured in this one process, against Gymnasium's ``CartPole-v1`` (unwrapped)
+as the yardstick, with torch on one thread. The targets are those of the project's speed work;
+a line says whether each is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+
+def steps_per_second(step: Callable[[], None], seconds: float) -> float:
+    """Calls ``step`` for about ``seconds`` and returns calls per second."""
+    calls, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for _ in range(100):
+            step()
+        calls += 100
+    return calls / elapsed
+
+
+def scalar_rate(env: gym.Env, seconds: float) -> float:
+    """Env steps per second of one env with random actions (resets included)."""
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, env.action_space.n, size=4096)
+    position = [0]
+
+    def step() -> None:
+        position[0] = (position[0] + 1) % len(actions)
+        _, _, terminated, truncated, _ = env.step(int(actions[position[0]]))
+        if terminated or truncated:
+            env.reset()
+
+    return steps_per_second(step, seconds)
+
+
+def vector_rate(num_envs: int, seconds: float, **kwargs) -> float:
+    """Env steps per second of a MelodyVectorEnv (steps x num_envs)."""
+    from mammad_envs.vector_env import MelodyVectorEnv
+
+    envs = MelodyVectorEnv(num_envs, **kwargs)
+    envs.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, envs.single_action_space.n,
+                                                size=(64, num_envs))
+    position = [0]
+
+    def step() -> None:
+        position[0] = (position[0] + 1) % len(actions)
+        envs.step(actions[position[0]])
+
+    return steps_per_second(step, seconds) * num_envs
+
+
+def memory_per_env(num_envs: int) -> float:
+    """Bytes of array state per env in a MelodyVectorEnv with the theory reward."""
+    from mammad_envs.vector_env import MelodyVectorEnv
+
+    envs = MelodyVectorEnv(num_envs, reward="theory")
+    engine = envs._theory.engine
+    arrays = [envs.melodies, envs.current_step, envs.sounding, envs.accompaniment_index,
+              envs.observations, engine.history, engine.length, engine.pitch_counts,
+              engine.motifs.table, *engine._state.values()]
+    return sum(array.nbytes for array in arrays) / num_envs
+
+
+def ppo_rates(num_envs: int, steps: int) -> tuple[float, float, float]:
+    """PPO steps/s with the batched env and with a DummyVecEnv, and the env's share of time.
+
+    Returns:
+        ``(batched steps/s, DummyVecEnv steps/s, env share of the batched run's time)``.
+    """
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+
+    kwargs = {"encoding": "count", "reward": "theory"}
+    rates = []
+    for venv in (MelodySB3VecEnv(num_envs, **kwargs),
+                 make_vec_env("MelodyEnv-v0", n_envs=num_envs, seed=0, env_kwargs=kwargs)):
+        model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, n_epochs=4, seed=0,
+                    device="cpu")
+        started = time.perf_counter()
+        model.learn(steps)
+        rates.append(model.num_timesteps / (time.perf_counter() - started))
+    env_only = vector_rate(num_envs, 2.0, **kwargs)
+    share = rates[0] / env_only
+    return rates[0], rates[1], share
+
+
+def statistics_seconds(compositions: int) -> float:
+    """Seconds to sample compositions of 32 steps from the Note-RNN and compute the table."""
+    from rewards import metrics
+    from rewards.note_rnn import NoteRNN
+
+    started = time.perf_counter()
+    melodies = NoteRNN.pretrained().sample(compositions, 32, seed=0)
+    metrics.evaluate(melodies)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Measures and prints every figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seconds = 0.5 if args.quick else 3.0
+    import mammad_envs  # noqa: F401 (registers the ids)
+    from rewards.note_rnn import NoteRNN
+
+    rows = []
+    cartpole = scalar_rate(gym.make("CartPole-v1").unwrapped, seconds)
+    rows.append(("CartPole-v1, unwrapped", f"{cartpole:,.0f} steps/s", "yardstick", ""))
+    bare = scalar_rate(gym.make("MammadMelody-count-v0", reward=None).unwrapped, seconds)
+    rows.append(("scalar env, no reward", f"{bare:,.0f} steps/s",
+                 f"{cartpole / bare:.1f}x CartPole's time per step", ""))
+    theory = scalar_rate(gym.make("MammadMelody-count-v0"), seconds)
+    ratio = cartpole / theory
+    rows.append(("scalar env + theory reward", f"{theory:,.0f} steps/s",
+                 f"{ratio:.1f}x CartPole's time per step", "met" if ratio <= 5 else
+                 "not met (target <= 5x)"))
+    vector = vector_rate(1024, seconds, encoding="count", reward="theory")
+    ratio = vector / cartpole
+    rows.append(("vector env N=1024 + theory", f"{vector:,.0f} env-steps/s",
+                 f"{ratio:.1f}x CartPole's steps/s", "met" if ratio >= 20 else
+                 "not met (target >= 20x)"))
+    theory_64 = vector_rate(64, seconds, encoding="count", reward="theory")
+    both_64 = vector_rate(64, seconds, encoding="count", reward="theory+note_rnn")
+    bare_64 = vector_rate(64, seconds, encoding="count", reward=None)
+    theory_cost = 1 / theory_64 - 1 / bare_64
+    rnn_cost = 1 / both_64 - 1 / theory_64
+    rows.append(("vector env N=64: Note-RNN cost per env-step", f"{rnn_cost * 1e6:.1f} us",
+                 f"theory's: {theory_cost * 1e6:.1f} us",
+                 "met" if rnn_cost <= theory_cost else "not met (target <= theory's)"))
+    compositions = 10_000 if args.quick else 100_000
+    elapsed = statistics_seconds(compositions)
+    target = 60 * compositions / 100_000
+    rows.append((f"RL Tuner statistics, {compositions:,} Note-RNN compositions of 32",
+                 f"{elapsed:.1f} s", "sampling + statistics",
+                 "met" if elapsed < target else f"not met (target < {target:.0f} s)"))
+    batched, dummy, share = ppo_rates(16, 2048 if args.quick else 16384)
+    rows.append(("PPO, 16 envs: batched env vs DummyVecEnv", f"{batched:,.0f} vs {dummy:,.0f} "
+                 "steps/s", f"ratio {batched / dummy:.2f}",
+                 f"env share of training time {share:.0%}"
+                 + (" (met)" if share < 0.10 else " (target < 10%)")))
+    rows.append(("memory per env, N=1024 + theory", f"{memory_per_env(1024):,.0f} bytes", "",
+                 ""))
+    size = sum(p.numel() * p.element_size() for p in NoteRNN.pretrained().parameters())
+    rows.append(("Note-RNN weights", f"{size / 1e6:.2f} MB", "",
+                 "met" if size < 2e6 else "not met (target < 2 MB)"))
+    print(f"Measured on {platform.machine()}, {platform.python_version()}, torch on one thread, "
+          f"{time.strftime('%Y-%m-%d')}\n")
+    print("| figure | value | relative | target |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
