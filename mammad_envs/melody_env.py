@@ -13,7 +13,7 @@ from gymnasium import logger, spaces
 
 from mammad_envs.accompaniment import Accompaniment, find_accompaniment
 from mammad_envs.data import load_accompaniments
-from mammad_envs.encodings import ENCODINGS, make_encoding
+from mammad_envs.encodings import make_encoding
 from mammad_envs.melody import (
     HOLD,
     MELODY_DTYPE,
@@ -120,7 +120,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     ) -> None:
         if unknown:
             raise ValueError(f"unknown argument(s) {sorted(unknown)} for MelodyEnv; "
-                             f"valid arguments: {list(ARGUMENTS)}")
+                             f"valid arguments: {list(ARGUMENTS)} (and, through gym.make, "
+                             f"reward, reward_weights, reward_kwargs)")
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
         self.lowest, self.highest = _check_pitch_range(pitch_range)
@@ -340,4 +341,4 @@ def _check_pitch_range(pitch_range: Any) -> tuple[int, int]:
     return lowest, highest
 
 
-__all__ = ["ENCODINGS", "MelodyEnv", "PIANO_RANGE"]
+__all__ = ["MelodyEnv", "PIANO_RANGE"]
