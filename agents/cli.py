@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="write melodies of a trained model")
-    sample.add_argument("model", type=Path, help="a model.zip of a run (or the run folder)")
+    sample.add_argument("model", type=Path, nargs="+",
+                        help="a model.zip of a run (or the run folder)")
     sample.add_argument("-n", type=int, default=16, help="melodies (default 16)")
     sample.add_argument("--out", type=Path, default=Path("samples"))
     sample.add_argument("--seed", type=int, default=0)
@@ -66,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--audio", default="auto", choices=["auto", "fluidsynth", "numpy"])
 
     evaluate = commands.add_parser("evaluate", help="RL Tuner statistics of a trained model")
-    evaluate.add_argument("model", type=Path, help="a model.zip of a run (or the run folder)")
+    evaluate.add_argument("model", type=Path, nargs="+",
+                          help="a model.zip of a run (or the run folder)")
     evaluate.add_argument("-n", type=int, default=1000, help="compositions (default 1000)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--deterministic", action="store_true")
@@ -109,7 +111,7 @@ def _env_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from agents.hyperparams import parse_overrides
     from rewards.base import parse_rewards
 
-    env_kwargs = parse_overrides(args.env_kwargs)
+    env_kwargs = parse_overrides(args.env_kwargs, what="--env-kwargs entry")
     reward = None if args.reward.lower() == "none" else args.reward
     names = parse_rewards(reward)
     weights = {}
@@ -150,6 +152,7 @@ def train_command(args: argparse.Namespace, argv: list[str],
     from agents.runs import (
         CHECKPOINTS,
         LATEST,
+        MODEL,
         LatestCheckpoint,
         RewardTermLogger,
         append_command,
@@ -164,7 +167,12 @@ def train_command(args: argparse.Namespace, argv: list[str],
     if args.resume is not None:
         run = args.resume
         config = read_config(run)
-        checkpoint = run / CHECKPOINTS / LATEST
+        checkpoint = next((path for path in (run / CHECKPOINTS / LATEST, run / MODEL)
+                           if path.is_file()), None)
+        if checkpoint is None:
+            raise ValueError(f"run {str(run)!r} has no checkpoint to resume from (it stopped "
+                             f"before its first, at {config['checkpoint_every']:,} steps): "
+                             f"start a new run")
     else:
         if not args.agent:
             parser.error("train needs --agent (or --resume RUN)")
@@ -186,23 +194,30 @@ def train_command(args: argparse.Namespace, argv: list[str],
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         run = args.runs_dir / run_name(args.env, args.agent, args.seed)
-        run.mkdir(parents=True, exist_ok=False)
-        write_config(run, config)
+        if run.exists():
+            raise ValueError(f"run folder {str(run)!r} exists already: wait a second and retry")
         checkpoint = None
-    append_command(run, argv)
     hyperparams = dict(config["hyperparams"])
     n_envs = int(hyperparams.pop("n_envs", 1))
     env = make_training_env(config["env"], n_envs, config["seed"], config["env_kwargs"])
     spec = agent_spec(config["agent"])
-    if checkpoint is not None and checkpoint.is_file():
+    if checkpoint is not None:
         model = spec.load().load(checkpoint, env=env, tensorboard_log=str(run / "tb"))
         buffer = checkpoint.parent / "latest_replay_buffer.pkl"
-        if buffer.is_file() and hasattr(model, "load_replay_buffer"):
+        if checkpoint.name == LATEST and buffer.is_file() and hasattr(model,
+                                                                      "load_replay_buffer"):
             model.load_replay_buffer(buffer)
+        if model.num_timesteps >= config["steps"]:
+            print(f"{run} is complete: {model.num_timesteps:,} of {config['steps']:,} steps "
+                  f"(raise `steps` in its config.yml to train it further)")
+            return 0
         print(f"resuming {run} from step {model.num_timesteps:,}")
-    else:
+    else:  # the agent is built before the run folder, so a bad hyperparameter leaves none
         model = make_agent(config["agent"], env, seed=config["seed"], hyperparams=hyperparams,
                            tensorboard_log=str(run / "tb"))
+        run.mkdir(parents=True, exist_ok=True)  # some agents make their log folder in it
+        write_config(run, config)
+    append_command(run, argv)
     remaining = config["steps"] - int(getattr(model, "num_timesteps", 0))
     callbacks = [RewardTermLogger(),
                  LatestCheckpoint(run / CHECKPOINTS, config["checkpoint_every"])]
@@ -251,9 +266,14 @@ def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool 
     return written
 
 
-def _load_model(path: Path) -> tuple[Any, dict[str, Any], Any]:
+def _load_model(paths: list[Path]) -> tuple[Any, dict[str, Any], Any]:
     """(model, run config, a function making fresh envs) for a model file of a run."""
     import gymnasium as gym
+
+    if len(paths) != 1:
+        raise ValueError(f"give one model, got {len(paths)}: {[str(p) for p in paths]} (did a "
+                         f"wildcard match several runs? name one run folder)")
+    path = paths[0]
 
     from agents.registry import agent_spec
     from agents.runs import read_config, run_of_model

@@ -58,7 +58,8 @@ def load_hyperparams(agent: str, env_id: str, path: str | Path | None = None) ->
     return merged
 
 
-def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+def parse_overrides(pairs: Iterable[str], what: str = "hyperparameter override"
+                    ) -> dict[str, Any]:
     """``["learning_rate=1e-3", "policy_kwargs={net_arch: [32]}"]`` -> a dict (YAML values).
 
     Raises:
@@ -68,11 +69,11 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     for pair in pairs:
         key, separator, text = pair.partition("=")
         if not separator or not key.strip().isidentifier():
-            raise ValueError(f"hyperparameter override {pair!r} is not name=value")
+            raise ValueError(f"{what} {pair!r} is not name=value")
         try:
             overrides[key.strip()] = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise ValueError(f"hyperparameter override {pair!r}: {error}") from error
+            raise ValueError(f"{what} {pair!r}: {error}") from error
     return overrides
 
 

@@ -97,6 +97,11 @@ def run_of_model(model: str | os.PathLike) -> tuple[Path, Path]:
     """
     path = Path(model)
     if path.is_dir():
+        if not (path / CONFIG).is_file():
+            runs = sorted(p.name for p in path.iterdir() if (p / CONFIG).is_file())
+            if runs:
+                raise ValueError(f"{str(path)!r} is a folder of runs, not a run: name one of "
+                                 f"{runs[:5]}{' ...' if len(runs) > 5 else ''}")
         path = path / MODEL
     if not path.is_file():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")

@@ -168,5 +168,14 @@ def apply_rewards(env: gym.Env, reward: str | Sequence[str] | None,
         kwargs = dict(reward_kwargs.get(name, {}))
         if name in reward_weights:
             kwargs["weight"] = reward_weights[name]
-        env = reward_class(name)(env, **kwargs)
+        cls = reward_class(name)
+        try:
+            env = cls(env, **kwargs)
+        except TypeError as error:
+            import inspect
+
+            valid = [p for p in inspect.signature(cls.__init__).parameters
+                     if p not in ("self", "env")]
+            raise ValueError(f"reward_kwargs for {name!r}: {error}; its arguments are "
+                             f"{valid}") from error
     return env

@@ -175,6 +175,10 @@ class NoteRNNVectorReward(gym.vector.VectorEnvWrapper):
                  renormalise: bool = True, threads: int | None = 1) -> None:
         super().__init__(env)
         self.num_envs = env.num_envs
+        # Set here, so Gymnasium does not warn about reaching through the wrapper for them.
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+        self.single_observation_space = env.single_observation_space
+        self.single_action_space = env.single_action_space
         self.weight = check_weight(self.name, weight)
         ranges = set(zip(env.call("get_wrapper_attr", "lowest"),
                          env.call("get_wrapper_attr", "highest"), strict=True))

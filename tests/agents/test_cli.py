@@ -108,6 +108,32 @@ def test_clear_errors(ppo_run, tmp_path, capsys):
     assert not list(tmp_path.glob("*__*"))  # no run folder left behind by a failed start
 
 
+def test_failed_start_and_resume_mistakes(ppo_run, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    with pytest.raises(SystemExit):
+        main(["train", "--agent", "ppo", "--runs-dir", str(runs), "--hyperparams",
+              "learnin_rate=1e-3", *QUICK])
+    assert "rejected its hyperparameters" in capsys.readouterr().err
+    assert not runs.exists()  # a bad hyperparameter leaves no half-made run folder
+    main(["train", "--resume", str(ppo_run), "--no-progress"])
+    assert "is complete: 256 of 256 steps" in capsys.readouterr().out
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    (empty / "config.yml").write_text((ppo_run / "config.yml").read_text())
+    with pytest.raises(SystemExit):
+        main(["train", "--resume", str(empty)])
+    assert "has no checkpoint to resume from" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", str(ppo_run / "model.zip"), str(ppo_run / "model.zip")])
+    assert "give one model, got 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(ppo_run.parent)])
+    assert "is a folder of runs, not a run" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--agent", "ppo", "--env-kwargs", "steps32", "--runs-dir", str(runs)])
+    assert "--env-kwargs entry 'steps32' is not name=value" in capsys.readouterr().err
+
+
 def test_corrupt_model_file(ppo_run, tmp_path, capsys):
     run = tmp_path / "copy"
     run.mkdir()

@@ -128,3 +128,14 @@ def test_vector_reward_equals_scalar_rewards(weights):
                                                              abs=1e-5)
             if done:
                 env.reset()
+
+
+def test_vector_reward_exposes_the_spaces_without_warnings(weights, recwarn):
+    from rewards.note_rnn_reward import NoteRNNVectorReward
+
+    envs = NoteRNNVectorReward(gym.vector.SyncVectorEnv(
+        [lambda: gym.make("MelodyEnv-v0", steps=4) for _ in range(2)]), model=weights)
+    envs.reset(seed=0)
+    envs.step(envs.action_space.sample())
+    assert envs.single_action_space.n == 90
+    assert not [w for w in recwarn if "deprecated" in str(w.message)]

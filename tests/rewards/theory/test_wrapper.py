@@ -133,6 +133,8 @@ def test_user_rule_in_the_theory_reward():
     ({"reward_kwargs": {"theory": {"rules": ["kye"]}}}, r"unknown music-theory rule.*'kye'"),
     ({"reward_kwargs": {"theory": {"rule_weights": {"kye": 1}}}}, "rule_weights names 'kye'"),
     ({"reward_kwargs": {"theory": {"tonic": 200}}}, "tonic must be a MIDI pitch"),
+    ({"reward_kwargs": {"theory": {"kye": "A minor"}}},
+     r"reward_kwargs for 'theory'.*'kye'.*its arguments are \['key', 'rules'"),
 ])
 def test_bad_reward_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
