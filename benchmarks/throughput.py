@@ -71,8 +71,8 @@ def memory_per_env(num_envs: int) -> float:
     envs = MelodyVectorEnv(num_envs, reward="theory")
     engine = envs._theory.engine
     arrays = [envs.melodies, envs.current_step, envs.sounding, envs.accompaniment_index,
-              envs.observations, engine.history, engine.length, engine.pitch_counts,
-              engine.motifs.table, *engine._state.values()]
+              envs.observations, engine.history, engine.state, engine.pitch_counts,
+              engine.motifs.table]
     return sum(array.nbytes for array in arrays) / num_envs
 
 
@@ -128,9 +128,14 @@ def main() -> None:
     bare = scalar_rate(gym.make("MammadMelody-count-v0", reward=None).unwrapped, seconds)
     rows.append(("scalar env, no reward", f"{bare:,.0f} steps/s",
                  f"{cartpole / bare:.1f}x CartPole's time per step", ""))
-    theory = scalar_rate(gym.make("MammadMelody-count-v0"), seconds)
+    from rewards import TheoryReward
+
+    # Unwrapped, as CartPole: the env and its reward wrapper, without Gymnasium's checkers.
+    theory = scalar_rate(TheoryReward(gym.make("MammadMelody-count-v0", reward=None).unwrapped),
+                         seconds)
     ratio = cartpole / theory
-    rows.append(("scalar env + theory reward", f"{theory:,.0f} steps/s",
+    rows.append(("scalar env + theory reward (TheoryReward(env.unwrapped))",
+                 f"{theory:,.0f} steps/s",
                  f"{ratio:.1f}x CartPole's time per step", "met" if ratio <= 5 else
                  "not met (target <= 5x)"))
     vector = vector_rate(1024, seconds, encoding="count", reward="theory")

@@ -312,6 +312,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         return write_midi(path, self.melody, notes, bpm=bpm)
 
     def _check_action(self, action: Any) -> int:
+        if type(action) in (int, np.int64) and 0 <= action < self.action_space.n:
+            return int(action)  # the common case, checked quickly
         array = np.asarray(action)
         if array.shape != () or array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
             raise ValueError(f"action must be an integer in 0..{self.action_space.n - 1}, "

@@ -102,7 +102,7 @@ def evaluate(melodies: Iterable[Sequence[int] | np.ndarray] | np.ndarray,
 def _counts(melodies: np.ndarray, context: R.RuleContext) -> dict[str, float]:
     """Counts of every event the statistics need, for melodies of one length."""
     count, length = melodies.shape
-    engine = TheoryEngine(context, rules=[], batch=count)
+    engine = TheoryEngine(context, batch=count)
     counts = dict.fromkeys(("repeated", "not_in_key", "motif", "repeated_motif", "resolved",
                             "doubled", "rests", *INTERVALS), 0.0)
     previous = np.full(count, -1, dtype=np.int64)

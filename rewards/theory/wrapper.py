@@ -39,15 +39,25 @@ class WeightedTheory:
                 raise ValueError(f"rule_weights names {name!r}, which is not among the rules "
                                  f"{self.engine.rules} (all rules: {sorted(RULES)})")
             self.rule_weights[name] = check_weight(name, value)
+        self._weights = np.array(list(self.rule_weights.values()), dtype=np.float64)
+
+    @property
+    def rules(self) -> list[str]:
+        """The rule names, in column order."""
+        return self.engine.rules
 
     def reset(self, rows: np.ndarray | None = None) -> None:
         """Starts new melodies (all, or the given rows)."""
         self.engine.reset(rows)
 
+    def weighted_values(self, events: np.ndarray) -> np.ndarray:
+        """``(batch, rules)`` weighted rule values for one event per melody (then appends)."""
+        return self.engine.score(events) * self._weights
+
     def weighted_rules(self, events: np.ndarray) -> dict[str, np.ndarray]:
         """Each rule's weighted value for one event per melody (then appends the events)."""
-        values = self.engine.step(events)
-        return {name: self.rule_weights[name] * values[name] for name in self.engine.rules}
+        values = self.weighted_values(events)
+        return {name: values[:, column] for column, name in enumerate(self.engine.rules)}
 
 
 def theory_engine(env: gym.Env, batch: int = 1, key: str = "C major",
@@ -110,7 +120,7 @@ class TheoryReward(RewardTerm):
 
     def term(self, info: dict[str, Any]) -> float:
         """The weighted sum of the rules for the event just played."""
-        weighted = self.theory.weighted_rules(np.array([info["pitch"]]))
-        rules = {name: float(value[0]) for name, value in weighted.items()}
+        values = self.theory.weighted_values(np.array([info["pitch"]]))[0].tolist()
+        rules = dict(zip(self.theory.rules, values, strict=True))
         info["theory_rules"] = rules
         return sum(rules.values())
