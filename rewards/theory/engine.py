@@ -40,11 +40,11 @@ class MotifTable:
     def add(self, rows: np.ndarray, codes: np.ndarray) -> None:
         """Adds one window code to each given melody's set."""
         for row, code in zip(rows, codes, strict=True):
-            K._probe(self.table, int(row), int(code), True)
+            K.probe(self.table, int(row), int(code), True)
 
     def contains(self, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Whether each given melody's set holds its code."""
-        return np.array([K._probe(self.table, int(row), int(code), False)
+        return np.array([K.probe(self.table, int(row), int(code), False)
                          for row, code in zip(rows, codes, strict=True)], dtype=bool)
 
 

@@ -40,7 +40,7 @@ def _token(event):
 
 
 @njit(cache=True)
-def _probe(table, row, code, insert):
+def probe(table, row, code, insert):
     """Looks a code up in one melody's hash table (and inserts it); True if it was there."""
     size = table.shape[1]
     slot = np.int64((np.uint64(code) * MIX) >> np.uint64(40)) & (size - 1)
@@ -171,11 +171,11 @@ def theory_step(events, state, history, counts, table, in_key, degrees, interval
             end = step - R.MOTIF_WINDOW
             for j in range(R.MOTIF_WINDOW - 1, -1, -1):
                 old = (old << 8) | _token(history[b, end - j])
-            _probe(table, b, old, True)
+            probe(table, b, old, True)
         if is_motif:
             flags[b, 1] = True
             out[b, 4] = R.MOTIF_REWARD + max((pitches - R.MOTIF_MIN_PITCHES) * 0.3, 0.0)
-            if n >= 2 * R.MOTIF_WINDOW and _probe(table, b, code, False):
+            if n >= 2 * R.MOTIF_WINDOW and probe(table, b, code, False):
                 flags[b, 2] = True
                 out[b, 5] = R.REPEATED_MOTIF_REWARD + max(pitches - R.MOTIF_MIN_PITCHES, 0)
 
