@@ -263,7 +263,7 @@ def test_docs_code_runs(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["gail", "airl", "bc"])
 def test_trains_on_the_other_encodings(name, env_id):
     agent = make_agent(name, env_id, seed=0, hyperparams=SMALL[name])
-    agent.learn(128)
+    agent.learn(256)
     env = gym.make(env_id)
     observation, _ = env.reset(seed=0)
     action, _ = agent.predict(observation, deterministic=True)

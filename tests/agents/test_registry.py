@@ -29,8 +29,8 @@ def test_every_sb3_agent_trains_and_predicts(name, env_id):
     hyperparams = SMOKE.get(name, {"n_steps": 32, "batch_size": 32, "n_envs": 2})
     model = make_agent(name, env_id, seed=0, hyperparams=hyperparams,
                        env_kwargs={"steps": 16})
-    model.learn(128)
-    assert model.num_timesteps >= 128
+    model.learn(256)
+    assert model.num_timesteps >= 256
     env = gym.make(env_id, steps=16)
     observation, _ = env.reset(seed=0)
     action, _ = model.predict(observation, deterministic=True)
