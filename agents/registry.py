@@ -96,11 +96,11 @@ BUILTIN = [
               description="PPO with an LSTM policy"),
     AgentSpec("maskable_ppo", "sb3_contrib:MaskablePPO",
               description="PPO that plays only action_masks() actions"),
-    AgentSpec("gail", "agents.imitation_agents:GAILAgent",
+    AgentSpec("gail", "agents.imitation:GAILAgent",
               description="GAIL from the bundled melodies (imitation)"),
-    AgentSpec("airl", "agents.imitation_agents:AIRLAgent",
+    AgentSpec("airl", "agents.imitation:AIRLAgent",
               description="AIRL from the bundled melodies (imitation)"),
-    AgentSpec("bc", "agents.imitation_agents:BCAgent",
+    AgentSpec("bc", "agents.imitation:BCAgent",
               description="Behavioural cloning of the bundled melodies (imitation)"),
 ]
 

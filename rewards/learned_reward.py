@@ -1,6 +1,6 @@
 """LearnedReward: the reward a GAIL (or AIRL) discriminator learned, as a reward wrapper.
 
-:class:`~agents.imitation_agents.GAILAgent` and :class:`~agents.imitation_agents.AIRLAgent`
+:class:`~agents.imitation.GAILAgent` and :class:`~agents.imitation.AIRLAgent`
 save their reward network beside the generator, as ``<stem>_reward.pt`` (``model.zip`` ->
 ``model_reward.pt``). That file holds only tensors and plain values (the format name, the
 algorithm, the network's keyword arguments, the spaces it was trained on, the observation

@@ -1,0 +1,220 @@
+"""GAIL and AIRL: an SB3 PPO generator against imitation's discriminator and reward network.
+
+The generator's hyperparameters go under ``gen_kwargs``; the reward network (GAIL:
+``BasicRewardNet``, AIRL: ``BasicShapedRewardNet``) is saved beside the PPO file as
+``<stem>_reward.pt`` (:mod:`rewards.learned_reward`). What they share with BC:
+:mod:`agents.imitation.common`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import CallbackList
+
+from agents.imitation.common import (
+    _GeneratorCallback,
+    _ImitationAgent,
+    _StopTraining,
+    as_callback,
+    check_learn_kwargs,
+    spec_to_json,
+)
+from rewards.learned_reward import (
+    build_reward_net,
+    load_reward_net,
+    reward_file,
+    save_reward_net,
+)
+from rewards.learned_reward import reward_net_kwargs as checked_net_kwargs
+
+
+class _AdversarialAgent(_ImitationAgent):
+    """GAIL and AIRL: a PPO generator against a discriminator built on a reward network."""
+
+    def __init__(self, policy: Any, env: Any, seed: int | None = 0, *,
+                 gen_kwargs: dict[str, Any] | None = None, demo_batch_size: int = 256,
+                 gen_replay_buffer_capacity: int | None = None,
+                 n_disc_updates_per_round: int = 4,
+                 disc_opt_kwargs: dict[str, Any] | None = None,
+                 reward_net_kwargs: dict[str, Any] | None = None,
+                 max_windows: int | None = None, verbose: int = 0,
+                 tensorboard_log: str | None = None, device: str = "auto") -> None:
+        from agents.hyperparams import resolve
+
+        gen_kwargs = resolve(dict(gen_kwargs or {}))
+        net_kwargs = checked_net_kwargs(self.algorithm, reward_net_kwargs,
+                                        gen_kwargs.get("gamma", 0.99))
+        self._setup(env, seed, {
+            "demo_batch_size": int(demo_batch_size),
+            "gen_replay_buffer_capacity": (None if gen_replay_buffer_capacity is None
+                                           else int(gen_replay_buffer_capacity)),
+            "n_disc_updates_per_round": int(n_disc_updates_per_round),
+            "disc_opt_kwargs": dict(disc_opt_kwargs or {}),
+            "reward_net_kwargs": net_kwargs,
+            "max_windows": max_windows}, verbose, tensorboard_log)
+        self._require_spec()
+        algo = PPO(policy, self.venv, seed=seed, verbose=verbose, device=device, **gen_kwargs)
+        self._attach(algo, None)
+
+    def _attach(self, algo: PPO, zip_path: Path | None) -> None:
+        super()._attach(algo, zip_path)
+        if zip_path is None:
+            self.reward_net = build_reward_net(
+                self.algorithm, algo.observation_space, algo.action_space,
+                self.hyperparameters["reward_net_kwargs"])
+        else:
+            self.reward_net, payload = load_reward_net(reward_file(zip_path))
+            if payload["algorithm"] != self.algorithm:
+                raise ValueError(f"{reward_file(zip_path)} holds a {payload['algorithm']!r} "
+                                 f"reward network, not a {self.algorithm!r} one")
+            self.observations = self.observations or payload.get("observations")
+        self.reward_net = self.reward_net.to(algo.device)
+        self._trainer: Any = None
+
+    @property
+    def gen_algo(self) -> PPO:
+        """The generator (imitation's name for it)."""
+        return self.algo
+
+    @property
+    def trainer(self) -> Any:
+        """The imitation ``GAIL`` / ``AIRL`` trainer, built with the demonstrations on first use."""
+        if self._trainer is None:
+            from imitation.data import rollout
+
+            if self.venv is None:
+                self._require_spec()
+            transitions = rollout.flatten_trajectories(self.demonstrations)
+            values = self.hyperparameters
+            if values["demo_batch_size"] > len(transitions):
+                raise ValueError(f"demo_batch_size={values['demo_batch_size']} exceeds the "
+                                 f"{len(transitions)} demonstration transitions (max_windows="
+                                 f"{values['max_windows']}): lower it or use more windows")
+            self._trainer = self._trainer_class()(
+                demonstrations=transitions, demo_batch_size=values["demo_batch_size"],
+                gen_replay_buffer_capacity=values["gen_replay_buffer_capacity"],
+                n_disc_updates_per_round=values["n_disc_updates_per_round"],
+                disc_opt_kwargs=values["disc_opt_kwargs"], venv=self.venv, gen_algo=self.algo,
+                reward_net=self.reward_net, custom_logger=self._logger,
+                log_dir=self._logger.get_dir())
+        return self._trainer
+
+    def _trainer_class(self) -> type:
+        raise NotImplementedError
+
+    @property
+    def reward_test(self) -> Any:
+        """The learned reward for later use (what the ``"gail"`` reward wrapper computes)."""
+        from rewards.learned_reward import evaluation_reward_net
+
+        return evaluation_reward_net(self.algorithm, self.reward_net)
+
+    def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False,
+              **kwargs: Any) -> _AdversarialAgent:
+        """Alternates generator rounds and discriminator updates for ``total_timesteps`` steps.
+
+        A round is ``n_envs * n_steps`` generator steps (one PPO rollout and update) followed by
+        ``n_disc_updates_per_round`` discriminator updates; ``total_timesteps`` is rounded down
+        to whole rounds, but at least one round runs (as SB3 runs at least one rollout).
+
+        Args:
+            total_timesteps: Generator env steps.
+            callback: An SB3 callback (or a list of them, or a function of ``(locals,
+                globals)``). It runs inside the generator's ``learn`` through imitation's
+                ``gen_callback`` and sees this adapter as its ``model`` (so a
+                ``CheckpointCallback`` saves the whole agent, reward network included). It is
+                started once and ended once; returning False from ``on_step`` stops training
+                at the end of the current round.
+            progress_bar: Accepted for SB3 compatibility; imitation shows its own bar of rounds.
+            **kwargs: SB3's ``log_interval``, ``tb_log_name`` and ``reset_num_timesteps`` are
+                accepted and ignored (steps always accumulate across calls, as in imitation).
+
+        Returns:
+            The agent.
+
+        Raises:
+            TypeError: On another keyword argument.
+        """
+        check_learn_kwargs(kwargs)
+        trainer = self.trainer
+        callback = as_callback(callback)
+        bridge = None if callback is None else _GeneratorCallback(callback, self)
+        log_callback = trainer.gen_callback
+        if bridge is not None:
+            trainer.gen_callback = (bridge if log_callback is None
+                                    else CallbackList([log_callback, bridge]))
+
+        def after_round(round_number: int) -> None:
+            if bridge is not None and bridge.stopped:
+                raise _StopTraining
+
+        try:
+            trainer.train(max(int(total_timesteps), trainer.gen_train_timesteps),
+                          callback=after_round)
+        except _StopTraining:
+            pass
+        finally:
+            trainer.gen_callback = log_callback
+            if bridge is not None and bridge.started:
+                callback.on_training_end()
+        return self
+
+    def _save_extra(self, zip_path: Path) -> None:
+        save_reward_net(reward_file(zip_path), self.algorithm, self.reward_net,
+                        self.hyperparameters["reward_net_kwargs"],
+                        observations=self.observations, env_spec=spec_to_json(self.env_spec))
+
+
+class GAILAgent(_AdversarialAgent):
+    """Generative Adversarial Imitation Learning from the bundled melodies.
+
+    Example:
+        >>> from agents import make_agent
+        >>> model = make_agent("gail", "MammadMelody-decay-v0", seed=0)  # doctest: +SKIP
+        >>> model.learn(100_000)  # doctest: +SKIP
+
+    Args:
+        policy: The generator's SB3 policy (``"MlpPolicy"``).
+        env: An env id, a gym env or a VecEnv: its spec and number of envs are used.
+        seed: Seed of the generator, the envs and the demonstrations' accompaniments.
+        gen_kwargs: PPO hyperparameters of the generator (``n_steps``, ``batch_size``,
+            ``learning_rate`` (``lin_<x>`` allowed), ``ent_coef``, ``n_epochs``, ``gamma``,
+            ``policy_kwargs``...).
+        demo_batch_size: Expert transitions per discriminator batch (as many generator ones).
+        gen_replay_buffer_capacity: Generator transitions the discriminator samples from
+            (default: the last round's).
+        n_disc_updates_per_round: Discriminator updates after each generator round.
+        disc_opt_kwargs: Arguments of the discriminator's Adam optimiser (e.g. ``{"lr": 1e-3}``).
+        reward_net_kwargs: Arguments of the ``BasicRewardNet`` (``hid_sizes``, ``use_next_state``,
+            ``normalize_input_layer``: ``"RunningNorm"`` by default...).
+        max_windows: Demonstration windows (episodes) per melody (default: all).
+        verbose: 1 prints imitation's tables of statistics.
+        tensorboard_log: A folder for TensorBoard logs (``GAIL_<n>`` inside it).
+        device: Torch device.
+    """
+
+    algorithm = "gail"
+
+    def _trainer_class(self) -> type:
+        from imitation.algorithms.adversarial.gail import GAIL
+
+        return GAIL
+
+
+class AIRLAgent(_AdversarialAgent):
+    """Adversarial Inverse Reinforcement Learning from the bundled melodies.
+
+    The same arguments as :class:`GAILAgent`; ``reward_net_kwargs`` are those of a
+    ``BasicShapedRewardNet`` (``reward_hid_sizes``, ``potential_hid_sizes``,
+    ``discount_factor``: the generator's ``gamma`` by default...).
+    """
+
+    algorithm = "airl"
+
+    def _trainer_class(self) -> type:
+        from imitation.algorithms.adversarial.airl import AIRL
+
+        return AIRL
