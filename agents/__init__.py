@@ -81,6 +81,15 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
                          f"{error}") from error
 
 
+def check_env_id(env_id: str) -> None:
+    """Raises a clear ValueError if ``env_id`` is not a registered env id."""
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        known = sorted(i for i in gym.registry if "Melody" in i)
+        raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
+
+
 def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
                       env_kwargs: dict[str, Any] | None = None) -> Any:
     """``n_envs`` copies of a registered env in an SB3 DummyVecEnv, each with a Monitor.
@@ -88,10 +97,7 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
     Raises:
         ValueError: If the id is not registered.
     """
-    import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
 
-    if env_id not in gym.registry:
-        known = sorted(i for i in gym.registry if "Melody" in i)
-        raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
+    check_env_id(env_id)
     return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)

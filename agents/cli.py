@@ -135,9 +135,9 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any]) -> None:
     """
     import gymnasium as gym
 
-    if env_id not in gym.registry:
-        known = sorted(i for i in gym.registry if "Melody" in i)
-        raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
+    from agents import check_env_id
+
+    check_env_id(env_id)
     gym.make(env_id, **env_kwargs).close()
 
 

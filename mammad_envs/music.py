@@ -55,11 +55,6 @@ class Key:
         return 12 * (octave + 1) + self.tonic
 
 
-def valid_key_names() -> list[str]:
-    """Every spelling :func:`parse_key` accepts, for error messages."""
-    return [f"{tonic} {mode}" for mode in SCALE_STEPS for tonic in _TONICS]
-
-
 def parse_key(key: str | Key) -> Key:
     """Parses a key name such as ``"C major"`` or ``"f# minor"``.
 

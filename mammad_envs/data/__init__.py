@@ -104,8 +104,3 @@ def load_accompaniments() -> list[Accompaniment]:
         A new list of :class:`~mammad_envs.accompaniment.Accompaniment` (shared, immutable).
     """
     return list(_accompaniments())
-
-
-def accompaniment_names() -> list[str]:
-    """Names of the bundled accompaniments."""
-    return [accompaniment.name for accompaniment in _accompaniments()]
