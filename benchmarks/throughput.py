@@ -70,9 +70,10 @@ def memory_per_env(num_envs: int) -> float:
 
     envs = MelodyVectorEnv(num_envs, reward="theory")
     engine = envs._theory.engine
-    arrays = [envs.melodies, envs.current_step, envs.sounding, envs.accompaniment_index,
-              envs.observations, engine.history, engine.state, engine.pitch_counts,
-              engine.motifs.table]
+    writer = envs.writer
+    arrays = [writer.melodies, writer.current_step, writer.sounding, writer.rows,
+              writer.observations, engine.history, engine.state, engine.pitch_counts,
+              engine.windows]
     return sum(array.nbytes for array in arrays) / num_envs
 
 

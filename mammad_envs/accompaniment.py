@@ -91,3 +91,20 @@ def find_accompaniment(choice: int | str, accompaniments: Sequence[Accompaniment
         f"unknown accompaniment {choice!r}: use one of {names}, an index 0..{len(names) - 1}, "
         f"'random' or None"
     )
+
+
+def pick_random(uniforms: float | np.ndarray, count: int) -> int | np.ndarray:
+    """The accompaniment index an env draws at a reset with ``accompaniment="random"``.
+
+    Both envs draw ``np_random.random()`` and call this, so a vector env, which draws many
+    uniforms at once, picks what the same-seeded scalar envs pick.
+
+    Args:
+        uniforms: Uniform draws in ``[0, 1)``, one or an array.
+        count: Number of accompaniments.
+
+    Returns:
+        Indices in ``0..count - 1`` (an int for one draw).
+    """
+    indices = np.minimum((np.asarray(uniforms) * count).astype(np.int64), count - 1)
+    return int(indices) if indices.ndim == 0 else indices

@@ -63,6 +63,17 @@ class Encoding(ABC):
         """The observation before any 16th is played: all zeros."""
         return np.zeros((*batch_shape, NUM_PITCHES), dtype=OBS_DTYPE)
 
+    @property
+    def linear(self) -> tuple[float, float, float] | None:
+        """The encoding's linear form, or None if it has none.
+
+        ``(keep, onset_weight, sounding_weight)`` when ``encode`` is ``keep * previous +
+        onset_weight * onsets + sounding_weight * sounding`` in float32. With a linear form,
+        the envs write 16ths with one compiled loop
+        (:mod:`mammad_envs.frames`); without one, they call :meth:`encode` on numpy frames.
+        """
+        return None
+
     @abstractmethod
     def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
                ) -> np.ndarray:
@@ -88,6 +99,11 @@ class BinaryEncoding(Encoding):
         """Always 1."""
         return 1.0
 
+    @property
+    def linear(self) -> tuple[float, float, float]:
+        """The snapshot: ``(0, 0, 1)``."""
+        return (0.0, 0.0, 1.0)
+
     def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
                ) -> np.ndarray:
         """The snapshot of this 16th; the previous observation does not matter."""
@@ -98,6 +114,11 @@ class CountEncoding(Encoding):
     """How many times each pitch has started so far in the episode."""
 
     name = "count"
+
+    @property
+    def linear(self) -> tuple[float, float, float]:
+        """The running count: ``(1, 1, 0)``."""
+        return (1.0, 1.0, 0.0)
 
     def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
                ) -> np.ndarray:
@@ -121,6 +142,11 @@ class DecayEncoding(Encoding):
         if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0 <= decay <= 1:
             raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
         self.decay = OBS_DTYPE(decay)
+
+    @property
+    def linear(self) -> tuple[float, float, float]:
+        """The decayed count: ``(decay, 1, 0)``."""
+        return (float(self.decay), 1.0, 0.0)
 
     def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
                ) -> np.ndarray:

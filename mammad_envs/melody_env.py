@@ -11,9 +11,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import logger, spaces
 
-from mammad_envs.accompaniment import Accompaniment, find_accompaniment
+from mammad_envs.accompaniment import Accompaniment, find_accompaniment, pick_random
 from mammad_envs.data import load_accompaniments
 from mammad_envs.encodings import make_encoding
+from mammad_envs.frames import SixteenthWriter
 from mammad_envs.melody import (
     HOLD,
     MELODY_DTYPE,
@@ -101,6 +102,13 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     * ``mask_key``: restrict ``action_masks()`` to this key's scale, e.g. ``"C major"``.
     * ``render_mode``: ``"ansi"`` (a text piano roll) or ``"rgb_array"`` (a piano-roll image).
 
+    The built env keeps what it was built from: ``encoding``, ``steps``, ``lowest`` and
+    ``highest`` (the pitch range), ``hold_action`` and ``rest_action``, ``events_table`` (the
+    melody entry each action writes, read-only) and ``accompaniment_choice`` (an accompaniment
+    index, ``"random"`` or None). The 16ths are written by a
+    :class:`~mammad_envs.frames.SixteenthWriter` with a batch of one, the same code the vector
+    env runs for N.
+
     ## Version History
     * v0: Initial release.
     """
@@ -129,7 +137,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"unknown render_mode {render_mode!r}: choose one of "
                              f"{self.metadata['render_modes']} or None")
         self._accompaniments = load_accompaniments()
-        self._accompaniment_choice = self._check_accompaniment(accompaniment)
+        self.accompaniment_choice = self._check_accompaniment(accompaniment)
         self.steps = int(steps)
         self.render_mode = render_mode
         self.mask_key = mask_key
@@ -141,21 +149,19 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         self.hold_action = num_pitches
         self.rest_action = num_pitches + 1
         self.action_space = spaces.Discrete(num_pitches + 2)
-        self._events = np.concatenate(
+        self.events_table = np.concatenate(
             [np.arange(self.lowest, self.highest + 1), [HOLD, REST]]
         ).astype(MELODY_DTYPE)
+        self.events_table.flags.writeable = False
         self._mask = np.ones(self.action_space.n, dtype=bool)
         if mask_key is not None:
             in_scale = parse_key(mask_key).scale_mask()
             self._mask[:num_pitches] = in_scale[self.lowest:self.highest + 1]
 
-        self._silence = np.zeros((1, NUM_PITCHES), dtype=bool)
-        self._no_onsets = np.zeros((1, NUM_PITCHES), dtype=np.uint8)
-        self._melody = np.full(self.steps, HOLD, dtype=MELODY_DTYPE)
-        self._step = 0
-        self._sounding = REST
+        self._writer = SixteenthWriter(self.encoding, self._accompaniments, self.events_table,
+                                       self.steps, batch=1)
+        self._action = np.zeros(1, dtype=np.int64)
         self._accompaniment: Accompaniment | None = None
-        self._observation = self.encoding.initial()
         self._started = False
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -174,28 +180,13 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         action = self._check_action(action)
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        if self._step >= self.steps:
+        step = int(self._writer.current_step[0])
+        if step >= self.steps:
             raise RuntimeError(f"the melody is complete ({self.steps} steps): call reset() "
                                f"before step()")
-        event = int(self._events[action])
-        if event != HOLD:
-            self._sounding = event
-        if self._accompaniment is None:
-            row, sounding, onsets = 0, self._silence, self._no_onsets
-        else:
-            row = self._step % self._accompaniment.steps
-            sounding, onsets = self._accompaniment.sounding, self._accompaniment.onsets
-        sounding, onsets = sounding[row], onsets[row]
-        if self._sounding >= 0:
-            sounding = sounding.copy()
-            sounding[self._sounding] = True
-        if event >= 0:
-            onsets = onsets.copy()
-            onsets[event] += 1
-        self._observation = self.encoding.encode(self._observation, sounding, onsets)
-        self._melody[self._step] = event
-        step = self._step
-        self._step += 1
+        self._action[0] = action
+        events, observations = self._writer.write(self._action)
+        event = int(events[0])
         info = {
             "step": step,
             "bar": step // STEPS_PER_BAR,
@@ -204,8 +195,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             "pitch": event,
             "reward_terms": {},
         }
-        terminated = self._step == self.steps
-        return self._observation.copy(), 0.0, terminated, False, info
+        terminated = step + 1 == self.steps
+        return observations[0], 0.0, terminated, False, info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -221,7 +212,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         Raises:
             ValueError: If ``options`` holds an unknown key or accompaniment.
         """
-        choice = self._accompaniment_choice
+        choice = self.accompaniment_choice
         if options:
             unknown = set(options) - {"accompaniment"}
             if unknown:
@@ -231,15 +222,12 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
                 choice = self._check_accompaniment(options["accompaniment"])
         super().reset(seed=seed)
         if choice == "random":
-            choice = int(self.np_random.integers(len(self._accompaniments)))
+            choice = pick_random(self.np_random.random(), len(self._accompaniments))
         self._accompaniment = None if choice is None else self._accompaniments[choice]
-        self._melody[:] = HOLD
-        self._step = 0
-        self._sounding = REST
-        self._observation = self.encoding.initial()
+        self._writer.reset(np.zeros(1, dtype=np.int64), [choice])
         self._started = True
         name = None if self._accompaniment is None else self._accompaniment.name
-        return self._observation.copy(), {"accompaniment": name}
+        return self.encoding.initial(), {"accompaniment": name}
 
     def render(self) -> str | np.ndarray | None:
         """Renders the episode so far as a piano roll (text or RGB array)."""
@@ -247,9 +235,9 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             logger.warn("You are calling render method without specifying any render mode; "
                         "pass render_mode='ansi' or 'rgb_array' to gym.make.")
             return None
-        notes = self._accompaniment.notes_until(self._step) if self._accompaniment else []
+        notes = self._accompaniment.notes_until(self.current_step) if self._accompaniment else []
         if self.render_mode == "ansi":
-            return piano_roll_text(self.melody, notes, steps=self._step)
+            return piano_roll_text(self.melody, notes, steps=self.current_step)
         return piano_roll_rgb(self.melody, notes, steps=self.steps,
                               pitch_range=(self.lowest, self.highest))
 
@@ -258,7 +246,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     @property
     def melody(self) -> np.ndarray:
         """The melody written so far (a copy), one entry per 16th."""
-        return self._melody[: self._step].copy()
+        return self._writer.melodies[0, : self.current_step].copy()
 
     @property
     def accompaniment(self) -> Accompaniment | None:
@@ -268,7 +256,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     @property
     def current_step(self) -> int:
         """How many 16ths have been written in this episode."""
-        return self._step
+        return int(self._writer.current_step[0])
 
     def action_masks(self) -> np.ndarray:
         """The legal actions as a bool array (all True unless ``mask_key`` is set)."""
@@ -280,7 +268,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         Raises:
             ValueError: If the action is not in the action space.
         """
-        return int(self._events[self._check_action(action)])
+        return int(self.events_table[self._check_action(action)])
 
     def pitch_to_action(self, pitch: int) -> int:
         """The action that writes a melody entry (a pitch in ``pitch_range``, HOLD or REST).
@@ -308,7 +296,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         Returns:
             The path written.
         """
-        notes = self._accompaniment.notes_until(self._step) if self._accompaniment else []
+        notes = self._accompaniment.notes_until(self.current_step) if self._accompaniment else []
         return write_midi(path, self.melody, notes, bpm=bpm)
 
     def _check_action(self, action: Any) -> int:

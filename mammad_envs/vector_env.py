@@ -15,15 +15,21 @@ step's last observation and info are in ``infos["final_observation"]`` and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 
+from mammad_envs.accompaniment import pick_random
 from mammad_envs.data import load_accompaniments
-from mammad_envs.melody import HOLD, NUM_PITCHES, REST, STEPS_PER_BAR, STEPS_PER_BEAT
+from mammad_envs.frames import SixteenthWriter
+from mammad_envs.melody import STEPS_PER_BAR, STEPS_PER_BEAT
 from mammad_envs.melody_env import MelodyEnv
+
+UNIFORMS_AHEAD = 64
+"""Uniform draws each env's generator makes at once, for its next random accompaniments."""
 
 VECTOR_REWARDS = ("theory", "note_rnn")
 """Rewards the vector env computes itself (batched)."""
@@ -71,32 +77,21 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
                                  f"{self.rewards}")
         self.weights = {name: check_weight(name, reward_weights.get(name, 1.0))
                         for name in self.rewards}
-        self._build_tables()
+        self._accompaniments = load_accompaniments()
+        self.writer = SixteenthWriter(self.template.encoding, self._accompaniments,
+                                      self.template.events_table, self.template.steps, num_envs)
         self._build_rewards(reward_kwargs)
-        n = num_envs
-        self.melodies = np.full((n, self.template.steps), HOLD, dtype=np.int16)
-        self.current_step = np.zeros(n, dtype=np.int64)
-        self.sounding = np.full(n, REST, dtype=np.int64)
-        self.accompaniment_index = np.full(n, self._silent_row, dtype=np.int64)
-        self.observations = self.template.encoding.initial((n,))
-        self._generators = [seeding.np_random(None)[0] for _ in range(n)]
+        steps = np.arange(self.template.steps)
+        self._timing = {"bar": steps // STEPS_PER_BAR, "beat": steps % STEPS_PER_BAR //
+                        STEPS_PER_BEAT, "sixteenth": steps % STEPS_PER_BEAT}
+        self._names = np.array([a.name for a in self._accompaniments] + [None], dtype=object)
+        self._generators = [seeding.np_random(None)[0] for _ in range(num_envs)]
+        # Each env's next uniform draws, drawn ahead in blocks (the same numbers as one at a
+        # time): row i has used _drawn[i] of its block.
+        self._ahead = np.zeros((num_envs, UNIFORMS_AHEAD))
+        self._drawn = np.full(num_envs, UNIFORMS_AHEAD, dtype=np.int64)
 
     # ----- construction -----
-
-    def _build_tables(self) -> None:
-        """Accompaniment frames, every loop tiled to one common length, plus a silent row."""
-        accompaniments = load_accompaniments()
-        length = int(np.lcm.reduce([a.steps for a in accompaniments]))
-        self._loop = length
-        self._silent_row = len(accompaniments)
-        self._sounding_table = np.zeros((len(accompaniments) + 1, length, NUM_PITCHES), bool)
-        self._onset_table = np.zeros((len(accompaniments) + 1, length, NUM_PITCHES), np.uint8)
-        for row, accompaniment in enumerate(accompaniments):
-            repeats = length // accompaniment.steps
-            self._sounding_table[row] = np.tile(accompaniment.sounding, (repeats, 1))
-            self._onset_table[row] = np.tile(accompaniment.onsets, (repeats, 1))
-        self._accompaniments = accompaniments
-        self._events = self.template._events.astype(np.int64)
 
     def _build_rewards(self, reward_kwargs: dict[str, Mapping[str, Any]]) -> None:
         self._theory = None
@@ -111,6 +106,15 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
 
             self._note_rnn = BatchedNoteRNN(self.template.lowest, self.template.highest,
                                             self.num_envs, **reward_kwargs.get("note_rnn", {}))
+
+    def _uniforms(self, rows: np.ndarray) -> np.ndarray:
+        """The next ``np_random.random()`` of each given env's generator."""
+        for row in rows[self._drawn[rows] >= UNIFORMS_AHEAD]:
+            self._ahead[row] = self._generators[row].random(UNIFORMS_AHEAD)
+            self._drawn[row] = 0
+        uniforms = self._ahead[rows, self._drawn[rows]]
+        self._drawn[rows] += 1
+        return uniforms
 
     # ----- the VectorEnv API -----
 
@@ -128,25 +132,40 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"{len(seeds)} seeds for {self.num_envs} envs")
         for i, value in enumerate(seeds):
-            self._generators[i] = seeding.np_random(value)[0]
+            if value is not None:  # as a scalar env: no seed keeps the generator going
+                self._generators[i] = seeding.np_random(value)[0]
+                self._drawn[i] = UNIFORMS_AHEAD
         rows = np.arange(self.num_envs)
-        names = self._reset_rows(rows)
+        names = np.empty(self.num_envs, dtype=object)
+        names[:] = self._reset_rows(rows)
         return self.observations.copy(), {"accompaniment": names,
                                           "_accompaniment": np.ones(self.num_envs, dtype=bool)}
 
+    @property
+    def melodies(self) -> np.ndarray:
+        """``(num_envs, steps)`` the melodies being written (HOLD beyond ``current_step``)."""
+        return self.writer.melodies
+
+    @property
+    def current_step(self) -> np.ndarray:
+        """``(num_envs,)`` how many 16ths each env has written in its episode."""
+        return self.writer.current_step
+
+    @property
+    def observations(self) -> np.ndarray:
+        """``(num_envs, 128)`` the current observations (the writer's own array)."""
+        return self.writer.observations
+
     def _reset_rows(self, rows: np.ndarray) -> np.ndarray:
-        choice = self.template._accompaniment_choice
-        names = np.empty(len(rows), dtype=object)
-        for k, row in enumerate(rows):
-            index = choice
-            if choice == "random":
-                index = int(self._generators[row].integers(len(self._accompaniments)))
-            self.accompaniment_index[row] = self._silent_row if index is None else index
-            names[k] = None if index is None else self._accompaniments[index].name
-        self.melodies[rows] = HOLD
-        self.current_step[rows] = 0
-        self.sounding[rows] = REST
-        self.observations[rows] = 0.0
+        """Starts new episodes in the given envs; returns their accompaniments' names."""
+        choice = self.template.accompaniment_choice
+        if choice == "random":
+            indices = pick_random(self._uniforms(rows), len(self._accompaniments))
+        else:
+            index = self.writer.silent_row if choice is None else choice
+            indices = np.full(len(rows), index, dtype=np.int64)
+        self.writer.reset(rows, indices)
+        names = self._names[indices]
         if self._theory is not None:
             self._theory.reset(rows)
         if self._note_rnn is not None:
@@ -157,72 +176,68 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
                                           dict[str, Any]]:
         """Writes one 16th in every env (see the module docstring for autoreset)."""
         actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
+        if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":
             raise ValueError(f"actions must be {self.num_envs} integers, got {actions!r}")
-        if ((actions < 0) | (actions >= self.single_action_space.n)).any():
-            raise ValueError(f"actions must lie in 0..{self.single_action_space.n - 1}, got "
-                             f"{actions.tolist()}")
-        rows = np.arange(self.num_envs)
-        events = self._events[actions]
         step = self.current_step.copy()
-        self.sounding = np.where(events != HOLD, events, self.sounding)
-        frame = step % self._loop
-        sounding = self._sounding_table[self.accompaniment_index, frame]
-        onsets = self._onset_table[self.accompaniment_index, frame]
-        playing = self.sounding >= 0
-        sounding[rows[playing], self.sounding[playing]] = True
-        struck = events >= 0
-        onsets[rows[struck], events[struck]] += 1
-        self.observations = self.template.encoding.encode(self.observations, sounding, onsets)
-        self.melodies[rows, step] = events
-        self.current_step += 1
-        rewards = np.zeros(self.num_envs)
+        try:
+            events, observations = self.writer.write(actions)
+        except ValueError as error:
+            raise ValueError(f"actions must lie in 0..{self.single_action_space.n - 1}, got "
+                             f"{actions.tolist()}") from error
         terms: dict[str, np.ndarray] = {}
-        theory_rules = None
+        infos: dict[str, Any] = {"step": step}
+        for key, table in self._timing.items():
+            infos[key] = table.take(step)
+        infos["pitch"] = events
+        infos["reward_terms"] = terms
         if self._theory is not None:
-            theory_rules = self._theory.weighted_rules(events)
-            terms["theory"] = self.weights["theory"] * sum(theory_rules.values())
+            totals, infos["theory_rules"] = self._theory.weighted_rules(events)
+            terms["theory"] = totals if self.weights["theory"] == 1 else \
+                self.weights["theory"] * totals
         if self._note_rnn is not None:
             terms["note_rnn"] = self.weights["note_rnn"] * self._note_rnn.score(events)
+        rewards = np.zeros(self.num_envs)
         for name in self.rewards:  # in the order of the stack, as the wrappers add them
-            rewards = rewards + terms[name]
+            rewards += terms[name]
         terminated = self.current_step >= self.template.steps
         truncated = np.zeros(self.num_envs, dtype=bool)
-        infos = {
-            "step": step, "bar": step // STEPS_PER_BAR,
-            "beat": step % STEPS_PER_BAR // STEPS_PER_BEAT, "sixteenth": step % STEPS_PER_BEAT,
-            "pitch": events, "reward_terms": terms,
-        }
-        if theory_rules is not None:
-            infos["theory_rules"] = theory_rules
-        observations = self.observations.copy()
         if terminated.any():
-            done = rows[terminated]
+            done = np.flatnonzero(terminated)
             final_observations = np.empty(self.num_envs, dtype=object)
+            final_observations[done] = np.fromiter(observations[done], object, len(done))
             final_infos = np.empty(self.num_envs, dtype=object)
-            for row in done:
-                final_observations[row] = observations[row].copy()
-                final_infos[row] = self._single_info(infos, row)
-            names = self._reset_rows(done)
-            observations[done] = self.observations[done]
+            final_infos[done] = np.fromiter(self._single_infos(infos, done), object, len(done))
             infos["final_observation"], infos["_final_observation"] = final_observations, terminated
             infos["final_info"], infos["_final_info"] = final_infos, terminated
             accompaniment = np.empty(self.num_envs, dtype=object)
-            accompaniment[done] = names
+            accompaniment[done] = self._reset_rows(done)
+            np.copyto(observations, self.observations, where=terminated[:, None])
             infos["accompaniment"], infos["_accompaniment"] = accompaniment, terminated.copy()
         return observations, rewards, terminated, truncated, infos
 
-    @staticmethod
-    def _single_info(infos: dict[str, Any], row: int) -> dict[str, Any]:
-        """One env's info, as the scalar env (and its reward wrappers) would give it."""
-        single = {key: int(infos[key][row]) for key in ("step", "bar", "beat", "sixteenth",
-                                                          "pitch")}
-        single["reward_terms"] = {name: float(v[row]) for name, v in
-                                  infos["reward_terms"].items()}
-        if "theory_rules" in infos:
-            single["theory_rules"] = {name: float(v[row]) for name, v in
-                                      infos["theory_rules"].items()}
-        return single
+    def _single_infos(self, infos: dict[str, Any], rows: np.ndarray) -> list[dict[str, Any]]:
+        """The given envs' infos, as the scalar env (and its reward wrappers) would give them."""
+        pick = slice(None) if len(rows) == self.num_envs else rows
+        terms = tuple(infos["reward_terms"])
+        rules = tuple(infos.get("theory_rules", ()))
+        columns = [infos[key][pick].tolist() for key in ("step", "bar", "beat", "sixteenth",
+                                                          "pitch")]
+        term_columns = [infos["reward_terms"][name][pick].tolist() for name in terms]
+        rule_columns = [infos["theory_rules"][name][pick].tolist() for name in rules]
+        # Plain lists, tuples and dicts of numbers: the quickest Python objects to build.
+        count = len(columns[0])
+        term_dicts = (map(dict, map(zip, repeat(terms), zip(*term_columns, strict=True)))
+                      if terms else ({} for _ in range(count)))
+        if not rules:
+            return [{"step": step, "bar": bar, "beat": beat, "sixteenth": sixteenth,
+                     "pitch": pitch, "reward_terms": term_dict}
+                    for step, bar, beat, sixteenth, pitch, term_dict
+                    in zip(*columns, term_dicts, strict=True)]
+        rule_dicts = map(dict, map(zip, repeat(rules), zip(*rule_columns, strict=True)))
+        return [{"step": step, "bar": bar, "beat": beat, "sixteenth": sixteenth,
+                 "pitch": pitch, "reward_terms": term_dict, "theory_rules": rule_dict}
+                for step, bar, beat, sixteenth, pitch, term_dict, rule_dict
+                in zip(*columns, term_dicts, rule_dicts, strict=True)]
 
     def action_masks(self) -> np.ndarray:
         """``(num_envs, n)`` legal actions (the same for every env)."""

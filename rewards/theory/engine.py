@@ -2,11 +2,12 @@
 
 :class:`TheoryEngine` keeps, for each of ``B`` melodies, just enough state to score the next
 event of all of them, and scores them with one compiled loop
-(:func:`rewards.theory.kernel.theory_step`): the cost of a step does not grow with the length of
-the melodies, and a batch of one (the reward wrapper) costs about as little as a plain Python
-function. It gives exactly the values of the plain rule functions in
-:mod:`rewards.theory.rules` (tested on random melodies); a user-registered rule has no
-incremental form, so the engine calls its function on the melody so far.
+(:func:`rewards.theory.kernel.theory_step`): the cost of a step barely grows with the length of
+the melodies (only a likely repeat of a motif scans the earlier windows), and a batch of one
+(the reward wrapper) costs about as little as a plain Python function. It gives exactly the
+values of the plain rule functions in :mod:`rewards.theory.rules` (tested on random melodies);
+a user-registered rule has no incremental form, so the engine calls its function on the melody
+so far.
 """
 
 from __future__ import annotations
@@ -17,35 +18,6 @@ import numpy as np
 
 from rewards.theory import kernel as K
 from rewards.theory import rules as R
-
-EMPTY = np.int64(K.EMPTY)  # an empty slot of the hash tables: no window encodes to -1
-
-
-class MotifTable:
-    """Per-melody sets of 8-event windows, as open-addressing hash tables in one array.
-
-    Args:
-        batch: Number of melodies.
-        capacity: The most windows one melody will hold.
-    """
-
-    def __init__(self, batch: int, capacity: int) -> None:
-        self.size = 1 << max(4, int(2 * max(capacity, 1) - 1).bit_length())
-        self.table = np.full((batch, self.size), EMPTY, dtype=np.int64)
-
-    def clear(self, rows: np.ndarray) -> None:
-        """Empties the sets of the given melodies."""
-        self.table[rows] = EMPTY
-
-    def add(self, rows: np.ndarray, codes: np.ndarray) -> None:
-        """Adds one window code to each given melody's set."""
-        for row, code in zip(rows, codes, strict=True):
-            K.probe(self.table, int(row), int(code), True)
-
-    def contains(self, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Whether each given melody's set holds its code."""
-        return np.array([K.probe(self.table, int(row), int(code), False)
-                         for row, code in zip(rows, codes, strict=True)], dtype=bool)
 
 
 class TheoryEngine:
@@ -77,14 +49,17 @@ class TheoryEngine:
             self._values[interval] = value
         capacity = max(context.steps, R.MOTIF_WINDOW)
         self.history = np.zeros((batch, capacity), dtype=np.int64)
-        self.motifs = MotifTable(batch, capacity)
+        # The code of the window ending at each step: its 8 events, one byte each.
+        self.windows = np.zeros((batch, capacity), dtype=np.int64)
         self.state = np.zeros((batch, K.STATE_COLUMNS), dtype=np.int64)
         self.pitch_counts = np.zeros((batch, 128), dtype=np.int32)
-        self._out = np.zeros((batch, len(K.RULE_COLUMNS)), dtype=np.float64)
+        self._unit_weights = np.ones(len(self.rules))
+        self._column_ones = np.ones(len(K.RULE_COLUMNS))
         # Columns of the kernel's output for the chosen rules (custom rules: filled after).
         self._columns = np.array([K.RULE_COLUMNS.index(name) if name in K.RULE_COLUMNS else 0
                                   for name in self.rules], dtype=np.int64)
         self._custom_columns = [i for i, name in enumerate(self.rules) if name in self._custom]
+        self._all_columns = self.rules == list(K.RULE_COLUMNS)
         self._flags = np.zeros((batch, len(K.FLAG_COLUMNS)), dtype=bool)
         self.reset()
 
@@ -98,8 +73,9 @@ class TheoryEngine:
         rows = np.arange(self.batch) if rows is None else np.asarray(rows)
         self.state[rows] = 0
         self.state[rows, K.LAST_PITCH] = -1
+        self.state[rows, K.LOWEST] = -1
+        self.state[rows, K.HIGHEST] = -1
         self.pitch_counts[rows] = 0
-        self.motifs.clear(rows)
 
     def score(self, events: np.ndarray) -> np.ndarray:
         """Scores one event per melody and appends it; the fast form of :meth:`step`.
@@ -115,6 +91,23 @@ class TheoryEngine:
             ValueError: If a melody is already ``context.steps`` long, or an event is not a
                 melody entry (nothing is changed then).
         """
+        return self.score_weighted(events, self._unit_weights)[0]
+
+    def score_weighted(self, events: np.ndarray, weights: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores one event per melody, weighs each rule and adds them up, then appends.
+
+        Args:
+            events: ``(batch,)`` melody entries (pitch, HOLD or REST).
+            weights: ``(len(rules),)`` a weight per rule, in :attr:`rules` order.
+
+        Returns:
+            ``(values, totals)``: a new ``(batch, len(rules))`` array of weighted rule values
+            and each melody's sum of them, added left to right as Python's ``sum`` would.
+
+        Raises:
+            ValueError: As :meth:`score`.
+        """
         events = np.asarray(events, dtype=np.int64)
         if events.shape != (self.batch,):
             raise ValueError(f"expected {self.batch} events, got shape {events.shape}")
@@ -125,20 +118,27 @@ class TheoryEngine:
                 rule = R.RULES[name]
                 custom.append([rule(self.history[b, :self.length[b]].copy(), int(events[b]),
                                     context) for b in range(self.batch)])
+        direct = self._all_columns  # the kernel's columns are the rules: it weighs and sums
+        out = np.empty((self.batch, len(K.RULE_COLUMNS)))
+        totals = np.empty(self.batch)
         bad = K.theory_step(events, self.state, self.history, self.pitch_counts,
-                            self.motifs.table, self._in_key, self._degrees, self._values,
+                            self.windows, self._in_key, self._degrees, self._values,
                             context.tonic_pitch, context.final_beat, context.steps,
-                            context.lowest, self._out, self._flags)
+                            context.lowest, weights if direct else self._column_ones, out,
+                            totals, self._flags)
         if bad >= 0:
             if self.length[bad] >= self.history.shape[1]:
                 raise ValueError(f"melody {bad} is already {self.history.shape[1]} steps long: "
                                  f"reset it")
             raise ValueError(f"events must be pitches 0..127, HOLD or REST, got "
                              f"{int(events[bad])} for melody {bad}")
-        values = self._out[:, self._columns]
+        if direct:
+            return out, totals
+        values = out[:, self._columns]
         if custom:
             values[:, self._custom_columns] = np.array(custom, dtype=np.float64).T
-        return values
+        K.weigh(values, np.asarray(weights, dtype=np.float64), totals)
+        return values, totals
 
     @property
     def flags(self) -> dict[str, np.ndarray]:

@@ -2,9 +2,10 @@
 
 :func:`theory_step` scores one event per melody and updates each melody's incremental state:
 the same state and arithmetic as the plain rule functions in :mod:`rewards.theory.rules`
-define (run lengths, exact integer autocorrelation sums, a rolling code of the last 8 events
-with an open-addressing hash table of earlier windows, the leap state machine, per-pitch
-counts). :class:`rewards.theory.engine.TheoryEngine` owns the arrays and calls it; the scalar
+define (run lengths, exact integer autocorrelation sums, a rolling code of the last 8 events,
+the codes of every earlier window behind a 256-bit filter, so that they are scanned only when the
+filter says the current code may be among them, the leap state machine, per-pitch counts and
+the extremes). :class:`rewards.theory.engine.TheoryEngine` owns the arrays and calls it; the scalar
 reward (a batch of one), the vector env and the statistics all go through it.
 
 Columns of ``out``: the nine rules in :data:`RULE_COLUMNS` order. Columns of ``flags``:
@@ -26,9 +27,10 @@ FLAG_COLUMNS = ("_repeat", "_motif", "_repeated_motif", "_leap_resolved", "_leap
 LAST_PITCH, REPEATS, BREAKS, HELD, TRAILING_HOLDS, TRAILING_RESTS = range(6)
 SUM, SQUARES, DIRECTION, LEAPT_FROM, SINCE_LEAP, WINDOW_CODE, LENGTH = range(6, 13)
 PRODUCTS, HEAD, RECENT = 13, 16, 19  # three columns each, lags 1..3
-STATE_COLUMNS = 22
+FILTER = 22  # four columns: a 256-bit filter of the earlier windows' codes
+LOWEST, HIGHEST = 26, 27  # the melody's lowest and highest pitch so far, or -1
+STATE_COLUMNS = 28
 
-EMPTY = -1
 HOLD, REST = -2, -1
 MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -40,25 +42,18 @@ def _token(event):
 
 
 @njit(cache=True)
-def probe(table, row, code, insert):
-    """Looks a code up in one melody's hash table (and inserts it); True if it was there."""
-    size = table.shape[1]
-    slot = np.int64((np.uint64(code) * MIX) >> np.uint64(40)) & (size - 1)
-    while True:
-        current = table[row, slot]
-        if current == code:
-            return True
-        if current == EMPTY:
-            if insert:
-                table[row, slot] = code
-            return False
-        slot = (slot + 1) & (size - 1)
+def _filter_bit(code):
+    """Which of the 256 filter bits a window code sets."""
+    return np.int64((np.uint64(code) * MIX) >> np.uint64(56))
 
 
-@njit(cache=True)
-def theory_step(events, state, history, counts, table, in_key, degrees, interval_values,
-                tonic_pitch, final_beat, steps, lowest, out, flags):
+@njit(cache=True, error_model="numpy")
+def theory_step(events, state, history, counts, windows, in_key, degrees, interval_values,
+                tonic_pitch, final_beat, steps, lowest, weights, out, totals, flags):
     """Scores ``events[b]`` for every melody ``b`` and appends it (see the module docstring).
+
+    Each rule's value is multiplied by its weight (``weights``, one per column of ``out``) and
+    ``totals[b]`` receives the sum of the row, added left to right.
 
     Returns:
         -1, or the first row whose melody is full or whose event is not a melody entry (then
@@ -158,24 +153,33 @@ def theory_step(events, state, history, counts, table, in_key, degrees, interval
         code = (state[b, WINDOW_CODE] << 8) | _token(event)
         state[b, WINDOW_CODE] = code
         pitches = 0
-        if n >= R.MOTIF_WINDOW:
-            seen = np.zeros(128, dtype=np.bool_)
+        if n >= R.MOTIF_WINDOW:  # distinct pitches in the window, read off the code's bytes
             for j in range(R.MOTIF_WINDOW):
-                earlier = event if j == 0 else history[b, step - j]
-                if earlier >= 0 and not seen[earlier]:
-                    seen[earlier] = True
-                    pitches += 1
+                token = (code >> (8 * j)) & 0xFF
+                if token < 128:
+                    first = True
+                    for i in range(j):
+                        if (code >> (8 * i)) & 0xFF == token:
+                            first = False
+                    if first:
+                        pitches += 1
         is_motif = n >= R.MOTIF_WINDOW and pitches >= R.MOTIF_MIN_PITCHES
+        windows[b, step] = code
         if n >= 2 * R.MOTIF_WINDOW:  # the window ending 8 steps back is now wholly earlier
-            old = 0
-            end = step - R.MOTIF_WINDOW
-            for j in range(R.MOTIF_WINDOW - 1, -1, -1):
-                old = (old << 8) | _token(history[b, end - j])
-            probe(table, b, old, True)
+            bit = _filter_bit(windows[b, step - R.MOTIF_WINDOW])
+            state[b, FILTER + (bit >> 6)] |= np.int64(1) << (bit & 63)
         if is_motif:
             flags[b, 1] = True
             out[b, 4] = R.MOTIF_REWARD + max((pitches - R.MOTIF_MIN_PITCHES) * 0.3, 0.0)
-            if n >= 2 * R.MOTIF_WINDOW and probe(table, b, code, False):
+            found = False
+            bit = _filter_bit(code)
+            if n >= 2 * R.MOTIF_WINDOW and \
+                    state[b, FILTER + (bit >> 6)] & (np.int64(1) << (bit & 63)) != 0:
+                for earlier in range(R.MOTIF_WINDOW - 1, step - R.MOTIF_WINDOW + 1):
+                    if windows[b, earlier] == code:
+                        found = True
+                        break
+            if found:
                 flags[b, 2] = True
                 out[b, 5] = R.REPEATED_MOTIF_REWARD + max(pitches - R.MOTIF_MIN_PITCHES, 0)
 
@@ -231,19 +235,42 @@ def theory_step(events, state, history, counts, table, in_key, degrees, interval
         if is_pitch:
             counts[b, event] += 1
             state[b, LAST_PITCH] = event
-        if step == steps - 1:
-            highest = -1
-            lowest_played = -1
-            for pitch in range(128):
-                if counts[b, pitch] > 0:
-                    if lowest_played < 0:
-                        lowest_played = pitch
-                    highest = pitch
-            if highest >= 0:
-                unique = (1.0 if counts[b, highest] == 1 else 0.0) + \
-                    (1.0 if counts[b, lowest_played] == 1 else 0.0)
-                out[b, 8] = unique * R.UNIQUE_EXTREME_REWARD
+            if state[b, LOWEST] < 0 or event < state[b, LOWEST]:
+                state[b, LOWEST] = event
+            if event > state[b, HIGHEST]:
+                state[b, HIGHEST] = event
+        if step == steps - 1 and state[b, HIGHEST] >= 0:
+            unique = (1.0 if counts[b, state[b, HIGHEST]] == 1 else 0.0) + \
+                (1.0 if counts[b, state[b, LOWEST]] == 1 else 0.0)
+            out[b, 8] = unique * R.UNIQUE_EXTREME_REWARD
 
         history[b, step] = event
         state[b, LENGTH] = n
+        total = 0.0
+        for column in range(9):
+            value = out[b, column] * weights[column]
+            out[b, column] = value
+            total += value
+        totals[b] = total
     return -1
+
+
+@njit(cache=True)
+def weigh(values, weights, totals):
+    """Multiplies each rule column by its weight and adds each row up, left to right.
+
+    The left-to-right order is that of Python's ``sum`` over one melody's rules, so a batch's
+    totals equal the reward wrapper's exactly.
+
+    Args:
+        values: ``(batch, rules)`` rule values, weighted in place.
+        weights: ``(rules,)`` a weight per rule.
+        totals: ``(batch,)`` receives the sums.
+    """
+    for b in range(values.shape[0]):
+        total = 0.0
+        for column in range(values.shape[1]):
+            value = values[b, column] * weights[column]
+            values[b, column] = value
+            total += value
+        totals[b] = total

@@ -52,12 +52,17 @@ class WeightedTheory:
 
     def weighted_values(self, events: np.ndarray) -> np.ndarray:
         """``(batch, rules)`` weighted rule values for one event per melody (then appends)."""
-        return self.engine.score(events) * self._weights
+        return self.engine.score_weighted(events, self._weights)[0]
 
-    def weighted_rules(self, events: np.ndarray) -> dict[str, np.ndarray]:
-        """Each rule's weighted value for one event per melody (then appends the events)."""
-        values = self.weighted_values(events)
-        return {name: values[:, column] for column, name in enumerate(self.engine.rules)}
+    def weighted_rules(self, events: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Weighted rule values and their sums for one event per melody (then appends them).
+
+        Returns:
+            ``(totals, rules)``: a ``(batch,)`` array of sums (each equal to Python's ``sum`` of
+            that melody's rule values) and a ``(batch,)`` array per rule name.
+        """
+        values, totals = self.engine.score_weighted(events, self._weights)
+        return totals, {name: values[:, column] for column, name in enumerate(self.engine.rules)}
 
 
 def theory_engine(env: gym.Env, batch: int = 1, key: str = "C major",

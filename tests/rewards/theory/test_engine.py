@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from mammad_envs.melody import HOLD, REST
 from mammad_envs.music import parse_key
 from rewards.theory import rules as R
-from rewards.theory.engine import MotifTable, TheoryEngine
+from rewards.theory.engine import TheoryEngine
 
 KEYS = st.sampled_from(["C major", "A minor", "G major", "Eb minor"])
 
@@ -90,18 +90,3 @@ def test_user_rule_runs_on_the_melody_so_far():
         assert values == [0.0, 1.0, 2.0, 3.0]
     finally:
         R.RULES.pop("test_length")
-
-
-def test_motif_table_sets():
-    table = MotifTable(batch=3, capacity=20)
-    codes = np.array([5, -7, 2**62], dtype=np.int64)
-    rows = np.arange(3)
-    assert not table.contains(rows, codes).any()
-    table.add(rows[:2], codes[:2])
-    np.testing.assert_array_equal(table.contains(rows, codes), [True, True, False])
-    many = np.arange(20, dtype=np.int64) * 1_000_003
-    for code in many:
-        table.add(np.array([2]), np.array([code]))
-    assert table.contains(np.full(20, 2), many).all()
-    table.clear(np.array([0]))
-    np.testing.assert_array_equal(table.contains(rows[:2], codes[:2]), [False, True])
