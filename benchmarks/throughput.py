@@ -4,6 +4,7 @@ Run from the repository root (about 75 seconds on 2 cores)::
 
     python benchmarks/throughput.py            # prints a Markdown table
     python benchmarks/throughput.py --quick    # smaller counts, for a smoke run
+    python benchmarks/throughput.py --note-rnn runs/note_rnn/best.pt   # another Note-RNN
 
 Every figure is measured in this one process, against Gymnasium's ``CartPole-v1`` (unwrapped)
 as the yardstick, with torch on one thread. The targets are those of the project's speed work;
@@ -64,7 +65,8 @@ def vector_rate(num_envs: int, seconds: float, **kwargs) -> float:
     return steps_per_second(step, seconds) * num_envs
 
 
-def note_rnn_gflops(batch: int, seconds: float) -> tuple[float, float]:
+def note_rnn_gflops(batch: int, seconds: float, model: str | None = None
+                    ) -> tuple[float, float]:
     """The Note-RNN reward's arithmetic rate, and that of bare matrix products of its shapes.
 
     Returns:
@@ -74,7 +76,7 @@ def note_rnn_gflops(batch: int, seconds: float) -> tuple[float, float]:
     """
     from rewards.note_rnn_reward import BatchedNoteRNN
 
-    lstm = BatchedNoteRNN(21, 108, batch)
+    lstm = BatchedNoteRNN(21, 108, batch, model=model)
     network = lstm.model
     hidden = network.lstm.hidden_size
     inputs = network.lstm.input_size
@@ -141,6 +143,9 @@ def main() -> None:
     """Measures and prints every figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    parser.add_argument("--note-rnn", metavar="WEIGHTS", default=None,
+                        help="measure the Note-RNN rows with this weights file (written by "
+                             "python -m rewards.note_rnn.train) instead of the shipped model")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seconds = 0.5 if args.quick else 3.0
@@ -163,6 +168,13 @@ def main() -> None:
                  f"{theory:,.0f} steps/s",
                  f"{ratio:.1f}x CartPole's time per step", "met" if ratio <= 5 else
                  "not met (target <= 5x)"))
+    from rewards import NoteRNNReward
+
+    note_rnn = scalar_rate(NoteRNNReward(gym.make("MammadMelody-count-v0", reward=None).unwrapped,
+                                         model=args.note_rnn), seconds)
+    rows.append(("scalar env + Note-RNN reward (NoteRNNReward(env.unwrapped))",
+                 f"{note_rnn:,.0f} steps/s", f"{cartpole / note_rnn:.1f}x CartPole's time per "
+                 "step", ""))
     for encoding in ("count", "binary", "decay"):
         vector = vector_rate(1024, seconds, encoding=encoding, reward="theory")
         ratio = vector / cartpole
@@ -170,14 +182,15 @@ def main() -> None:
                      f"{ratio:.1f}x CartPole's steps/s", "met" if ratio >= 20 else
                      "not met (target >= 20x)"))
     theory_64 = vector_rate(64, seconds, encoding="count", reward="theory")
-    both_64 = vector_rate(64, seconds, encoding="count", reward="theory+note_rnn")
+    both_64 = vector_rate(64, seconds, encoding="count", reward="theory+note_rnn",
+                          reward_kwargs={"note_rnn": {"model": args.note_rnn}})
     bare_64 = vector_rate(64, seconds, encoding="count", reward=None)
     theory_cost = 1 / theory_64 - 1 / bare_64
     rnn_cost = 1 / both_64 - 1 / theory_64
     rows.append(("vector env N=64: Note-RNN cost per env-step", f"{rnn_cost * 1e6:.1f} us",
                  f"theory's: {theory_cost * 1e6:.2f} us",
                  "met" if rnn_cost <= theory_cost else "not met (target <= theory's)"))
-    model, peak = note_rnn_gflops(64, seconds)
+    model, peak = note_rnn_gflops(64, seconds, args.note_rnn)
     rows.append(("Note-RNN step, N=64: arithmetic rate", f"{model:.0f} GFLOP/s",
                  f"bare matrix products of its shapes: {peak:.0f} GFLOP/s", ""))
     hidden = torch.zeros(64, 256)
@@ -197,7 +210,8 @@ def main() -> None:
                  + (" (met)" if share < 0.10 else " (target < 10%)")))
     rows.append(("memory per env, N=1024 + theory", f"{memory_per_env(1024):,.0f} bytes", "",
                  ""))
-    size = sum(p.numel() * p.element_size() for p in NoteRNN.pretrained().parameters())
+    network = NoteRNN.pretrained() if args.note_rnn is None else NoteRNN.load(args.note_rnn)
+    size = sum(p.numel() * p.element_size() for p in network.parameters())
     rows.append(("Note-RNN weights", f"{size / 1e6:.2f} MB", "",
                  "met" if size < 2e6 else "not met (target < 2 MB)"))
     print(f"Measured on {platform.machine()}, {platform.python_version()}, torch on one thread, "

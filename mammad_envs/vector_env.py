@@ -107,15 +107,6 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
             self._note_rnn = BatchedNoteRNN(self.template.lowest, self.template.highest,
                                             self.num_envs, **reward_kwargs.get("note_rnn", {}))
 
-    def _uniforms(self, rows: np.ndarray) -> np.ndarray:
-        """The next ``np_random.random()`` of each given env's generator."""
-        for row in rows[self._drawn[rows] >= UNIFORMS_AHEAD]:
-            self._ahead[row] = self._generators[row].random(UNIFORMS_AHEAD)
-            self._drawn[row] = 0
-        uniforms = self._ahead[rows, self._drawn[rows]]
-        self._drawn[rows] += 1
-        return uniforms
-
     # ----- the VectorEnv API -----
 
     def reset(self, *, seed: int | Sequence[int] | None = None,
@@ -171,6 +162,15 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
         if self._note_rnn is not None:
             self._note_rnn.restart(rows)
         return names
+
+    def _uniforms(self, rows: np.ndarray) -> np.ndarray:
+        """The next ``np_random.random()`` of each given env's generator."""
+        for row in rows[self._drawn[rows] >= UNIFORMS_AHEAD]:
+            self._ahead[row] = self._generators[row].random(UNIFORMS_AHEAD)
+            self._drawn[row] = 0
+        uniforms = self._ahead[rows, self._drawn[rows]]
+        self._drawn[rows] += 1
+        return uniforms
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
