@@ -119,7 +119,7 @@ class BatchedNoteRNN:
         self.threads = threads
         self.batch = batch
         self.folded = batch * self.model.hidden_size < FOLDED_LIMIT
-        self._step = FoldedStep(self.model)
+        self._step = FoldedStep(self.model) if self.folded else None
         # The token of each melody entry: index event + 2 (HOLD = -2 is index 0); -1 elsewhere.
         self._token_of = np.full(HIGHEST_PITCH + 3, -1, dtype=np.int64)
         self._token_of[np.arange(LOWEST_PITCH, HIGHEST_PITCH + 1) + 2] = \

@@ -170,5 +170,5 @@ def test_large_batches_use_the_fused_lstm_and_agree(weights):
         many = fused.score(np.full(big, event))
         one = folded.score(np.array([event]))
         np.testing.assert_allclose(many, one[0], atol=1e-5)
-    with pytest.raises(ValueError, match=r"events must be pitches 21..108, HOLD or REST, got \[5\]"):
+    with pytest.raises(ValueError, match=r"pitches 21..108, HOLD or REST, got \[5\]"):
         folded.score(np.array([5]))
