@@ -50,6 +50,12 @@ class Encoding(ABC):
         self.steps = steps
         self.max_onsets = max_onsets
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """A subclass that redefines ``encode`` but not ``linear`` has no linear form."""
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__ and "linear" not in cls.__dict__:
+            cls.linear = Encoding.linear
+
     @property
     def high(self) -> float:
         """The largest value an observation entry can take."""

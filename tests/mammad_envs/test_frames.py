@@ -74,19 +74,16 @@ def test_written_observations_are_independent_copies():
 
 
 class Squared(CountEncoding):
-    """An encoding without a linear form: counts, squared."""
+    """An encoding without a linear form: counts, squared (``linear`` is not inherited)."""
 
     name = "squared"
-
-    @property
-    def linear(self):
-        return None
 
     def encode(self, previous, sounding, onsets):
         return (np.sqrt(previous) + onsets) ** 2
 
 
 def test_an_encoding_without_a_linear_form_runs_in_both_envs(monkeypatch):
+    assert Squared(4).linear is None and CountEncoding(4).linear == (1.0, 1.0, 0.0)
     monkeypatch.setitem(ENCODINGS, "squared", Squared)
     env = gym.make("MelodyEnv-v0", encoding="squared", accompaniment=None, reward=None)
     env.reset(seed=0)
