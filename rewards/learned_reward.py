@@ -214,7 +214,8 @@ def evaluation_reward_net(algorithm: str, net: Any) -> Any:
 
 def save_reward_net(path: str | os.PathLike, algorithm: str, net: Any,
                     net_kwargs: dict[str, Any], observations: str | None = None,
-                    env_spec: str | None = None) -> Path:
+                    env_spec: str | None = None,
+                    training_state: dict[str, Any] | None = None) -> Path:
     """Writes a reward network loadable with ``torch.load(weights_only=True)``.
 
     Args:
@@ -224,6 +225,10 @@ def save_reward_net(path: str | os.PathLike, algorithm: str, net: Any,
         net_kwargs: The keyword arguments it was built with (:func:`reward_net_kwargs`).
         observations: The observation encoding (:func:`describe_observations`).
         env_spec: The training env's ``spec.to_json()``, for information.
+        training_state: What resuming the training needs beside the weights: the
+            discriminator optimiser's ``state_dict`` and the trainer's step counters (tensors,
+            numbers and containers of them only, so the file stays loadable with
+            ``weights_only=True``).
 
     Returns:
         The path written.
@@ -236,7 +241,7 @@ def save_reward_net(path: str | os.PathLike, algorithm: str, net: Any,
                 "observation_space": describe_space(net.observation_space),
                 "action_space": describe_space(net.action_space),
                 "observations": observations, "env_spec": env_spec,
-                "state_dict": state_dict}, path)
+                "state_dict": state_dict, "training_state": training_state}, path)
     return path
 
 

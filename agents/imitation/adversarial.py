@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 
@@ -73,6 +74,11 @@ class _AdversarialAgent(_ImitationAgent):
             self.observations = self.observations or payload.get("observations")
         self.reward_net = self.reward_net.to(algo.device)
         self._trainer: Any = None
+        # Saved by an earlier run: checked now, restored into the trainer when it is built.
+        self._training_state = None if zip_path is None else payload.get("training_state")
+        if self._training_state is not None:
+            self._restore_training_state(self._fresh_optimizer(), self._training_state,
+                                         reward_file(zip_path))
 
     @property
     def gen_algo(self) -> PPO:
@@ -100,7 +106,40 @@ class _AdversarialAgent(_ImitationAgent):
                 disc_opt_kwargs=values["disc_opt_kwargs"], venv=self.venv, gen_algo=self.algo,
                 reward_net=self.reward_net, custom_logger=self._logger,
                 log_dir=self._logger.get_dir())
+            if self._training_state is not None:
+                self._restore_training_state(self._trainer._disc_opt, self._training_state)
+                self._trainer._disc_step = int(self._training_state["disc_step"])
+                self._trainer._global_step = int(self._training_state["global_step"])
         return self._trainer
+
+    def training_state(self) -> dict[str, Any] | None:
+        """What resuming needs beside the weights, saved in the ``_reward.pt`` file.
+
+        Returns:
+            The discriminator's Adam ``state_dict`` and the trainer's step counters, or
+            ``None`` before the first round of a new agent.
+        """
+        if self._trainer is None:
+            return self._training_state
+        return {"disc_optimizer": self._trainer._disc_opt.state_dict(),
+                "disc_step": int(self._trainer._disc_step),
+                "global_step": int(self._trainer._global_step)}
+
+    def _fresh_optimizer(self) -> torch.optim.Optimizer:
+        """An optimiser as imitation builds for the discriminator (Adam on the reward net)."""
+        return torch.optim.Adam(self.reward_net.parameters(),
+                                **self.hyperparameters["disc_opt_kwargs"])
+
+    @staticmethod
+    def _restore_training_state(optimizer: torch.optim.Optimizer, state: dict[str, Any],
+                                path: Path | None = None) -> None:
+        try:
+            optimizer.load_state_dict(state["disc_optimizer"])
+            int(state["disc_step"]), int(state["global_step"])
+        except (KeyError, TypeError, ValueError) as error:
+            where = "" if path is None else f"{path}: "
+            raise ValueError(f"{where}the saved discriminator optimiser state does not fit the "
+                             f"reward network ({type(error).__name__}: {error})") from error
 
     def _trainer_class(self) -> type:
         raise NotImplementedError
@@ -165,7 +204,8 @@ class _AdversarialAgent(_ImitationAgent):
     def _save_extra(self, zip_path: Path) -> None:
         save_reward_net(reward_file(zip_path), self.algorithm, self.reward_net,
                         self.hyperparameters["reward_net_kwargs"],
-                        observations=self.observations, env_spec=spec_to_json(self.env_spec))
+                        observations=self.observations, env_spec=spec_to_json(self.env_spec),
+                        training_state=self.training_state())
 
 
 class GAILAgent(_AdversarialAgent):

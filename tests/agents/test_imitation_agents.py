@@ -106,6 +106,35 @@ def test_loaded_agent_trains_on_with_the_saved_env(trained):
     assert other.n_envs == 3 and other.algo.n_envs == 3
 
 
+@pytest.mark.parametrize("name", ["gail", "airl"])
+def test_resume_keeps_the_discriminator_optimiser(trained, name):
+    agent, path = trained[name]
+    saved = agent.trainer._disc_opt.state_dict()
+    assert saved["state"], "training ran discriminator updates"
+    loaded = CLASSES[name].load(path)
+    restored = loaded.trainer._disc_opt.state_dict()
+    assert restored["state"].keys() == saved["state"].keys()
+    for key, moments in saved["state"].items():
+        for moment, value in moments.items():
+            torch.testing.assert_close(restored["state"][key][moment], value)
+    assert loaded.trainer._disc_step == agent.trainer._disc_step > 0
+    assert loaded.trainer._global_step == agent.trainer._global_step
+    loaded.learn(ROUND)  # Adam goes on from the saved moments
+    assert loaded.trainer._disc_step == agent.trainer._disc_step + \
+        SMALL[name].get("n_disc_updates_per_round", 4)
+
+
+def test_resume_refuses_an_optimiser_state_that_does_not_fit(trained, tmp_path):
+    _, path = trained["gail"]
+    payload = torch.load(path.with_name("gail_reward.pt"), weights_only=True)
+    payload["training_state"]["disc_optimizer"]["param_groups"][0]["params"] = [0]
+    (tmp_path / "gail.zip").write_bytes(path.read_bytes())
+    torch.save(payload, tmp_path / "gail_reward.pt")
+    with pytest.raises(ValueError, match="gail_reward.pt: the saved discriminator optimiser "
+                                         "state does not fit"):
+        GAILAgent.load(tmp_path / "gail.zip")
+
+
 def make_agent_env(n_envs):
     from agents import make_training_env
 
