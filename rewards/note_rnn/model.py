@@ -425,10 +425,13 @@ class NoteRNN(nn.Module):
         path.parent.mkdir(parents=True, exist_ok=True)
         state_dict = {name: tensor.detach().cpu().clone()
                       for name, tensor in self.state_dict().items()}
+        # Written beside and renamed over, so an interrupted save never leaves half a file.
+        partial = path.with_name(path.name + ".partial")
         torch.save({"format": FORMAT, "format_version": FORMAT_VERSION,
                     "hyperparameters": self.hyperparameters, "state_dict": state_dict,
                     "metadata": _plain(metadata if metadata is not None else self.metadata)},
-                   path)
+                   partial)
+        partial.replace(path)
         return path
 
     @classmethod

@@ -15,9 +15,12 @@ The shipped model was trained with (9.5 minutes on one CPU thread, see its model
   ``--patience`` epochs without progress (the best epoch is kept).
 * Validation: per-step NLL (nats) and accuracy of the model on the whole held-out tunes from
   START, beside add-one-smoothed unigram and bigram models fitted on the training tunes.
-* Output in ``--out`` (default ``runs/note_rnn/``): ``checkpoint_epochNNN.pt`` after every epoch,
-  ``note_rnn.pt`` (the best epoch), ``model_card.md`` and ``history.json``. ``--install`` also
-  copies ``note_rnn.pt`` and ``model_card.md`` to ``rewards/note_rnn/weights/``.
+* Output in ``--out`` (default ``runs/note_rnn/``): after every epoch ``checkpoint_last.pt``
+  (that epoch) and ``checkpoint_best.pt`` (the best epoch so far), so an interrupted run leaves
+  both; ``--keep-epochs`` also keeps ``checkpoint_epochNNN.pt`` for every epoch. At the end
+  ``note_rnn.pt`` (the best epoch, with the full metadata), ``model_card.md`` and
+  ``history.json``. ``--install`` also copies ``note_rnn.pt`` and ``model_card.md`` to
+  ``rewards/note_rnn/weights/``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ DEFAULT_OUT = Path("runs") / "note_rnn"
 """Default output folder (relative to the working directory)."""
 MODEL_CARD = "model_card.md"
 """File name of the model card."""
+LAST_CHECKPOINT = "checkpoint_last.pt"
+"""The weights after the latest epoch (rewritten every epoch)."""
+BEST_CHECKPOINT = "checkpoint_best.pt"
+"""The weights of the best epoch so far (rewritten when the validation NLL improves)."""
 TRAIN_THREADS: int = 0
 """Default ``--threads`` (0: torch's default, all cores). Unlike smaller nets, this model
 trained 1.4x faster on two threads than on one on the project's 2-core machines (measured:
@@ -129,6 +136,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                           help="torch threads during training (0: leave torch's default)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    output.add_argument("--keep-epochs", action="store_true",
+                        help="also keep checkpoint_epochNNN.pt for every epoch (by default only "
+                             "checkpoint_last.pt and checkpoint_best.pt)")
     output.add_argument("--install", action="store_true",
                         help=f"copy the best weights and model card to {WEIGHTS_DIR}")
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -484,8 +494,12 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
             print(f"epoch {epoch:3d}: train loss {record['train_loss']:.3f}, validation NLL "
                   f"{val['nll']:.3f}, accuracy {val['accuracy']:.1%}"
                   f"{' (best)' if improved else ''}, {train_seconds / 60:.1f} min", flush=True)
-            model.save(args.out / f"checkpoint_epoch{epoch:03d}.pt",
-                       {"epoch": epoch, "validation": val, "hyperparameters": hyperparameters})
+            checkpoint = {"epoch": epoch, "validation": val, "hyperparameters": hyperparameters}
+            model.save(args.out / LAST_CHECKPOINT, checkpoint)
+            if improved:
+                model.save(args.out / BEST_CHECKPOINT, checkpoint)
+            if args.keep_epochs:
+                model.save(args.out / f"checkpoint_epoch{epoch:03d}.pt", checkpoint)
             if improved:
                 best = {"epoch": epoch, "val_nll": val["nll"],
                         "state_dict": {k: v.detach().clone()

@@ -18,8 +18,8 @@ def test_smoke_training_run(tmp_path, capsys):
                    "--batch-size", "4", "--window", "32", "--embedding-dim", "8",
                    "--hidden-size", "16", "--threads", "1", "--out", str(out), "--no-progress"])
     assert status == 0
-    assert (out / "checkpoint_epoch001.pt").is_file()
-    assert (out / "checkpoint_epoch002.pt").is_file()
+    assert sorted(p.name for p in out.glob("checkpoint*")) == ["checkpoint_best.pt",
+                                                               "checkpoint_last.pt"]
     card = (out / "model_card.md").read_text()
     assert "python -m rewards.note_rnn.train --data bundled" in card
     assert "bigram" in card and "unigram" in card
@@ -29,8 +29,23 @@ def test_smoke_training_run(tmp_path, capsys):
     assert meta["data"]["train_tunes"] == 9 and meta["data"]["val_tunes"] == 1
     assert 0 < meta["validation"]["nll"] < 10
     assert len(meta["history"]) == 2
-    NoteRNN.load(out / "checkpoint_epoch001.pt")
+    assert NoteRNN.load(out / "checkpoint_last.pt").metadata["epoch"] == 2
+    best = NoteRNN.load(out / "checkpoint_best.pt")
+    assert best.metadata["epoch"] == meta["best_epoch"]
+    for name, value in best.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value)
     assert "validation NLL" in capsys.readouterr().out
+
+
+def test_keep_epochs_keeps_a_checkpoint_per_epoch(tmp_path):
+    out = tmp_path / "run"
+    main(["--data", "bundled", "--epochs", "3", "--batches-per-epoch", "2", "--batch-size", "4",
+          "--window", "16", "--embedding-dim", "4", "--hidden-size", "8", "--threads", "1",
+          "--out", str(out), "--no-progress", "--keep-epochs"])
+    epochs = sorted(p.name for p in out.glob("checkpoint_epoch*.pt"))
+    assert epochs == [f"checkpoint_epoch{epoch:03d}.pt" for epoch in (1, 2, 3)]
+    assert NoteRNN.load(out / epochs[1]).metadata["epoch"] == 2
+    assert not list(out.glob("*.partial"))
 
 
 def test_folk_data_without_music21_is_a_clear_error(monkeypatch, tmp_path):
