@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from rewards.base import RewardTerm
-from rewards.note_rnn.model import torch_threads
+from rewards.note_rnn.threads import torch_threads
 
 FORMAT = "mammad-envs/imitation-reward-net"
 ALGORITHMS = ("gail", "airl")

@@ -17,14 +17,9 @@ import torch
 
 from mammad_envs.melody import HOLD, REST
 from rewards.base import RewardTerm, check_weight
-from rewards.note_rnn.model import (
-    HIGHEST_PITCH,
-    HOLD_TOKEN,
-    LOWEST_PITCH,
-    REST_TOKEN,
-    NoteRNN,
-    torch_threads,
-)
+from rewards.note_rnn.model import NoteRNN
+from rewards.note_rnn.threads import torch_threads
+from rewards.note_rnn.tokens import HIGHEST_PITCH, HOLD_TOKEN, LOWEST_PITCH, REST_TOKEN
 
 
 def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rewards.base import RewardTerm
-from rewards.note_rnn.model import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
+from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
 
 FORMAT = "mammad-envs/melody-reward-net"
 MODES = ("final", "delta")
