@@ -24,7 +24,7 @@ music21 (``pip install -e .[dataset]``) is imported inside the functions that pa
 only: this module, its constants and its pure-Python helpers import without it.
 """
 
-from mammad_envs.corpus.abc import ABC_PREAMBLE, parse_abc, parse_tune, split_tunes
+from mammad_envs.corpus.abc_notation import ABC_PREAMBLE, parse_abc, parse_tune, split_tunes
 from mammad_envs.corpus.convert import (
     BAR_STEPS,
     MIN_STEPS,

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mammad_envs.corpus.abc import _require_music21, parse_abc, split_tunes
+from mammad_envs.corpus.abc_notation import _require_music21, parse_abc, split_tunes
 from mammad_envs.corpus.convert import convert_lenient
 from mammad_envs.corpus.grid import TuneError
 from mammad_envs.melody import MELODY_DTYPE

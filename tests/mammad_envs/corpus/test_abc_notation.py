@@ -1,6 +1,6 @@
-"""Tests of the pure-Python parts of mammad_envs.corpus.abc (no music21 needed)."""
+"""Tests of the pure-Python parts of mammad_envs.corpus.abc_notation (no music21 needed)."""
 
-from mammad_envs.corpus.abc import split_tunes
+from mammad_envs.corpus.abc_notation import split_tunes
 
 
 def test_split_tunes():
