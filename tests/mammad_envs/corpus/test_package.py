@@ -7,7 +7,7 @@ import pytest
 
 import mammad_envs.corpus as corpus
 
-SUBMODULES = ("abc", "convert", "folk", "grid", "keys")
+SUBMODULES = ("abc_notation", "convert", "folk", "grid", "keys")
 
 
 def test_module_imports_without_music21():
