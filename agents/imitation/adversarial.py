@@ -8,6 +8,7 @@ The generator's hyperparameters go under ``gen_kwargs``; the reward network (GAI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,27 @@ from rewards.learned_reward import (
     save_reward_net,
 )
 from rewards.learned_reward import reward_net_kwargs as checked_net_kwargs
+
+
+def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], None],
+                 progress_bar: bool) -> None:
+    """Runs the rounds of imitation's ``AdversarialTrainer.train``, with its bar only on request.
+
+    Each round trains the generator for ``trainer.gen_train_timesteps`` steps, then the
+    discriminator ``n_disc_updates_per_round`` times (in training mode), then calls
+    ``callback(round)`` and writes the logs, as imitation 1.0 does.
+    """
+    from imitation.util import networks
+    from tqdm.auto import tqdm
+
+    for round_number in tqdm(range(total_timesteps // trainer.gen_train_timesteps),
+                             desc="round", disable=not progress_bar):
+        trainer.train_gen(trainer.gen_train_timesteps)
+        for _ in range(trainer.n_disc_updates_per_round):
+            with networks.training(trainer.reward_train):
+                trainer.train_disc()
+        callback(round_number)
+        trainer.logger.dump(trainer._global_step)
 
 
 class _AdversarialAgent(_ImitationAgent):
@@ -167,7 +189,7 @@ class _AdversarialAgent(_ImitationAgent):
                 ``CheckpointCallback`` saves the whole agent, reward network included). It is
                 started once and ended once; returning False from ``on_step`` stops training
                 at the end of the current round.
-            progress_bar: Accepted for SB3 compatibility; imitation shows its own bar of rounds.
+            progress_bar: Show a progress bar of rounds (tqdm, on stderr).
             **kwargs: SB3's ``log_interval``, ``tb_log_name`` and ``reset_num_timesteps`` are
                 accepted and ignored (steps always accumulate across calls, as in imitation).
 
@@ -191,8 +213,8 @@ class _AdversarialAgent(_ImitationAgent):
                 raise _StopTraining
 
         try:
-            trainer.train(max(int(total_timesteps), trainer.gen_train_timesteps),
-                          callback=after_round)
+            train_rounds(trainer, max(int(total_timesteps), trainer.gen_train_timesteps),
+                         after_round, progress_bar)
         except _StopTraining:
             pass
         finally:

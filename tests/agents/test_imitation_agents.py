@@ -180,6 +180,15 @@ def test_adversarial_callback_sees_the_agent_once_per_training():
     assert callback.training_env is agent.get_env()
 
 
+def test_adversarial_progress_bar_shows_only_on_request(capfd):
+    agent = small_agent("gail")
+    agent.learn(ROUND)
+    assert "round" not in capfd.readouterr().err
+    agent.learn(2 * ROUND, progress_bar=True)
+    assert "round: 100%" in capfd.readouterr().err
+    assert agent.num_timesteps == 3 * ROUND
+
+
 def test_adversarial_callback_stops_at_the_end_of_a_round():
     agent = small_agent("airl")
     agent.learn(5 * ROUND, callback=Counting(stop_after=10))
