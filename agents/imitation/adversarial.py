@@ -129,9 +129,8 @@ class _AdversarialAgent(_ImitationAgent):
                 reward_net=self.reward_net, custom_logger=self._logger,
                 log_dir=self._logger.get_dir())
             if self._training_state is not None:
-                self._restore_training_state(self._trainer._disc_opt, self._training_state)
-                self._trainer._disc_step = int(self._training_state["disc_step"])
-                self._trainer._global_step = int(self._training_state["global_step"])
+                self._trainer._disc_step, self._trainer._global_step = \
+                    self._restore_training_state(self._trainer._disc_opt, self._training_state)
         return self._trainer
 
     def training_state(self) -> dict[str, Any] | None:
@@ -154,10 +153,15 @@ class _AdversarialAgent(_ImitationAgent):
 
     @staticmethod
     def _restore_training_state(optimizer: torch.optim.Optimizer, state: dict[str, Any],
-                                path: Path | None = None) -> None:
+                                path: Path | None = None) -> tuple[int, int]:
+        """Loads the saved optimiser state into ``optimizer``; returns the step counters.
+
+        Raises:
+            ValueError: If the state does not fit the optimiser (``path`` names the file).
+        """
         try:
             optimizer.load_state_dict(state["disc_optimizer"])
-            int(state["disc_step"]), int(state["global_step"])
+            return int(state["disc_step"]), int(state["global_step"])
         except (KeyError, TypeError, ValueError) as error:
             where = "" if path is None else f"{path}: "
             raise ValueError(f"{where}the saved discriminator optimiser state does not fit the "
