@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -212,6 +213,8 @@ def test_gail_run_resumes_with_its_reward_file(tmp_path):
     assert {p.name for p in (run / "checkpoints").iterdir()} == {"latest.zip",
                                                                   "latest_reward.pt"}
     assert (run / "model_reward.pt").is_file()
+    checkpoint = torch.load(run / "checkpoints" / "latest_reward.pt", weights_only=True)
+    assert checkpoint["training_state"]["disc_step"] > 0  # Adam's state goes on at --resume
     (run / "model.zip").unlink()
     config = yaml.safe_load((run / "config.yml").read_text())
     config["steps"] = 256
