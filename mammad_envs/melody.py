@@ -52,6 +52,10 @@ def as_melody(values: Sequence[int] | np.ndarray, *, name: str = "melody") -> np
         ValueError: If the values are not one-dimensional integers in -2..127.
     """
     array = np.asarray(values)
+    if array.ndim == 0 and array.dtype == object:
+        hint = " (pass its .notes)" if hasattr(values, "notes") else ""
+        raise ValueError(f"{name} must be a one-dimensional array of events (pitches, HOLD, "
+                         f"REST), got a {type(values).__name__}{hint}")
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):

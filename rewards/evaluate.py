@@ -1,4 +1,4 @@
-"""Prints the RL Tuner statistics of a set of melodies and writes them as JSON.
+"""Prints the RL Tuner statistics of a set of melodies (and, with ``--json``, writes them).
 
 Melodies come from a folder of MIDI files, from the Note-RNN sampler, or from the bundled
 demonstration melodies::

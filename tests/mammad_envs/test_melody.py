@@ -44,3 +44,14 @@ def test_event_names():
 def test_as_melody_rejects(bad, message):
     with pytest.raises(ValueError, match=message):
         as_melody(bad)
+
+
+def test_a_bundled_tune_instead_of_its_notes_is_named():
+    from mammad_envs.data import load_melodies
+    from rewards import metrics
+
+    tune = load_melodies()[0]
+    with pytest.raises(ValueError, match=r"melodies\[0\] must be a one-dimensional array of "
+                                         r"events .*got a DemoMelody \(pass its \.notes\)"):
+        metrics.evaluate([tune])
+    assert metrics.evaluate([tune.notes])
