@@ -40,6 +40,12 @@ def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], N
     Each round trains the generator for ``trainer.gen_train_timesteps`` steps, then the
     discriminator ``n_disc_updates_per_round`` times (in training mode), then calls
     ``callback(round)`` and writes the logs, as imitation 1.0 does.
+
+    Args:
+        trainer: imitation's ``GAIL`` or ``AIRL`` trainer.
+        total_timesteps: Generator steps; whole rounds only (rounded down).
+        callback: Called with the round number at the end of every round.
+        progress_bar: Show a tqdm bar of rounds.
     """
     from imitation.util import networks
     from tqdm.auto import tqdm
