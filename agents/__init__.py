@@ -44,16 +44,19 @@ def env_id_of(env: Any) -> str | None:
 
 def make_agent(name: str, env: Any, seed: int | None = 0,
                hyperparams: dict[str, Any] | None = None, hyperparams_file: str | None = None,
-               env_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> Agent:
+               env_kwargs: dict[str, Any] | None = None, batched: bool | None = None,
+               **kwargs: Any) -> Agent:
     """Builds a registered agent for an env, with its YAML hyperparameters.
 
     Args:
         name: A registered agent (``mammad agents`` lists them).
-        env: An env id (then ``n_envs`` copies are made, as the YAML says), an env or a VecEnv.
+        env: An env id (then ``n_envs`` envs are made, as the YAML says), an env or a VecEnv.
         seed: Seed of the agent (and of the envs it makes).
         hyperparams: Overrides of the YAML values.
         hyperparams_file: A YAML file to read instead of the bundled one.
         env_kwargs: Arguments for ``gym.make`` when ``env`` is an id.
+        batched: For an id: train on the batched env (default: what the agent's spec says)
+            or on scalar envs (False).
         **kwargs: Passed to the agent's constructor as they are (``verbose``,
             ``tensorboard_log``, ``device``...).
 
@@ -73,7 +76,8 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
     n_envs = int(values.pop("n_envs", 1))
     policy = values.pop("policy", spec.policy)
     if isinstance(env, str):
-        env = make_training_env(env, n_envs, seed, env_kwargs)
+        env = make_training_env(env, n_envs, seed, env_kwargs,
+                                batched=spec.batched if batched is None else batched)
     try:
         return cls(policy, env, seed=seed, **resolve(values), **kwargs)
     except TypeError as error:
@@ -91,13 +95,30 @@ def check_env_id(env_id: str) -> None:
 
 
 def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
-                      env_kwargs: dict[str, Any] | None = None) -> Any:
-    """``n_envs`` copies of a registered env in an SB3 DummyVecEnv, each with a Monitor.
+                      env_kwargs: dict[str, Any] | None = None, batched: bool = True) -> Any:
+    """``n_envs`` envs of a registered id as an SB3 VecEnv that records episode statistics.
+
+    Batched (default): one :class:`~mammad_envs.vector_env.MelodyVectorEnv` (``gym.make_vec``
+    in its ``custom`` mode, the rewards computed for the whole batch) behind
+    :class:`~mammad_envs.sb3_vec_env.MelodySB3VecEnv` and a ``VecMonitor``. Otherwise
+    stable-baselines3's ``make_vec_env``: a ``DummyVecEnv`` of ``gym.make`` envs, each in a
+    ``Monitor``. Both seed env ``i`` with ``seed + i`` and give the same episodes.
 
     Raises:
-        ValueError: If the id is not registered.
+        ValueError: If the id is not registered or an argument is bad.
     """
+    import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
 
     check_env_id(env_id)
-    return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    if not batched:
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+
+    vector = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="custom",
+                          vector_kwargs=dict(env_kwargs or {}))
+    venv = VecMonitor(MelodySB3VecEnv(vector))
+    venv.seed(seed)
+    return venv

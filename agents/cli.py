@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="torch threads (default 1: fastest for small policies here)")
     train.add_argument("--resume", type=Path, metavar="RUN",
                        help="continue a run from its last checkpoint")
+    train.add_argument("--scalar-envs", action="store_true",
+                       help="train on a DummyVecEnv of scalar envs instead of the batched env")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sample = commands.add_parser("sample", help="write melodies of a trained model")
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--deterministic", action="store_true")
     evaluate.add_argument("--json", type=Path, help="also write the statistics here")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -190,7 +193,9 @@ def train_command(args: argparse.Namespace, argv: list[str],
             "agent": args.agent, "env": args.env, "env_kwargs": env_kwargs,
             "seed": args.seed, "steps": args.steps, "hyperparams": hyperparams,
             "checkpoint_every": args.checkpoint_every, "eval_episodes": args.eval_episodes,
-            "samples": args.samples, "git_commit": git_commit(), "versions": versions(),
+            "samples": args.samples,
+            "batched": agent_spec(args.agent).batched and not args.scalar_envs,
+            "git_commit": git_commit(), "versions": versions(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         run = args.runs_dir / run_name(args.env, args.agent, args.seed)
@@ -199,7 +204,8 @@ def train_command(args: argparse.Namespace, argv: list[str],
         checkpoint = None
     hyperparams = dict(config["hyperparams"])
     n_envs = int(hyperparams.pop("n_envs", 1))
-    env = make_training_env(config["env"], n_envs, config["seed"], config["env_kwargs"])
+    env = make_training_env(config["env"], n_envs, config["seed"], config["env_kwargs"],
+                            batched=config.get("batched", False))
     spec = agent_spec(config["agent"])
     if checkpoint is not None:
         model = spec.load().load(checkpoint, env=env, tensorboard_log=str(run / "tb"))
@@ -230,16 +236,24 @@ def train_command(args: argparse.Namespace, argv: list[str],
     return 0
 
 
-def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
-    """Writes stats.json and sample melodies for a trained model."""
+def vector_env_maker(config: dict[str, Any]) -> Any:
+    """``make(n)``: ``n`` envs of a run's id and arguments, batched (for evaluation)."""
     import gymnasium as gym
 
-    from agents.runs import episode_melodies
+    def make(num_envs: int) -> Any:
+        return gym.make_vec(config["env"], num_envs=num_envs, vectorization_mode="custom",
+                            vector_kwargs=dict(config["env_kwargs"]))
+
+    return make
+
+
+def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
+    """Writes stats.json and sample melodies for a trained model."""
+    from agents.rollouts import play_episodes
     from rewards import metrics
 
     episodes = max(int(config.get("eval_episodes", 100)), int(config.get("samples", 4)), 1)
-    melodies, accompaniments, returns = episode_melodies(
-        model, lambda: gym.make(config["env"], **config["env_kwargs"]), episodes)
+    melodies, accompaniments, returns = play_episodes(model, vector_env_maker(config), episodes)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
     metrics.save_json(table, run / "stats.json")
@@ -266,8 +280,8 @@ def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool 
     return written
 
 
-def _load_model(paths: list[Path]) -> tuple[Any, dict[str, Any], Any]:
-    """(model, run config, a function making fresh envs) for a model file of a run."""
+def _load_model(paths: list[Path]) -> tuple[Any, dict[str, Any]]:
+    """(model, run config) for a model file of a run."""
     import gymnasium as gym
 
     if len(paths) != 1:
@@ -288,17 +302,18 @@ def _load_model(paths: list[Path]) -> tuple[Any, dict[str, Any], Any]:
     except (ValueError, KeyError, OSError, EOFError, RuntimeError) as error:
         raise ValueError(f"{str(model_file)!r} is not a readable {config['agent']} model: "
                          f"{error}") from error
-    return model, config, make_env
+    return model, config
 
 
 def sample_command(args: argparse.Namespace) -> int:
     """``mammad sample``: MIDI, piano-roll PNG and WAV per melody."""
-    from agents.runs import episode_melodies
+    from agents.rollouts import play_episodes
 
     if args.n <= 0:
         raise ValueError(f"-n must be positive, got {args.n}")
-    model, _, make_env = _load_model(args.model)
-    melodies, accompaniments, _ = episode_melodies(model, make_env, args.n, args.deterministic)
+    model, config = _load_model(args.model)
+    melodies, accompaniments, _ = play_episodes(model, vector_env_maker(config), args.n,
+                                                args.deterministic, seed=args.seed)
     written = write_samples(args.out, melodies, accompaniments, wav=not args.no_wav,
                             bpm=args.bpm, audio=args.audio)
     print(f"wrote {len(written)} files for {args.n} melodies to {args.out}")
@@ -307,14 +322,16 @@ def sample_command(args: argparse.Namespace) -> int:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """``mammad evaluate``: the RL Tuner statistics of ``-n`` compositions."""
-    from agents.runs import episode_melodies
+    from agents.rollouts import play_episodes
     from rewards import metrics
 
     if args.n <= 0:
         raise ValueError(f"-n must be positive, got {args.n}")
-    model, config, make_env = _load_model(args.model)
+    model, config = _load_model(args.model)
     started = time.perf_counter()
-    melodies, _, returns = episode_melodies(model, make_env, args.n, args.deterministic)
+    melodies, _, returns = play_episodes(model, vector_env_maker(config), args.n,
+                                         args.deterministic, progress=not args.no_progress,
+                                         seed=args.seed)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
     print(metrics.format_table(table, title=f"statistic ({config['agent']} on {config['env']})"))

@@ -14,6 +14,7 @@ command line; every other key goes to the agent's constructor.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,15 @@ ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "Leak
                "gelu": "GELU", "silu": "SiLU"}
 SCHEDULED = ("learning_rate", "clip_range")
 DEFAULT = "default"
+EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+"""Numbers such as ``1e-3`` that YAML 1.1 (PyYAML) reads as strings."""
+
+
+def as_number(value: Any) -> Any:
+    """``"1e-3"`` -> ``0.001`` (YAML 1.1 needs ``1.0e-3``); any other value as it is."""
+    if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return value
 
 
 def hyperparams_file(agent: str) -> Path | None:
@@ -55,12 +65,14 @@ def load_hyperparams(agent: str, env_id: str, path: str | Path | None = None) ->
         raise ValueError(f"{path}: expected env ids (or 'default') mapping to hyperparameters")
     merged = copy.deepcopy(table.get(DEFAULT, {}))
     merged.update(copy.deepcopy(table.get(env_id, {})))
-    return merged
+    return {key: as_number(value) for key, value in merged.items()}
 
 
 def parse_overrides(pairs: Iterable[str], what: str = "hyperparameter override"
                     ) -> dict[str, Any]:
-    """``["learning_rate=1e-3", "policy_kwargs={net_arch: [32]}"]`` -> a dict (YAML values).
+    """``["learning_rate=1e-3", "policy_kwargs={net_arch: [32]}"]`` -> a dict of YAML values.
+
+    Numbers such as ``1e-3`` (strings to YAML 1.1) become numbers.
 
     Raises:
         ValueError: If a pair has no ``=`` or its value is not valid YAML.
@@ -71,7 +83,7 @@ def parse_overrides(pairs: Iterable[str], what: str = "hyperparameter override"
         if not separator or not key.strip().isidentifier():
             raise ValueError(f"{what} {pair!r} is not name=value")
         try:
-            overrides[key.strip()] = yaml.safe_load(text)
+            overrides[key.strip()] = as_number(yaml.safe_load(text))
         except yaml.YAMLError as error:
             raise ValueError(f"{what} {pair!r}: {error}") from error
     return overrides

@@ -52,6 +52,8 @@ class AgentSpec:
         policy: The policy name passed to the class (e.g. ``"MlpPolicy"``).
         description: One line for ``mammad agents``.
         source: Where it comes from: ``"built-in"``, ``"registered"`` or the plugin package.
+        batched: Whether it trains on the batched env (any class that takes an SB3 ``VecEnv``
+            does); False: on a ``DummyVecEnv`` of scalar envs made with ``gym.make``.
     """
 
     name: str
@@ -59,6 +61,7 @@ class AgentSpec:
     policy: str = "MlpPolicy"
     description: str = ""
     source: str = "built-in"
+    batched: bool = True
 
     def load(self) -> type:
         """Imports the class and checks it follows the :class:`Agent` protocol.
@@ -96,12 +99,14 @@ BUILTIN = [
               description="PPO with an LSTM policy"),
     AgentSpec("maskable_ppo", "sb3_contrib:MaskablePPO",
               description="PPO that plays only action_masks() actions"),
+    # imitation's trainers replay episodes through RolloutInfoWrapper on scalar envs.
     AgentSpec("gail", "agents.imitation:GAILAgent",
-              description="GAIL from the bundled melodies (imitation)"),
+              description="GAIL from the bundled melodies (imitation)", batched=False),
     AgentSpec("airl", "agents.imitation:AIRLAgent",
-              description="AIRL from the bundled melodies (imitation)"),
+              description="AIRL from the bundled melodies (imitation)", batched=False),
     AgentSpec("bc", "agents.imitation:BCAgent",
-              description="Behavioural cloning of the bundled melodies (imitation)"),
+              description="Behavioural cloning of the bundled melodies (imitation)",
+              batched=False),
 ]
 
 AGENTS: dict[str, AgentSpec] = {spec.name: spec for spec in BUILTIN}
@@ -122,7 +127,8 @@ def _load_plugins() -> None:
 
 
 def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
-                   description: str = "", overwrite: bool = False) -> AgentSpec:
+                   description: str = "", overwrite: bool = False,
+                   batched: bool = True) -> AgentSpec:
     """Adds an agent under a name.
 
     Example:
@@ -137,6 +143,7 @@ def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
         policy: The policy name passed to the class.
         description: One line for ``mammad agents``.
         overwrite: Replace an existing agent of that name.
+        batched: Train on the batched env (False: a DummyVecEnv of scalar envs).
 
     Returns:
         The registered spec.
@@ -155,7 +162,7 @@ def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
             raise ValueError(f"agent {name!r}: a string must be 'module:Class', got {agent!r}")
     else:
         check_protocol(name, agent)
-    spec = AgentSpec(name, agent, policy, description, source="registered")
+    spec = AgentSpec(name, agent, policy, description, source="registered", batched=batched)
     AGENTS[name] = spec
     return spec
 

@@ -22,7 +22,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -179,51 +178,3 @@ class LatestCheckpoint(BaseCallback):
         for path in sorted(scratch.iterdir(), key=lambda p: p.name == LATEST):
             os.replace(path, self.folder / path.name)
         scratch.rmdir()
-
-
-def episode_melodies(model: Any, make_env: Any, episodes: int, deterministic: bool = False,
-                     batch: int = 64) -> tuple[list[np.ndarray], list[Any], list[float]]:
-    """Plays whole episodes with an agent, ``batch`` envs at a time in lockstep.
-
-    Episode ``k`` is reset with seed ``k``. The agent predicts for the whole batch at once,
-    which is what makes evaluating 10,000 compositions quick.
-
-    Args:
-        model: An agent (``predict`` on a batch of observations).
-        make_env: A function returning a new (non-vector) MammadMelody env.
-        episodes: Number of episodes.
-        deterministic: Greedy actions instead of samples.
-        batch: Envs stepped together.
-
-    Returns:
-        ``(melodies, accompaniments, returns)``, one per episode, in episode order.
-    """
-    import inspect
-
-    masked = "action_masks" in inspect.signature(model.predict).parameters
-    envs = [make_env() for _ in range(min(batch, episodes))]
-    melodies, accompaniments, returns = [], [], []
-    for first in range(0, episodes, len(envs)):
-        active = envs[: min(len(envs), episodes - first)]
-        observations = np.stack([env.reset(seed=first + i)[0] for i, env in enumerate(active)])
-        done = np.zeros(len(active), dtype=bool)
-        totals = np.zeros(len(active))
-        state, start = None, np.ones(len(active), dtype=bool)
-        while not done.all():
-            extra = {"action_masks": np.stack([env.unwrapped.action_masks() for env in active])
-                     } if masked else {}
-            actions, state = model.predict(observations, state=state, episode_start=start,
-                                           deterministic=deterministic, **extra)
-            start = np.zeros(len(active), dtype=bool)
-            for i, env in enumerate(active):
-                if done[i]:
-                    continue
-                observation, reward, terminated, truncated, _ = env.step(int(actions[i]))
-                observations[i] = observation
-                totals[i] += float(reward)
-                done[i] = terminated or truncated
-        for i, env in enumerate(active):
-            melodies.append(env.unwrapped.melody)
-            accompaniments.append(env.unwrapped.accompaniment)
-            returns.append(float(totals[i]))
-    return melodies, accompaniments, returns

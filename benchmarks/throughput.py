@@ -50,9 +50,9 @@ def scalar_rate(env: gym.Env, seconds: float) -> float:
 
 def vector_rate(num_envs: int, seconds: float, **kwargs) -> float:
     """Env steps per second of a MelodyVectorEnv (steps x num_envs)."""
-    from mammad_envs.vector_env import MelodyVectorEnv
+    from rewards import make_vector_env
 
-    envs = MelodyVectorEnv(num_envs, **kwargs)
+    envs = make_vector_env(num_envs, **kwargs)
     envs.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, envs.single_action_space.n,
                                                 size=(64, num_envs))
@@ -74,7 +74,7 @@ def note_rnn_gflops(batch: int, seconds: float, model: str | None = None
         point operations of its matrix products, per second), against ``torch`` matrix products
         of the same shapes alone: the most this machine's one thread can do.
     """
-    from rewards.note_rnn_reward import BatchedNoteRNN
+    from rewards.note_rnn.batched import BatchedNoteRNN
 
     lstm = BatchedNoteRNN(21, 108, batch, model=model)
     network = lstm.model
@@ -92,10 +92,10 @@ def note_rnn_gflops(batch: int, seconds: float, model: str | None = None
 
 def memory_per_env(num_envs: int) -> float:
     """Bytes of array state per env in a MelodyVectorEnv with the theory reward."""
-    from mammad_envs.vector_env import MelodyVectorEnv
+    from rewards import make_vector_env
 
-    envs = MelodyVectorEnv(num_envs, reward="theory")
-    engine = envs._theory.engine
+    envs = make_vector_env(num_envs, reward="theory")
+    engine = envs.reward_terms[0].theory.engine
     writer = envs.writer
     arrays = [writer.melodies, writer.current_step, writer.sounding, writer.rows,
               writer.observations, engine.history, engine.state, engine.pitch_counts,
@@ -113,10 +113,11 @@ def ppo_rates(num_envs: int, steps: int) -> tuple[float, float, float]:
     from stable_baselines3.common.env_util import make_vec_env
 
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+    from rewards import make_vector_env
 
     kwargs = {"encoding": "count", "reward": "theory"}
     rates = []
-    for venv in (MelodySB3VecEnv(num_envs, **kwargs),
+    for venv in (MelodySB3VecEnv(make_vector_env(num_envs, **kwargs)),
                  make_vec_env("MelodyEnv-v0", n_envs=num_envs, seed=0, env_kwargs=kwargs)):
         model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, n_epochs=4, seed=0,
                     device="cpu")

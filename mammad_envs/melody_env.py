@@ -15,17 +15,17 @@ from mammad_envs.accompaniment import Accompaniment, find_accompaniment, pick_ra
 from mammad_envs.data import load_accompaniments
 from mammad_envs.encodings import make_encoding
 from mammad_envs.frames import SixteenthWriter
+from mammad_envs.infos import row_infos, step_infos
 from mammad_envs.melody import (
     HOLD,
     MELODY_DTYPE,
     NUM_PITCHES,
     REST,
-    STEPS_PER_BAR,
-    STEPS_PER_BEAT,
 )
 from mammad_envs.midi import write_midi
 from mammad_envs.music import parse_key
 from mammad_envs.piano_roll import piano_roll_rgb, piano_roll_text
+from mammad_envs.step_batch import StepBatch
 
 PIANO_RANGE = (21, 108)
 """The 88 keys of the piano, A0..C8."""
@@ -162,6 +162,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
                                        self.steps, batch=1)
         self._action = np.zeros(1, dtype=np.int64)
         self._accompaniment: Accompaniment | None = None
+        self._observations = self._writer.observations.copy()
+        self.last_step: StepBatch | None = None
         self._started = False
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -185,16 +187,14 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             raise RuntimeError(f"the melody is complete ({self.steps} steps): call reset() "
                                f"before step()")
         self._action[0] = action
+        previous = self._observations
         events, observations = self._writer.write(self._action)
-        event = int(events[0])
-        info = {
-            "step": step,
-            "bar": step // STEPS_PER_BAR,
-            "beat": step % STEPS_PER_BAR // STEPS_PER_BEAT,
-            "sixteenth": step % STEPS_PER_BEAT,
-            "pitch": event,
-            "reward_terms": {},
-        }
+        steps = np.array([step])
+        self.last_step = StepBatch(events, self._action.copy(), steps, self._writer.melodies,
+                                   observations, previous, self._writer.current_step >= self.steps,
+                                   self._writer.rows)
+        self._observations = observations
+        info = row_infos(step_infos(steps, events), [0])[0]
         terminated = step + 1 == self.steps
         return observations[0], 0.0, terminated, False, info
 
@@ -225,6 +225,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             choice = pick_random(self.np_random.random(), len(self._accompaniments))
         self._accompaniment = None if choice is None else self._accompaniments[choice]
         self._writer.reset(np.zeros(1, dtype=np.int64), [choice])
+        self._observations = self._writer.observations.copy()
+        self.last_step = None
         self._started = True
         name = None if self._accompaniment is None else self._accompaniment.name
         return self.encoding.initial(), {"accompaniment": name}

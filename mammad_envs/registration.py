@@ -12,11 +12,14 @@ being imported, and the function must already exist then.
 
 from __future__ import annotations
 
-ENTRY_POINT = "mammad_envs.factory:make_melody_env"
-"""A MelodyEnv wrapped in the rewards named by its ``reward`` argument."""
+ENTRY_POINT = "rewards.compose:make_melody_env"
+"""A MelodyEnv wrapped in the rewards named by its ``reward`` argument (the composition of an
+id into an env plus rewards lives in :mod:`rewards.compose`; the env package imports no reward).
+"""
 
-VECTOR = "mammad_envs.vector_env:make_{}vector_env"
-"""``gym.make_vec(id, num_envs, vectorization_mode="custom")``: a MelodyVectorEnv."""
+VECTOR = "rewards.compose:make_{}vector_env"
+"""``gym.make_vec(id, num_envs, vectorization_mode="custom")``: a MelodyVectorEnv with the
+same rewards, batched."""
 
 # (id, kwargs): one flat table; kwargs stay JSON-friendly.
 ENVIRONMENTS: list[tuple[str, dict]] = [

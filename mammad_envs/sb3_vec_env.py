@@ -1,11 +1,13 @@
 """MelodySB3VecEnv: the batched env as a stable-baselines3 VecEnv.
 
-SB3 algorithms train on a :class:`~mammad_envs.vector_env.MelodyVectorEnv` directly.
+SB3 algorithms train on a :class:`~mammad_envs.vector_env.MelodyVectorEnv` directly; this is
+what ``mammad train`` does for every SB3 / sb3-contrib agent.
 
 Example:
     >>> from stable_baselines3 import PPO
     >>> from mammad_envs.sb3_vec_env import MelodySB3VecEnv
-    >>> venv = MelodySB3VecEnv(64, encoding="count", reward="theory")
+    >>> from rewards import make_vector_env
+    >>> venv = MelodySB3VecEnv(make_vector_env(64, encoding="count", reward="theory"))
     >>> model = PPO("MlpPolicy", venv, n_steps=64, seed=0)
 """
 
@@ -19,20 +21,34 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
+from mammad_envs.infos import row_infos
 from mammad_envs.vector_env import MelodyVectorEnv
+
+NOT_PER_STEP = ("final_observation", "final_info", "accompaniment")
+"""Vector-env info keys that SB3's per-env infos carry in other places."""
 
 
 class MelodySB3VecEnv(VecEnv):
-    """SB3's VecEnv API over a :class:`MelodyVectorEnv` (same arguments).
+    """SB3's VecEnv API over a :class:`MelodyVectorEnv`.
 
     Seeds follow SB3: ``seed(s)`` then ``reset()`` seeds env ``i`` with ``s + i``, as
     ``make_vec_env`` does for a DummyVecEnv of scalar envs, so both give the same episodes.
+    Each env's info is the scalar env's info (every key, :func:`mammad_envs.infos.row_infos`);
+    a finished env's holds its episode's last info with ``terminal_observation``.
+
+    Args:
+        vector: The vector env (with its reward terms), e.g. from
+            :func:`rewards.make_vector_env` or ``gym.make_vec(id, N,
+            vectorization_mode="custom")``.
     """
 
-    def __init__(self, num_envs: int, **kwargs: Any) -> None:
-        self.vector = MelodyVectorEnv(num_envs, **kwargs)
-        super().__init__(num_envs, self.vector.single_observation_space,
-                         self.vector.single_action_space)
+    def __init__(self, vector: MelodyVectorEnv) -> None:
+        if not isinstance(vector, MelodyVectorEnv):
+            raise ValueError(f"MelodySB3VecEnv wraps a MelodyVectorEnv (rewards.make_vector_env"
+                             f"), got {vector!r}")
+        self.vector = vector
+        super().__init__(vector.num_envs, vector.single_observation_space,
+                         vector.single_action_space)
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
@@ -52,26 +68,24 @@ class MelodySB3VecEnv(VecEnv):
         """Steps every env; a finished env's last observation is its ``terminal_observation``."""
         observations, rewards, terminated, truncated, infos = self.vector.step(self._actions)
         dones = terminated | truncated
-        terms = infos["reward_terms"]
-        step_infos: list[dict[str, Any]] = []
-        for i in range(self.num_envs):
-            if dones[i]:
-                info = dict(infos["final_info"][i])
-                info["terminal_observation"] = infos["final_observation"][i]
-                info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-                self.reset_infos[i] = {"accompaniment": infos["accompaniment"][i]}
-            else:
-                info = {"pitch": int(infos["pitch"][i]),
-                        "reward_terms": {name: float(value[i]) for name, value in terms.items()}}
-            step_infos.append(info)
+        step_infos = row_infos(infos, range(self.num_envs), skip=NOT_PER_STEP)
+        for info in step_infos:  # as SB3's DummyVecEnv: the env never truncates
+            info["TimeLimit.truncated"] = False
+        for i in np.flatnonzero(dones):
+            info = dict(infos["final_info"][i])
+            info["terminal_observation"] = infos["final_observation"][i]
+            info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            self.reset_infos[i] = {"accompaniment": infos["accompaniment"][i]}
+            step_infos[i] = info
         return observations, rewards.astype(np.float32), dones, step_infos
 
     def close(self) -> None:
         """Nothing to close."""
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """An attribute of the (identical) envs, e.g. ``steps`` or ``lowest``."""
-        return [getattr(self.vector.template, attr_name)] * len(self._indices(indices))
+        """An attribute of the (identical) envs: ``steps``, ``lowest``, ``spec`` (its id)..."""
+        owner = self.vector if attr_name == "spec" else self.vector.template
+        return [getattr(owner, attr_name)] * len(self._indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         """Not supported: the envs share one configuration."""

@@ -1,13 +1,19 @@
-"""Reward wrappers for the MammadMelody environments.
+"""Rewards for the MammadMelody environments (terms, and their scalar wrappers).
 
-* :class:`TheoryReward` (``"theory"``): the RL Tuner music-theory rules.
-* :class:`NoteRNNReward` (``"note_rnn"``): log-likelihood under a Note-RNN trained on folk tunes.
-* :class:`PreferenceReward` (``"preference"``): a learned model of human preferences.
-* :class:`LearnedReward` (``"gail"``): the reward a GAIL / AIRL discriminator learned.
+* ``"theory"``: :class:`TheoryTerm` / :class:`TheoryReward`, the RL Tuner music-theory rules.
+* ``"note_rnn"``: :class:`NoteRNNTerm` / :class:`NoteRNNReward`, log-likelihood under a
+  Note-RNN trained on folk tunes.
+* ``"preference"``: :class:`PreferenceTerm` / :class:`PreferenceReward`, a learned model of
+  human preferences.
+* ``"gail"``: :class:`LearnedTerm` / :class:`LearnedReward`, the reward a GAIL / AIRL
+  discriminator learned.
 
-Each is a Gymnasium wrapper that adds its weighted term to the reward and to
-``info["reward_terms"]``; ``gym.make(id, reward="theory+note_rnn")`` stacks them. Add your own
-with :func:`register_reward`. Heavy parts (torch) are imported only when used.
+Each is a :class:`RewardTerm` that scores a batch of envs' step: the scalar env (a batch of
+one) wears it as a wrapper that adds its weighted term to the reward and to
+``info["reward_terms"]`` (``gym.make(id, reward="theory+note_rnn")`` stacks them), and the
+vector env runs it on the whole batch (``gym.make_vec(id, N, vectorization_mode="custom")``,
+:func:`make_vector_env`). Add your own with :func:`register_reward`. Heavy parts (torch) are
+imported only when used.
 """
 
 from __future__ import annotations
@@ -15,18 +21,32 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from rewards.base import REWARDS, RewardTerm, apply_rewards, parse_rewards, register_reward
+from rewards.base import (
+    REWARDS,
+    RewardTerm,
+    RewardWrapper,
+    apply_rewards,
+    build_terms,
+    parse_rewards,
+    register_reward,
+)
 
 _LAZY = {
     "TheoryReward": "rewards.theory.wrapper",
+    "TheoryTerm": "rewards.theory.wrapper",
     "NoteRNNReward": "rewards.note_rnn_reward",
-    "NoteRNNVectorReward": "rewards.note_rnn_reward",
+    "NoteRNNTerm": "rewards.note_rnn_reward",
     "PreferenceReward": "rewards.preference",
+    "PreferenceTerm": "rewards.preference",
     "LearnedReward": "rewards.learned_reward",
+    "LearnedTerm": "rewards.learned_reward",
+    "make_melody_env": "rewards.compose",
+    "make_vector_env": "rewards.compose",
     "metrics": "rewards.metrics",
 }
 
-__all__ = ["REWARDS", "RewardTerm", "apply_rewards", "parse_rewards", "register_reward", *_LAZY]
+__all__ = ["REWARDS", "RewardTerm", "RewardWrapper", "apply_rewards", "build_terms",
+           "parse_rewards", "register_reward", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,14 +1,20 @@
-"""What every reward wrapper shares, the registry of rewards by name, and their composition.
+"""Reward terms, the registry of rewards by name, and their composition.
 
-A reward is a Gymnasium wrapper that adds ``weight * term`` to the reward of every step and
-records that weighted term in ``info["reward_terms"][name]``, so the terms of a stack of
-rewards add up to the reward. Rewards are registered by name (:data:`REWARDS`) and composed with
-:func:`apply_rewards` (``reward="theory+note_rnn"``), which is what ``gym.make(...,
-reward=...)`` calls.
+A reward is a :class:`RewardTerm`: it computes one value per env for a batch of envs'
+step (a :class:`~mammad_envs.step_batch.StepBatch`). The same term object serves both envs:
+
+* the scalar env is a batch of one: a :class:`RewardWrapper` around it adds the term's
+  weighted value to the reward and to ``info["reward_terms"][name]``; stacking wrappers stacks
+  rewards (:func:`apply_rewards`, what ``gym.make(id, reward="theory+note_rnn")`` calls);
+* the vector env is a batch of N: it calls its terms in order (:func:`build_terms`, what
+  ``gym.make_vec(id, N, vectorization_mode="custom")`` calls).
+
+So the terms of a stack add up to the reward, and a reward gives the same values on both envs.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -18,53 +24,140 @@ from typing import Any, ClassVar, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.step_batch import StepBatch
+
 REWARDS: dict[str, str | type[RewardTerm]] = {
-    "theory": "rewards.theory.wrapper:TheoryReward",
-    "note_rnn": "rewards.note_rnn_reward:NoteRNNReward",
-    "preference": "rewards.preference:PreferenceReward",
-    "gail": "rewards.learned_reward:LearnedReward",
+    "theory": "rewards.theory.wrapper:TheoryTerm",
+    "note_rnn": "rewards.note_rnn_reward:NoteRNNTerm",
+    "preference": "rewards.preference:PreferenceTerm",
+    "gail": "rewards.learned_reward:LearnedTerm",
 }
-"""Rewards by name: a class or a lazy ``"module:Class"`` string."""
+"""Reward terms by name: a class or a lazy ``"module:Class"`` string."""
+
+FIRST_ROW = np.zeros(1, dtype=np.int64)
 
 
-class RewardTerm(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Base class of the reward wrappers: one weighted term per step.
+class RewardTerm:
+    """Base class of rewards: one value per env and step, for a batch of envs.
 
-    Subclasses set :attr:`name` and implement :meth:`term` (and :meth:`reset_term` if they keep
-    state). They call ``gym.utils.RecordConstructorArgs.__init__(self, ...)`` with their own
-    keyword arguments so that ``gym.make(env.spec)`` rebuilds the stack.
+    Subclasses set :attr:`name`, implement :meth:`compute` and, if they keep state per
+    melody, :meth:`reset`. Their own arguments come after ``env``, ``batch`` and ``weight``
+    (passed to this ``__init__``); ``gym.make(..., reward_kwargs={name: {...}})`` fills them.
+
+    Example:
+        >>> import numpy as np
+        >>> class HighNotes(RewardTerm):
+        ...     name = "high_notes"
+        ...     def compute(self, step):        # step.events: (N,) what each env just wrote
+        ...         return np.maximum(step.events, 0) / 127
 
     Args:
-        env: The env to wrap (a MammadMelody env, possibly wrapped).
+        env: The env the term scores (a bare ``MelodyEnv``: ``steps``, ``lowest``,
+            ``highest``, ``encoding``, the spaces).
+        batch: How many envs it scores at once (1 for the scalar env).
         weight: Multiplies the term.
+
+    Attributes:
+        extras: Further infos of the last :meth:`compute`, per env:
+            ``{info key: {column: (N,) array}}`` (the theory reward's ``theory_rules``).
     """
 
     name: ClassVar[str] = "reward"
+    wrapper: ClassVar[str | None] = None
+    """The ``"module:Class"`` of the term's named wrapper (default: :class:`RewardWrapper`)."""
 
-    def __init__(self, env: gym.Env, weight: float = 1.0) -> None:
-        gym.Wrapper.__init__(self, env)
+    def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0) -> None:
+        if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        self.env = env.unwrapped
+        self.batch = int(batch)
         self.weight = check_weight(self.name, weight)
+        self.extras: dict[str, dict[str, np.ndarray]] = {}
+
+    def reset(self, rows: np.ndarray) -> None:
+        """Called when the given envs (row indices) start new melodies."""
+
+    def compute(self, step: StepBatch) -> np.ndarray:
+        """``(N,)`` the unweighted term of each env for the step just taken."""
+        raise NotImplementedError
+
+
+class RewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Adds one reward term to a scalar MammadMelody env (a batch of one).
+
+    ``RewardWrapper(env, reward="theory", key="G major")`` wraps a registered reward by name;
+    the named wrappers (``TheoryReward(env, key="G major")``) fix the term. The weighted term
+    is added to the reward and written to ``info["reward_terms"][name]`` (and the term's
+    extras, such as ``theory_rules``, to ``info``). ``gym.make(env.spec)`` rebuilds a stack.
+
+    Args:
+        env: A MammadMelody env, possibly wrapped.
+        reward: A registered reward's name (only for the generic wrapper).
+        **kwargs: The term's arguments: ``weight`` and its own.
+
+    Raises:
+        ValueError: On a bad reward name or argument, or an env that is not a MammadMelody env.
+    """
+
+    term_class: ClassVar[type[RewardTerm] | None] = None
+
+    def __init__(self, env: gym.Env, reward: str | None = None, **kwargs: Any) -> None:
+        if self.term_class is None:
+            if reward is None:
+                raise ValueError(f"RewardWrapper needs reward=<name>: one of {sorted(REWARDS)}")
+            cls, record = reward_class(reward), {"reward": reward, **kwargs}
+        else:
+            if reward is not None:
+                raise ValueError(f"{type(self).__name__} takes no reward name (it is "
+                                 f"{self.term_class.name!r})")
+            cls, record = self.term_class, kwargs
+        gym.utils.RecordConstructorArgs.__init__(self, **record)
+        gym.Wrapper.__init__(self, env)
+        if not hasattr(env.unwrapped, "last_step"):
+            raise ValueError(f"a reward wrapper wraps a MammadMelody env, got {env.unwrapped!r}")
+        self.term = make_term(cls, env.unwrapped, 1, kwargs)
+
+    @property
+    def name(self) -> str:
+        """The reward's name."""
+        return self.term.name
+
+    @property
+    def weight(self) -> float:
+        """The term's weight."""
+        return self.term.weight
+
+    @property
+    def spec(self) -> Any:
+        """The env's spec with this wrapper (Gymnasium's)."""
+        return gym.Wrapper.spec.fget(self)
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        # gym.make_vec's sync and async modes set the spec of what the entry point returns.
+        self.unwrapped.spec = value
+        env: Any = self
+        while isinstance(env, gym.Wrapper):
+            if hasattr(env, "_cached_spec"):
+                env._cached_spec = None
+            env = env.env
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[Any, dict[str, Any]]:
         """Resets the env and the term's state."""
         observation, info = self.env.reset(seed=seed, options=options)
-        self.reset_term(info)
+        self.term.reset(FIRST_ROW)
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Steps the env and adds the weighted term to its reward."""
         observation, reward, terminated, truncated, info = self.env.step(action)
-        value = self.weight * float(self.term(info))
-        info.setdefault("reward_terms", {})[self.name] = value
+        term = self.term
+        value = (term.weight * term.compute(self.env.unwrapped.last_step))[0].item()
+        info.setdefault("reward_terms", {})[term.name] = value
+        for key, columns in term.extras.items():
+            info[key] = {column: array[0].item() for column, array in columns.items()}
         return observation, float(reward) + value, terminated, truncated, info
-
-    def reset_term(self, info: dict[str, Any]) -> None:
-        """Called after every reset of the env; override to clear the term's state."""
-
-    def term(self, info: dict[str, Any]) -> float:
-        """The unweighted term for the step just taken; ``info["pitch"]`` is what was played."""
-        raise NotImplementedError
 
 
 def check_weight(name: str, weight: Any) -> float:
@@ -77,32 +170,32 @@ def check_weight(name: str, weight: Any) -> float:
 
 def register_reward(name: str, reward: str | type[RewardTerm], *, overwrite: bool = False
                     ) -> None:
-    """Adds a reward so ``gym.make(..., reward="name")`` finds it.
+    """Adds a reward so ``gym.make(..., reward="name")`` and ``gym.make_vec`` find it.
 
     Args:
-        name: The reward's name (an identifier).
+        name: The reward's name (an identifier not starting with ``_``).
         reward: A :class:`RewardTerm` subclass or a ``"module:Class"`` string (imported on use).
         overwrite: Replace an existing reward of that name.
 
     Raises:
         ValueError: If the name is taken or malformed, or ``reward`` is neither.
     """
-    if not isinstance(name, str) or not name.isidentifier():
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValueError(f"a reward name must be an identifier such as 'my_reward', got {name!r}")
     if name in REWARDS and not overwrite:
         raise ValueError(f"a reward named {name!r} exists already; rewards: {sorted(REWARDS)}")
     if not (isinstance(reward, str) and ":" in reward) and not (
-            isinstance(reward, type) and issubclass(reward, gym.Wrapper)):
-        raise ValueError(f"reward {name!r} must be a wrapper class or a 'module:Class' string, "
-                         f"got {reward!r}")
+            isinstance(reward, type) and issubclass(reward, RewardTerm)):
+        raise ValueError(f"reward {name!r} must be a RewardTerm subclass or a 'module:Class' "
+                         f"string, got {reward!r}")
     REWARDS[name] = reward
 
 
 def reward_class(name: str) -> type[RewardTerm]:
-    """The wrapper class of a registered reward.
+    """The term class of a registered reward.
 
     Raises:
-        ValueError: If no reward has that name.
+        ValueError: If no reward has that name, or its entry is not a RewardTerm.
     """
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}: choose among {sorted(REWARDS)} "
@@ -111,7 +204,17 @@ def reward_class(name: str) -> type[RewardTerm]:
     if isinstance(entry, str):
         module, attribute = entry.split(":")
         entry = getattr(import_module(module), attribute)
+    if not (isinstance(entry, type) and issubclass(entry, RewardTerm)):
+        raise ValueError(f"reward {name!r} is registered as {entry!r}, not a RewardTerm")
     return entry
+
+
+def wrapper_class(cls: type[RewardTerm]) -> type[RewardWrapper] | None:
+    """The named wrapper of a term class (None: use :class:`RewardWrapper` by name)."""
+    if cls.wrapper is None:
+        return None
+    module, attribute = cls.wrapper.split(":")
+    return getattr(import_module(module), attribute)
 
 
 def parse_rewards(reward: str | Sequence[str] | None) -> list[str]:
@@ -137,10 +240,54 @@ def parse_rewards(reward: str | Sequence[str] | None) -> list[str]:
     return names
 
 
+def reward_plan(reward: str | Sequence[str] | None,
+                reward_weights: Mapping[str, float] | None = None,
+                reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> list[tuple[str, dict[str, Any]]]:
+    """The rewards to build, in order, each with its arguments (``weight`` included).
+
+    Raises:
+        ValueError: On unknown names, bad weights, or weights / kwargs for rewards not in
+            ``reward``.
+    """
+    names = parse_rewards(reward)
+    reward_weights = dict(reward_weights or {})
+    reward_kwargs = dict(reward_kwargs or {})
+    for what, given in (("reward_weights", reward_weights), ("reward_kwargs", reward_kwargs)):
+        stray = sorted(set(given) - set(names))
+        if stray:
+            raise ValueError(f"{what} names {stray}, which are not among the rewards {names}")
+    plan = []
+    for name in names:
+        kwargs = dict(reward_kwargs.get(name) or {})
+        if name in reward_weights:
+            kwargs["weight"] = check_weight(name, reward_weights[name])
+        plan.append((name, kwargs))
+    return plan
+
+
+def make_term(cls: type[RewardTerm], env: gym.Env, batch: int,
+              kwargs: Mapping[str, Any]) -> RewardTerm:
+    """``cls(env, batch, **kwargs)``, with a clear error for arguments it does not take.
+
+    Raises:
+        ValueError: On an argument the term does not take (naming the ones it does).
+    """
+    valid = [p for p in inspect.signature(cls.__init__).parameters
+             if p not in ("self", "env", "batch")]
+    stray = sorted(set(kwargs) - set(valid)) if not any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()) \
+        else []
+    if stray:
+        raise ValueError(f"reward_kwargs for {cls.name!r}: unknown argument(s) {stray}; its "
+                         f"arguments are {valid}")
+    return cls(env, batch, **kwargs)
+
+
 def apply_rewards(env: gym.Env, reward: str | Sequence[str] | None,
                   reward_weights: Mapping[str, float] | None = None,
                   reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None) -> gym.Env:
-    """Wraps an env in the named rewards, innermost first.
+    """Wraps a scalar env in the named rewards, innermost first.
 
     Args:
         env: The env.
@@ -153,29 +300,24 @@ def apply_rewards(env: gym.Env, reward: str | Sequence[str] | None,
         The wrapped env (``env`` itself for no reward).
 
     Raises:
-        ValueError: On unknown names, or weights / kwargs for rewards not in ``reward``.
+        ValueError: On unknown names, bad arguments, or weights / kwargs for rewards not in
+            ``reward``.
     """
-    names = parse_rewards(reward)
-    reward_weights = dict(reward_weights or {})
-    reward_kwargs = dict(reward_kwargs or {})
-    for what, given in (("reward_weights", reward_weights), ("reward_kwargs", reward_kwargs)):
-        stray = sorted(set(given) - set(names))
-        if stray:
-            raise ValueError(f"{what} names {stray}, which are not among the rewards {names}")
-    for name in names:
-        check_weight(name, reward_weights.get(name, 1.0))
-    for name in names:
-        kwargs = dict(reward_kwargs.get(name, {}))
-        if name in reward_weights:
-            kwargs["weight"] = reward_weights[name]
-        cls = reward_class(name)
-        try:
-            env = cls(env, **kwargs)
-        except TypeError as error:
-            import inspect
-
-            valid = [p for p in inspect.signature(cls.__init__).parameters
-                     if p not in ("self", "env")]
-            raise ValueError(f"reward_kwargs for {name!r}: {error}; its arguments are "
-                             f"{valid}") from error
+    for name, kwargs in reward_plan(reward, reward_weights, reward_kwargs):
+        wrapper = wrapper_class(reward_class(name))
+        env = RewardWrapper(env, reward=name, **kwargs) if wrapper is None else \
+            wrapper(env, **kwargs)
     return env
+
+
+def build_terms(env: gym.Env, batch: int, reward: str | Sequence[str] | None,
+                reward_weights: Mapping[str, float] | None = None,
+                reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> list[RewardTerm]:
+    """The named reward terms for a batch of envs like ``env`` (what the vector env runs).
+
+    Raises:
+        ValueError: As :func:`apply_rewards`.
+    """
+    return [make_term(reward_class(name), env, batch, kwargs)
+            for name, kwargs in reward_plan(reward, reward_weights, reward_kwargs)]

@@ -30,13 +30,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, SupportsFloat
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from rewards.base import RewardTerm
+from mammad_envs.step_batch import StepBatch
+from rewards.base import RewardTerm, RewardWrapper
 from rewards.note_rnn.threads import torch_threads
 
 FORMAT = "mammad-envs/imitation-reward-net"
@@ -285,21 +286,18 @@ def load_reward_net(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     return net.eval(), payload
 
 
-class LearnedReward(RewardTerm):
-    """Adds the reward a GAIL (or AIRL) discriminator learned from the bundled melodies.
+class LearnedTerm(RewardTerm):
+    """The reward a GAIL (or AIRL) discriminator learned from the bundled melodies.
 
     The term of a step is the saved network's ``reward_test`` for (previous observation,
-    action, observation, ``terminated or truncated``); see the module docstring for which
-    reward that is. It also reads AIRL's reward files (the reward is still named ``"gail"``).
-
-    Example:
-        >>> import gymnasium as gym
-        >>> env = gym.make("MammadMelody-decay-v0", reward="theory+gail",  # doctest: +SKIP
-        ...                reward_kwargs={"gail": {"model": "runs/gail/model_reward.pt"}})
+    action, observation, ``terminated``), for the whole batch in one forward pass; see the
+    module docstring for which reward that is. It also reads AIRL's reward files (the reward is
+    still named ``"gail"``).
 
     Args:
         env: The env; its observation and action spaces (and MammadMelody encoding) must be
             the ones the network was trained on.
+        batch: Envs scored at once.
         weight: Multiplies the learned reward.
         model: The ``<stem>_reward.pt`` file that ``GAILAgent.save`` / ``AIRLAgent.save``
             wrote (or the agent's ``<stem>.zip``, whose reward file is then read).
@@ -311,56 +309,75 @@ class LearnedReward(RewardTerm):
     """
 
     name = "gail"
+    wrapper = "rewards.learned_reward:LearnedReward"
 
-    def __init__(self, env: gym.Env, weight: float = 1.0, model: str | os.PathLike | None = None,
-                 threads: int | None = 1) -> None:
-        model = None if model is None else os.fspath(model)
-        gym.utils.RecordConstructorArgs.__init__(self, weight=weight, model=model,
-                                                 threads=threads)
-        super().__init__(env, weight)
+    def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0,
+                 model: str | os.PathLike | None = None, threads: int | None = 1) -> None:
+        super().__init__(env, batch, weight)
         if model is None:
             raise ValueError("the 'gail' reward needs the saved reward network: "
                              "reward_kwargs={'gail': {'model': 'path/to/model_reward.pt'}}")
         net, payload = load_reward_net(model)
         self.path = reward_file(model)
         self.algorithm: str = payload["algorithm"]
-        check_spaces(self.path, payload, env)
+        check_spaces(self.path, payload, self.env)
         self.net = evaluation_reward_net(self.algorithm, net).eval()
         self.threads = threads
-        self._previous: np.ndarray | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[Any, dict[str, Any]]:
-        """Resets the env and remembers its first observation."""
-        observation, info = self.env.reset(seed=seed, options=options)
-        self._previous = np.array(observation, copy=True)
-        self.reset_term(info)
-        return observation, info
+    def compute(self, step: StepBatch) -> np.ndarray:
+        """The learned reward of each env's transition."""
+        return self.transition_rewards(step.previous_observations, step.actions,
+                                       step.observations, step.terminated)
 
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Steps the env and adds the weighted learned reward of the transition."""
-        if self._previous is None:
-            raise RuntimeError("call reset() before step()")
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        value = self.weight * self.transition_reward(self._previous, action, observation,
-                                                     bool(terminated or truncated))
-        self._previous = np.array(observation, copy=True)
-        info.setdefault("reward_terms", {})[self.name] = value
-        return observation, float(reward) + value, terminated, truncated, info
+    def transition_rewards(self, observations: np.ndarray, actions: np.ndarray,
+                           next_observations: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        """The unweighted learned reward of a batch of transitions."""
+        actions = np.asarray(actions).reshape((len(observations),
+                                               *self.env.action_space.shape))
+        with torch_threads(self.threads):
+            values = self.net.predict_processed(np.asarray(observations), actions,
+                                                np.asarray(next_observations),
+                                                np.asarray(dones, dtype=np.float32))
+        return np.asarray(values, dtype=np.float64)
+
+
+class LearnedReward(RewardWrapper):
+    """Adds a GAIL / AIRL learned reward (a :class:`LearnedTerm`) to a scalar env.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = gym.make("MammadMelody-decay-v0", reward="theory+gail",  # doctest: +SKIP
+        ...                reward_kwargs={"gail": {"model": "runs/gail/model_reward.pt"}})
+
+    Args:
+        env: A MammadMelody env (possibly wrapped).
+        **kwargs: :class:`LearnedTerm`'s arguments: ``weight``, ``model``, ``threads``.
+    """
+
+    term_class = LearnedTerm
+
+    def __init__(self, env: gym.Env, **kwargs: Any) -> None:
+        if kwargs.get("model") is not None:
+            kwargs["model"] = os.fspath(kwargs["model"])
+        super().__init__(env, **kwargs)
+
+    @property
+    def algorithm(self) -> str:
+        """``"gail"`` or ``"airl"``."""
+        return self.term.algorithm
+
+    @property
+    def path(self) -> Path:
+        """The reward network's file."""
+        return self.term.path
 
     def transition_reward(self, observation: np.ndarray, action: Any,
                           next_observation: np.ndarray, done: bool) -> float:
         """The unweighted learned reward of one transition."""
-        action = np.asarray(action).reshape((1, *self.env.action_space.shape))
-        with torch_threads(self.threads):
-            value = self.net.predict_processed(np.asarray(observation)[None], action,
-                                               np.asarray(next_observation)[None],
-                                               np.array([done], dtype=np.float32))
-        return float(value[0])
-
-    def term(self, info: dict[str, Any]) -> float:
-        """Unused: :meth:`step` computes the term, which needs the observations."""
-        raise NotImplementedError("LearnedReward computes its term in step()")
+        return float(self.term.transition_rewards(np.asarray(observation)[None],
+                                                  np.asarray(action)[None],
+                                                  np.asarray(next_observation)[None],
+                                                  np.array([done]))[0])
 
 
 def check_spaces(path: Path, payload: dict[str, Any], env: gym.Env) -> None:

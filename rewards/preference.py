@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rewards.base import RewardTerm
+from mammad_envs.step_batch import StepBatch
+from rewards.base import RewardTerm, RewardWrapper
 from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
 
 FORMAT = "mammad-envs/melody-reward-net"
@@ -118,41 +119,67 @@ def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> 
     return model
 
 
-class PreferenceReward(RewardTerm):
-    """Adds a learned preference model's score of the melody.
+class PreferenceTerm(RewardTerm):
+    """A learned preference model's score of the melody.
 
     Args:
         env: A MammadMelody env.
-        model: Path of a :class:`MelodyRewardNet` file, or any :class:`PreferenceModel`.
+        batch: Envs scored at once (the model scores their melodies in one call).
         weight: Multiplies the score.
+        model: Path of a :class:`MelodyRewardNet` file, or any :class:`PreferenceModel`.
         mode: ``"final"`` (default): the score of the complete melody, on the last step only;
             ``"delta"``: at every step, how much the step changed the score (the terms of an
             episode add up to the final score; each step re-scores the melody so far).
     """
 
     name = "preference"
+    wrapper = "rewards.preference:PreferenceReward"
 
-    def __init__(self, env: gym.Env, model: str | PreferenceModel | None = None,
-                 weight: float = 1.0, mode: str = "final") -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, model=model, weight=weight, mode=mode)
-        super().__init__(env, weight)
+    def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0,
+                 model: str | PreferenceModel | None = None, mode: str = "final") -> None:
+        super().__init__(env, batch, weight)
         if mode not in MODES:
             raise ValueError(f"unknown preference reward mode {mode!r}: choose one of {MODES}")
         self.mode = mode
         self.model = load_preference_model(model)
-        self._previous = 0.0
+        self._previous = np.zeros(self.batch)
 
-    def reset_term(self, info: dict[str, Any]) -> None:
-        """Forgets the previous score."""
-        self._previous = 0.0
+    def reset(self, rows: np.ndarray) -> None:
+        """Forgets the given melodies' previous scores."""
+        self._previous[rows] = 0.0
 
-    def term(self, info: dict[str, Any]) -> float:
-        """The final score, or the change of score, for the step just taken."""
-        base: Any = self.env.unwrapped
+    def compute(self, step: StepBatch) -> np.ndarray:
+        """The final score, or the change of score, of each env's melody."""
+        values = np.zeros(step.size)
+        rows = np.flatnonzero(step.terminated) if self.mode == "final" else np.arange(step.size)
+        if len(rows) == 0:
+            return values
+        scores = np.asarray(self.model.score([step.melody(row) for row in rows]),
+                            dtype=np.float64)
         if self.mode == "final":
-            if base.current_step < base.steps:
-                return 0.0
-            return float(self.model.score([base.melody])[0])
-        score = float(self.model.score([base.melody])[0])
-        change, self._previous = score - self._previous, score
-        return change
+            values[rows] = scores
+            return values
+        values[rows] = scores - self._previous[rows]
+        self._previous[rows] = scores
+        return values
+
+
+class PreferenceReward(RewardWrapper):
+    """Adds a learned preference model's score (a :class:`PreferenceTerm`) to a scalar env.
+
+    Args:
+        env: A MammadMelody env (possibly wrapped).
+        model: Path of a :class:`MelodyRewardNet` file, or any :class:`PreferenceModel`.
+        **kwargs: :class:`PreferenceTerm`'s other arguments: ``weight``, ``mode``.
+    """
+
+    term_class = PreferenceTerm
+
+    def __init__(self, env: gym.Env, model: str | PreferenceModel | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(env, model=model, **kwargs)
+
+    @property
+    def model(self) -> PreferenceModel:
+        """The preference model."""
+        return self.term.model

@@ -220,6 +220,6 @@ def test_gail_run_resumes_with_its_reward_file(tmp_path):
     config["steps"] = 256
     (run / "config.yml").write_text(yaml.safe_dump(config))
     main(["train", "--resume", str(run), "--no-progress"])
-    from agents.imitation_agents import GAILAgent
+    from agents.imitation import GAILAgent
 
     assert GAILAgent.load(run / "model.zip").num_timesteps >= 256

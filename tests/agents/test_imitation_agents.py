@@ -14,7 +14,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from agents import make_agent
 from agents.hyperparams import load_hyperparams
-from agents.imitation_agents import AIRLAgent, BCAgent, GAILAgent, recreatable_spec
+from agents.imitation import AIRLAgent, BCAgent, GAILAgent, recreatable_spec
 from agents.registry import agent_spec
 
 torch.set_num_threads(1)
@@ -138,7 +138,7 @@ def test_resume_refuses_an_optimiser_state_that_does_not_fit(trained, tmp_path):
 def make_agent_env(n_envs):
     from agents import make_training_env
 
-    return make_training_env(ENV_ID, n_envs)
+    return make_training_env(ENV_ID, n_envs, batched=False)  # as imitation agents train
 
 
 def test_bc_maps_total_timesteps_to_epochs():

@@ -90,7 +90,7 @@ def test_an_encoding_without_a_linear_form_runs_in_both_envs(monkeypatch):
     for _ in range(3):
         observation, *_ = env.step(env.unwrapped.pitch_to_action(60))
     assert observation[60] == 9.0
-    vector = MelodyVectorEnv(2, encoding="squared", accompaniment=None, reward=None)
+    vector = MelodyVectorEnv(2, encoding="squared", accompaniment=None)
     vector.reset(seed=0)
     for _ in range(3):
         observations, *_ = vector.step(np.array([60 - 21, 62 - 21]))

@@ -90,12 +90,8 @@ class Loudness(RewardTerm):
 
     name = "loudness"
 
-    def __init__(self, env, weight=1.0):
-        gym.utils.RecordConstructorArgs.__init__(self, weight=weight)
-        super().__init__(env, weight)
-
-    def term(self, info):
-        return max(info["pitch"], 0) / 127
+    def compute(self, step):
+        return np.maximum(step.events, 0) / 127
 
 
 def test_user_reward_registered_by_name():
@@ -106,8 +102,12 @@ def test_user_reward_registered_by_name():
         (_, reward, _, _, info), = play(env, [127 - 19])  # 108, the top key
         assert info["reward_terms"]["loudness"] == pytest.approx(10 * 108 / 127)
         assert reward == pytest.approx(sum(info["reward_terms"].values()))
+        rebuilt = gym.make(env.spec)  # the generic wrapper records the reward's name
+        assert play(rebuilt, [127 - 19])[0][1] == reward
         with pytest.raises(ValueError, match="exists already"):
             register_reward("test_loudness", Loudness)
+        with pytest.raises(ValueError, match="must be a RewardTerm subclass"):
+            register_reward("test_wrapper", gym.Wrapper)
     finally:
         rewards.REWARDS.pop("test_loudness")
 
@@ -134,7 +134,7 @@ def test_user_rule_in_the_theory_reward():
     ({"reward_kwargs": {"theory": {"rule_weights": {"kye": 1}}}}, "rule_weights names 'kye'"),
     ({"reward_kwargs": {"theory": {"tonic": 200}}}, "tonic must be a MIDI pitch"),
     ({"reward_kwargs": {"theory": {"kye": "A minor"}}},
-     r"reward_kwargs for 'theory'.*'kye'.*its arguments are \['key', 'rules'"),
+     r"reward_kwargs for 'theory'.*'kye'.*its arguments are \['weight', 'key', 'rules'"),
 ])
 def test_bad_reward_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,88 @@
+"""Whole episodes played by an agent on the batched env: what evaluation and sampling run.
+
+Every MammadMelody episode lasts exactly ``steps`` 16ths, so a
+:class:`~mammad_envs.vector_env.MelodyVectorEnv` of ``B`` envs plays ``B`` episodes in
+``steps`` lockstep steps, with one batched policy call per step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mammad_envs.data import load_accompaniments
+from mammad_envs.vector_env import MelodyVectorEnv
+
+DEFAULT_BATCH = 1024
+"""Most envs stepped at once (episodes are split into equal chunks of at most this many)."""
+
+
+def chunk_sizes(episodes: int, batch: int = DEFAULT_BATCH) -> list[int]:
+    """Near-equal chunks of at most ``batch`` episodes, e.g. 10,000 -> 10 x 1,000."""
+    if episodes < 1 or batch < 1:
+        raise ValueError(f"episodes and batch must be positive, got {episodes} and {batch}")
+    chunks = math.ceil(episodes / batch)
+    size = math.ceil(episodes / chunks)
+    return [min(size, episodes - first) for first in range(0, episodes, size)]
+
+
+def play_episodes(model: Any, make_vector: Callable[[int], MelodyVectorEnv], episodes: int,
+                  deterministic: bool = False, batch: int = DEFAULT_BATCH,
+                  progress: bool = False, seed: int = 0
+                  ) -> tuple[list[np.ndarray], list[Any], list[float]]:
+    """Plays whole episodes with an agent, many at once.
+
+    Episode ``k`` is reset with seed ``seed + k`` (the accompaniment it draws is the one a
+    scalar env reset with that seed draws). The agent predicts for the whole batch at once;
+    agents whose ``predict`` takes ``action_masks`` (MaskablePPO) get the env's masks, and
+    recurrent agents their state.
+
+    Args:
+        model: An agent (``predict`` on a batch of observations).
+        make_vector: ``make_vector(n)``: a vector env of ``n`` envs (with the rewards whose
+            returns are wanted).
+        episodes: Number of episodes.
+        deterministic: Greedy actions instead of samples.
+        batch: Most envs stepped at once.
+        progress: Show a progress bar.
+        seed: The first episode's seed.
+
+    Returns:
+        ``(melodies, accompaniments, returns)``, one per episode, in episode order.
+    """
+    masked = "action_masks" in inspect.signature(model.predict).parameters
+    accompaniments_by_name = {a.name: a for a in load_accompaniments()}
+    melodies: list[np.ndarray] = []
+    accompaniments: list[Any] = []
+    returns: list[float] = []
+    envs: MelodyVectorEnv | None = None
+    with tqdm(total=episodes, unit="melody", disable=not progress, leave=False) as bar:
+        first = 0
+        for size in chunk_sizes(episodes, batch):
+            if envs is None or envs.num_envs != size:
+                envs = make_vector(size)
+            observations, infos = envs.reset(seed=[seed + first + i for i in range(size)])
+            names = list(infos["accompaniment"])
+            events = np.empty((size, envs.template.steps), dtype=np.int16)
+            totals = np.zeros(size)
+            state, start = None, np.ones(size, dtype=bool)
+            for step in range(envs.template.steps):
+                extra = {"action_masks": envs.action_masks()} if masked else {}
+                actions, state = model.predict(observations, state=state, episode_start=start,
+                                               deterministic=deterministic, **extra)
+                start = np.zeros(size, dtype=bool)
+                observations, rewards, _, _, infos = envs.step(
+                    np.asarray(actions, dtype=np.int64).reshape(size))
+                events[:, step] = infos["pitch"]
+                totals += rewards
+            melodies.extend(events)
+            accompaniments.extend(accompaniments_by_name.get(name) for name in names)
+            returns.extend(totals.tolist())
+            first += size
+            bar.update(size)
+    return melodies, accompaniments, returns

@@ -1,0 +1,215 @@
+"""Time to RL Tuner's Q quality: wall time from process start to a model that plays like Q.
+
+Run from the repository root (about 20 seconds on the project's 2-core machines)::
+
+    python -m benchmarks.time_to_quality                      # PPO, the bundled YAML
+    python -m benchmarks.time_to_quality --agent dqn --max-steps 300000
+    python -m benchmarks.time_to_quality --hyperparams learning_rate=1e-3 n_epochs=4
+
+It trains an agent in RL Tuner's setting (``MelodyEnv-v0`` with 32 steps, pitches 48..83, no
+accompaniment, the ``count`` encoding, reward ``theory+note_rnn``) on the batched env, as
+``mammad train`` does, and every ``--eval-every`` steps plays ``--episodes`` compositions and
+computes their RL Tuner statistics and mean Note-RNN log-likelihood. It stops at the first
+evaluation that meets every bar of :data:`BARS` (what RL Tuner's Q reaches in its Table 1,
+rounded) and the log-likelihood bar: no worse than the Note-RNN's own samples' minus
+:data:`LIKELIHOOD_MARGIN` nats per step. The wall time counts everything in the process:
+imports, building the agent and the envs, training and the evaluations.
+
+It prints the curve (quality against wall time) and writes a run folder (``--out``) with
+``model.zip`` and ``config.yml``, so ``mammad evaluate <out>/model.zip -n 10000`` reads it,
+and ``curve.json``. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def process_start() -> float:
+    """The wall-clock time this process started (Linux's /proc; else this module's import)."""
+    try:
+        with open("/proc/self/stat") as stat:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as uptime:
+            since_boot = float(uptime.read().split()[0])
+        return time.time() - since_boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+STARTED = process_start()
+
+import argparse  # noqa: E402  (the clock starts before the imports)
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ENV_ID = "MelodyEnv-v0"
+SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None}
+"""RL Tuner's setting: one octave and a half around middle C, two bars, no accompaniment."""
+REWARD = "theory+note_rnn"
+
+BARS = {
+    "notes excessively repeated": ("<=", 0.01),
+    "notes not in key": ("<=", 0.01),
+    "leaps resolved": (">=", 0.90),
+    "notes in motif": (">=", 0.70),
+    "compositions starting with tonic": (">=", 0.25),
+}
+"""RL Tuner's Q column of Table 1, rounded: the statistics a model must reach."""
+LIKELIHOOD_MARGIN = 1.0
+"""Nats per step a model may lose against the Note-RNN's own samples."""
+SHORT = {"notes excessively repeated": "repeated", "notes not in key": "not in key",
+         "leaps resolved": "leaps res.", "notes in motif": "motif",
+         "compositions starting with tonic": "tonic start"}
+
+
+def elapsed() -> float:
+    """Seconds since the process started."""
+    return time.time() - STARTED
+
+
+def meets(table: dict[str, float], likelihood: float, reference: float) -> bool:
+    """Whether an evaluation meets every bar."""
+    for name, (direction, bar) in BARS.items():
+        value = table[name]
+        if value != value or (value > bar if direction == "<=" else value < bar):  # NaN fails
+            return False
+    return likelihood >= reference - LIKELIHOOD_MARGIN
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's arguments."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agent", default="ppo", help="a registered agent (default ppo)")
+    parser.add_argument("--max-steps", type=int, default=200_000,
+                        help="give up after this many env steps (default 200,000)")
+    parser.add_argument("--eval-every", type=int, default=8192,
+                        help="env steps between evaluations (default 8,192)")
+    parser.add_argument("--episodes", type=int, default=1000,
+                        help="compositions per evaluation (default 1,000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-envs", type=int, help="envs (default: the YAML's)")
+    parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override the YAML hyperparameters")
+    parser.add_argument("--scalar-envs", action="store_true",
+                        help="train on scalar envs (the slow path, for comparison)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="evaluate greedy actions instead of samples")
+    parser.add_argument("--out", type=Path, default=Path("runs") / "time_to_quality",
+                        help="run folder for the model it stops at (default runs/time_to_quality)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Runs the benchmark; returns what it printed, as a dict."""
+    args = build_parser().parse_args(argv)
+
+    import gymnasium as gym
+    import numpy as np
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents import make_agent, make_training_env
+    from agents.hyperparams import load_hyperparams, parse_overrides
+    from agents.registry import agent_spec
+    from agents.rollouts import play_episodes
+    from agents.runs import git_commit, versions, write_config
+    from rewards import metrics
+    from rewards.note_rnn import NoteRNN
+
+    torch.set_num_threads(1)
+    env_kwargs = dict(SETTING, reward=REWARD)
+    hyperparams = load_hyperparams(args.agent, ENV_ID)
+    hyperparams.update(parse_overrides(args.hyperparams))
+    if args.n_envs is not None:
+        hyperparams["n_envs"] = args.n_envs
+    n_envs = int(hyperparams.pop("n_envs", 1))
+    batched = agent_spec(args.agent).batched and not args.scalar_envs
+    note_rnn = NoteRNN.pretrained()
+    samples = note_rnn.sample(args.episodes, SETTING["steps"], seed=args.seed)
+    reference = float(np.mean(np.concatenate(note_rnn.log_prob(samples))))
+    evaluation_envs: dict[int, Any] = {}
+
+    def make_vector(num_envs: int) -> Any:
+        if num_envs not in evaluation_envs:  # melodies only: no reward needed
+            evaluation_envs[num_envs] = gym.make_vec(
+                ENV_ID, num_envs=num_envs, vectorization_mode="custom",
+                vector_kwargs=dict(SETTING, reward=None))
+        return evaluation_envs[num_envs]
+
+    curve: list[dict[str, Any]] = []
+
+    def evaluate(model: Any, steps: int) -> bool:
+        melodies, _, _ = play_episodes(model, make_vector, args.episodes, args.deterministic,
+                                       seed=args.seed)
+        table = metrics.evaluate(melodies)
+        likelihood = float(np.mean(np.concatenate(note_rnn.log_prob(melodies))))
+        point = {"seconds": round(elapsed(), 2), "steps": steps,
+                 **{name: table[name] for name in BARS}, "log-likelihood": likelihood,
+                 "met": meets(table, likelihood, reference)}
+        curve.append(point)
+        cells = "  ".join(f"{SHORT[name]} {100 * table[name]:5.1f}%" for name in BARS)
+        print(f"{point['seconds']:7.1f} s {steps:>8,} steps  {cells}  "
+              f"log-lik {likelihood:6.3f}{'  <- Q quality' if point['met'] else ''}",
+              flush=True)
+        return point["met"]
+
+    class EvaluateEvery(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.next = args.eval_every
+            self.reached = False
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps < self.next:
+                return True
+            self.next += args.eval_every
+            self.reached = evaluate(self.model, self.num_timesteps)
+            return not self.reached
+
+    env = make_training_env(ENV_ID, n_envs, args.seed, env_kwargs, batched=batched)
+    model = make_agent(args.agent, env, seed=args.seed, hyperparams=hyperparams)
+    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {REWARD},"
+          f" {n_envs} {'batched' if batched else 'scalar'} envs, seed {args.seed}")
+    print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "
+          f"log-likelihood >= {reference:.3f} - {LIKELIHOOD_MARGIN:g} (Note-RNN samples'); "
+          f"set up in {elapsed():.1f} s", flush=True)
+    callback = EvaluateEvery()
+    model.learn(args.max_steps, callback=callback)
+    if not callback.reached:
+        callback.reached = evaluate(model, int(model.num_timesteps))
+    wall = elapsed()
+    result = {"agent": args.agent, "env": ENV_ID, "env_kwargs": env_kwargs,
+              "hyperparams": hyperparams, "n_envs": n_envs, "batched": batched,
+              "seed": args.seed, "reached": callback.reached,
+              "seconds": curve[-1]["seconds"] if callback.reached else None,
+              "steps": curve[-1]["steps"] if callback.reached else None,
+              "reference log-likelihood": reference, "curve": curve,
+              "command": " ".join(["python -m benchmarks.time_to_quality", *sys.argv[1:]]
+                                  if argv is None else argv),
+              "machine": f"{platform.machine()}, Python {platform.python_version()}",
+              "git_commit": git_commit()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save(args.out / "model.zip")
+    write_config(args.out, {"agent": args.agent, "env": ENV_ID, "env_kwargs": env_kwargs,
+                            "seed": args.seed, "steps": int(model.num_timesteps),
+                            "hyperparams": dict(hyperparams, n_envs=n_envs),
+                            "batched": batched, "git_commit": result["git_commit"],
+                            "versions": versions()})
+    (args.out / "curve.json").write_text(json.dumps(result, indent=2))
+    if callback.reached:
+        print(f"\nreached Q quality at {result['seconds']:.1f} s wall "
+              f"({result['steps']:,} steps); target <= 20 s: "
+              f"{'met' if result['seconds'] <= 20 else 'not met'}")
+    else:
+        print(f"\nnot reached within {int(model.num_timesteps):,} steps ({wall:.1f} s)")
+    print(f"model: {args.out / 'model.zip'}  (mammad evaluate {args.out / 'model.zip'} -n 10000)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

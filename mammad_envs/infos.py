@@ -1,0 +1,106 @@
+"""The one info layout of the MammadMelody envs, built here for both envs and the SB3 adapter.
+
+A step's infos are built for a batch in Gymnasium's vector layout: every key holds one array
+entry per env and a boolean mask ``_key`` saying which envs have it; a nested dict (such as
+``reward_terms``) holds arrays and masks in the same way. The vector env returns that layout;
+the scalar env (a batch of one) and the SB3 adapter return :func:`row_infos` of it, the
+per-env dicts::
+
+    {"step": 3, "bar": 0, "beat": 0, "sixteenth": 3, "pitch": 60,
+     "reward_terms": {"theory": 5.0}, "theory_rules": {"key": 0.0, ...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mammad_envs.melody import STEPS_PER_BAR, STEPS_PER_BEAT
+
+TIMING = ("step", "bar", "beat", "sixteenth")
+"""The timing keys of every step's info."""
+
+
+def step_infos(steps: np.ndarray, events: np.ndarray) -> dict[str, Any]:
+    """The infos of one step of a batch, before any reward.
+
+    Timing, ``pitch`` and an empty ``reward_terms``.
+
+    Args:
+        steps: ``(N,)`` the index of the 16th each env just wrote.
+        events: ``(N,)`` the melody entry each env wrote.
+
+    Returns:
+        A dict in the vector layout (every mask all True).
+    """
+    everyone = np.ones(len(steps), dtype=bool)
+    beat = steps % STEPS_PER_BAR
+    infos: dict[str, Any] = {
+        "step": steps, "bar": steps // STEPS_PER_BAR, "beat": beat // STEPS_PER_BEAT,
+        "sixteenth": steps % STEPS_PER_BEAT, "pitch": events,
+        "reward_terms": {}, "_reward_terms": everyone,
+    }
+    for key in (*TIMING, "pitch"):
+        infos[f"_{key}"] = everyone
+    return infos
+
+
+def add_term(infos: dict[str, Any], name: str, values: np.ndarray,
+             extras: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
+    """Records a reward term's weighted values (and its extra infos) for every env.
+
+    Args:
+        infos: From :func:`step_infos`.
+        name: The reward's name: ``infos["reward_terms"][name]``.
+        values: ``(N,)`` the weighted term.
+        extras: Further nested infos of the term, e.g. ``{"theory_rules": {rule: (N,)}}``.
+    """
+    everyone = infos["_reward_terms"]
+    infos["reward_terms"][name] = values
+    infos["reward_terms"][f"_{name}"] = everyone
+    for key, columns in (extras or {}).items():
+        nested = infos.setdefault(key, {})
+        infos[f"_{key}"] = everyone
+        for column, array in columns.items():
+            nested[column] = array
+            nested[f"_{column}"] = everyone
+
+
+def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray,
+              skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The per-env info dicts of the given envs (Python numbers, masks dropped).
+
+    Args:
+        infos: Infos in the vector layout.
+        rows: The envs, in the order wanted.
+        skip: Keys to leave out.
+
+    Returns:
+        One dict per row, with the keys whose mask is True for that env.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    columns: list[tuple[str, list, list | None]] = []
+    for key, value in infos.items():
+        if key.startswith("_") or key in skip:
+            continue
+        mask = infos.get(f"_{key}")
+        present = None if mask is None else mask[rows].tolist()
+        if isinstance(value, Mapping):
+            names = [name for name in value if not name.startswith("_")]
+            picked = [value[name][rows].tolist() for name in names]
+            entries = [dict(zip(names, entry, strict=True)) for entry in zip(*picked,
+                                                                                strict=True)] \
+                if names else [{} for _ in range(len(rows))]
+        elif isinstance(value, np.ndarray):
+            entries = value[rows].tolist()
+        else:
+            entries = [value[row] for row in rows]
+        columns.append((key, entries, present))
+    result: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+    for key, entries, present in columns:
+        for index, entry in enumerate(entries):
+            if present is None or present[index]:
+                result[index][key] = entry
+    return result
