@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from importlib import import_module, metadata
 from typing import Any, Protocol, runtime_checkable
 
+from mammad_envs.registry import Registry
+
 ENTRY_POINT_GROUP = "mammad.agents"
 PROTOCOL = ("learn", "predict", "save", "load")
 
@@ -109,7 +111,8 @@ BUILTIN = [
               batched=False),
 ]
 
-AGENTS: dict[str, AgentSpec] = {spec.name: spec for spec in BUILTIN}
+AGENTS = Registry("agent", {spec.name: spec for spec in BUILTIN},
+                  hint=" (`mammad agents` lists them)")
 """Agents by name (entry-point plugins are added on first lookup)."""
 _plugins_loaded = False
 
@@ -153,9 +156,7 @@ def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
         TypeError: If a class is given that lacks part of the protocol.
     """
     _load_plugins()
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"an agent name must be an identifier such as 'my_agent', got {name!r}")
-    if name in AGENTS and not overwrite:
+    if isinstance(name, str) and name in AGENTS and not overwrite:
         raise ValueError(f"an agent named {name!r} exists already; agents: {sorted(AGENTS)}")
     if isinstance(agent, str):
         if ":" not in agent:
@@ -163,8 +164,7 @@ def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",
     else:
         check_protocol(name, agent)
     spec = AgentSpec(name, agent, policy, description, source="registered", batched=batched)
-    AGENTS[name] = spec
-    return spec
+    return AGENTS.register(name, spec, overwrite=overwrite)
 
 
 def agent_spec(name: str) -> AgentSpec:
@@ -174,10 +174,7 @@ def agent_spec(name: str) -> AgentSpec:
         ValueError: If no agent has that name.
     """
     _load_plugins()
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}: choose among {sorted(AGENTS)} "
-                         f"(`mammad agents` lists them)")
-    return AGENTS[name]
+    return AGENTS.load(name)
 
 
 def list_agents() -> list[AgentSpec]:

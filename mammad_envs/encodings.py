@@ -25,13 +25,15 @@ Encodings take arrays, not an env, so they are tested without one.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from mammad_envs.melody import NUM_PITCHES
+from mammad_envs.registry import Registry
 
 OBS_DTYPE = np.float32
 
@@ -160,29 +162,46 @@ class DecayEncoding(Encoding):
         return self.decay * previous + onsets.astype(OBS_DTYPE)
 
 
-ENCODINGS: dict[str, type[Encoding]] = {
-    encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding)
-}
-"""Encodings by name; add your own class here to make it available to ``MelodyEnv``."""
+ENCODINGS = Registry("encoding", {
+    encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding)})
+"""Encodings by name (classes or ``"module:Class"`` strings); add yours with
+:func:`register_encoding`."""
 
 
-def make_encoding(name: str, steps: int, max_onsets: int = 2, decay: float = 0.9) -> Encoding:
+def register_encoding(name: str, encoding: type[Encoding] | str, *,
+                      overwrite: bool = False) -> None:
+    """Makes an encoding available to ``MelodyEnv(encoding=name)``.
+
+    The class is built as ``cls(steps, max_onsets, **encoding_kwargs)``.
+
+    Raises:
+        ValueError: If the name is taken or malformed, or the class is not an Encoding.
+    """
+    ENCODINGS.register(name, encoding, overwrite=overwrite,
+                       check=lambda e: isinstance(e, type) and issubclass(e, Encoding),
+                       expected="an Encoding subclass")
+
+
+def make_encoding(name: str, steps: int, max_onsets: int = 2, **kwargs: Any) -> Encoding:
     """Builds an encoding by name.
 
     Args:
         name: A key of :data:`ENCODINGS`.
         steps: Number of 16ths in an episode.
         max_onsets: The most onsets of one pitch in one 16th.
-        decay: The decay factor, used by ``"decay"`` only.
+        **kwargs: The encoding's own arguments (``decay`` for ``"decay"``).
 
     Returns:
         The encoding.
 
     Raises:
-        ValueError: If the name is unknown or the decay is out of range.
+        ValueError: If the name is unknown, or an argument is bad or not the encoding's.
     """
-    if not isinstance(name, str) or name not in ENCODINGS:
-        raise ValueError(f"unknown encoding {name!r}: choose one of {sorted(ENCODINGS)}")
-    if name == DecayEncoding.name:
-        return DecayEncoding(steps, max_onsets, decay)
-    return ENCODINGS[name](steps, max_onsets)
+    cls = ENCODINGS.load(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    stray = sorted(set(kwargs) - set(accepted))
+    if stray and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        valid = [p for p in accepted if p not in ("self", "steps", "max_onsets")]
+        raise ValueError(f"encoding {name!r} takes no argument(s) {stray}; its arguments: "
+                         f"{valid}")
+    return cls(steps, max_onsets, **kwargs)

@@ -20,20 +20,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-HOLD: int = -2
-"""The previous note keeps sounding (or the silence continues)."""
-REST: int = -1
-"""Silence starts."""
-NUM_PITCHES: int = 128
-"""Number of MIDI pitches; observations have one entry per pitch."""
+from mammad_envs.events import HOLD, NUM_PITCHES, REST, SILENT  # noqa: F401 (re-exported)
+
 STEPS_PER_BEAT: int = 4
 """One step is one 16th note."""
 STEPS_PER_BAR: int = 16
 """Every melody is in 4/4: sixteen 16ths per bar."""
 MELODY_DTYPE = np.int16
 """dtype of melody arrays."""
-SILENT: int = -1
-"""Value of :func:`sounding_pitches` where nothing sounds."""
 
 EVENT_NAMES = {HOLD: "HOLD", REST: "REST"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,8 @@ from gymnasium import logger, spaces
 
 from mammad_envs.accompaniment import Accompaniment, find_accompaniment, pick_random
 from mammad_envs.data import load_accompaniments
-from mammad_envs.encodings import make_encoding
+from mammad_envs.encodings import ENCODINGS, make_encoding
+from mammad_envs.events import PIANO_RANGE, playable_events
 from mammad_envs.frames import SixteenthWriter
 from mammad_envs.infos import row_infos, step_infos
 from mammad_envs.melody import (
@@ -27,10 +29,8 @@ from mammad_envs.music import parse_key
 from mammad_envs.piano_roll import piano_roll_rgb, piano_roll_text
 from mammad_envs.step_batch import StepBatch
 
-PIANO_RANGE = (21, 108)
-"""The 88 keys of the piano, A0..C8."""
 ARGUMENTS = ("encoding", "steps", "pitch_range", "accompaniment", "decay", "mask_key",
-             "render_mode")
+             "render_mode", "encoding_kwargs")
 
 
 class MelodyEnv(gym.Env[np.ndarray, np.int64]):
@@ -99,6 +99,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
       ``habanera``, ``bossa``) or index, ``"random"`` (default) or ``None`` (melody alone).
       ``reset(options={"accompaniment": ...})`` overrides it for one episode.
     * ``decay``: the decay factor in ``[0, 1]`` for the ``decay`` encoding (default 0.9).
+    * ``encoding_kwargs``: further arguments of the encoding's class (an encoding registered
+      with :func:`~mammad_envs.encodings.register_encoding` takes its own).
     * ``mask_key``: restrict ``action_masks()`` to this key's scale, e.g. ``"C major"``.
     * ``render_mode``: ``"ansi"`` (a text piano roll) or ``"rgb_array"`` (a piano-roll image).
 
@@ -124,6 +126,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         decay: float = 0.9,
         mask_key: str | None = None,
         render_mode: str | None = None,
+        encoding_kwargs: dict[str, Any] | None = None,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -143,15 +146,16 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         self.mask_key = mask_key
 
         # A melody onset and an accompaniment onset of one pitch can share a 16th: 2 at most.
-        self.encoding = make_encoding(encoding, self.steps, max_onsets=2, decay=decay)
+        encoding_kwargs = dict(encoding_kwargs or {})
+        if "decay" in inspect.signature(ENCODINGS.load(encoding).__init__).parameters:
+            encoding_kwargs.setdefault("decay", decay)  # the v0 shortcut for the decay encoding
+        self.encoding = make_encoding(encoding, self.steps, max_onsets=2, **encoding_kwargs)
         self.observation_space = self.encoding.space()
         num_pitches = self.highest - self.lowest + 1
         self.hold_action = num_pitches
         self.rest_action = num_pitches + 1
         self.action_space = spaces.Discrete(num_pitches + 2)
-        self.events_table = np.concatenate(
-            [np.arange(self.lowest, self.highest + 1), [HOLD, REST]]
-        ).astype(MELODY_DTYPE)
+        self.events_table = playable_events(self.lowest, self.highest).astype(MELODY_DTYPE)
         self.events_table.flags.writeable = False
         self._mask = np.ones(self.action_space.n, dtype=bool)
         if mask_key is not None:

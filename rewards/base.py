@@ -18,20 +18,20 @@ import inspect
 import math
 import re
 from collections.abc import Mapping, Sequence
-from importlib import import_module
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.registry import Registry, import_entry
 from mammad_envs.step_batch import StepBatch
 
-REWARDS: dict[str, str | type[RewardTerm]] = {
+REWARDS = Registry("reward", {
     "theory": "rewards.theory.wrapper:TheoryTerm",
     "note_rnn": "rewards.note_rnn_reward:NoteRNNTerm",
     "preference": "rewards.preference:PreferenceTerm",
     "gail": "rewards.learned_reward:LearnedTerm",
-}
+}, hint=" (combine them with '+', e.g. 'theory+note_rnn')")
 """Reward terms by name: a class or a lazy ``"module:Class"`` string."""
 
 FIRST_ROW = np.zeros(1, dtype=np.int64)
@@ -180,15 +180,9 @@ def register_reward(name: str, reward: str | type[RewardTerm], *, overwrite: boo
     Raises:
         ValueError: If the name is taken or malformed, or ``reward`` is neither.
     """
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValueError(f"a reward name must be an identifier such as 'my_reward', got {name!r}")
-    if name in REWARDS and not overwrite:
-        raise ValueError(f"a reward named {name!r} exists already; rewards: {sorted(REWARDS)}")
-    if not (isinstance(reward, str) and ":" in reward) and not (
-            isinstance(reward, type) and issubclass(reward, RewardTerm)):
-        raise ValueError(f"reward {name!r} must be a RewardTerm subclass or a 'module:Class' "
-                         f"string, got {reward!r}")
-    REWARDS[name] = reward
+    REWARDS.register(name, reward, overwrite=overwrite,
+                     check=lambda entry: isinstance(entry, type) and issubclass(entry, RewardTerm),
+                     expected="a RewardTerm subclass")
 
 
 def reward_class(name: str) -> type[RewardTerm]:
@@ -197,13 +191,7 @@ def reward_class(name: str) -> type[RewardTerm]:
     Raises:
         ValueError: If no reward has that name, or its entry is not a RewardTerm.
     """
-    if name not in REWARDS:
-        raise ValueError(f"unknown reward {name!r}: choose among {sorted(REWARDS)} "
-                         f"(combine them with '+', e.g. 'theory+note_rnn')")
-    entry = REWARDS[name]
-    if isinstance(entry, str):
-        module, attribute = entry.split(":")
-        entry = getattr(import_module(module), attribute)
+    entry = REWARDS.load(name)
     if not (isinstance(entry, type) and issubclass(entry, RewardTerm)):
         raise ValueError(f"reward {name!r} is registered as {entry!r}, not a RewardTerm")
     return entry
@@ -211,10 +199,7 @@ def reward_class(name: str) -> type[RewardTerm]:
 
 def wrapper_class(cls: type[RewardTerm]) -> type[RewardWrapper] | None:
     """The named wrapper of a term class (None: use :class:`RewardWrapper` by name)."""
-    if cls.wrapper is None:
-        return None
-    module, attribute = cls.wrapper.split(":")
-    return getattr(import_module(module), attribute)
+    return None if cls.wrapper is None else import_entry(cls.wrapper)
 
 
 def parse_rewards(reward: str | Sequence[str] | None) -> list[str]:

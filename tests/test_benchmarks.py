@@ -21,3 +21,33 @@ def test_throughput_benchmark_prints_its_table():
                      "PPO, 16 envs", "memory per env", "Note-RNN weights"):
         assert any(figure.startswith(expected) for figure in figures), expected
     assert all(len(line.split(" | ")) == 4 for line in lines)  # every row has its 4 cells
+
+
+def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path):
+    out = tmp_path / "ttq"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality",
+                             "--max-steps", "2048", "--eval-every", "1024", "--episodes", "64",
+                             "--n-envs", "8", "--hyperparams", "n_steps=64", "batch_size=256",
+                             "--out", str(out)], cwd=SCRIPT.parents[1], capture_output=True,
+                            text=True, check=True, timeout=600)
+    curve = [line for line in result.stdout.splitlines() if " steps  repeated " in line]
+    assert len(curve) >= 2 and "1,024 steps" in curve[0]  # one row per evaluation
+    assert "Q quality at" in result.stdout or "not reached within" in result.stdout
+    import json
+
+    saved = json.loads((out / "curve.json").read_text())
+    assert saved["batched"] and len(saved["curve"]) == len(curve)
+    assert saved["reference log-likelihood"] < 0
+    from agents.cli import main
+
+    assert main(["evaluate", str(out / "model.zip"), "-n", "8", "--no-progress"]) == 0
+
+
+def test_pipeline_speed_prints_its_table():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.pipeline_speed", "--quick"],
+                            cwd=SCRIPT.parents[1], capture_output=True, text=True, check=True,
+                            timeout=600)
+    rows = [line.split(" | ")[0].lstrip("| ") for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| figure")]
+    assert [row.split(",")[0] for row in rows] == [
+        "PPO training", "PPO training", "batched env alone", "mammad evaluate -n 500 (new process)"]

@@ -11,10 +11,10 @@ import os
 import numpy as np
 import torch
 
-from mammad_envs.melody import HOLD, REST
+from mammad_envs.events import indices_of, playable_events
 from rewards.note_rnn.model import NoteRNN
 from rewards.note_rnn.threads import torch_threads
-from rewards.note_rnn.tokens import HIGHEST_PITCH, HOLD_TOKEN, LOWEST_PITCH, REST_TOKEN
+from rewards.note_rnn.tokens import HIGHEST_PITCH, HOLD_TOKEN, LOWEST_PITCH, TOKEN_OF
 
 
 def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:
@@ -31,8 +31,7 @@ def action_tokens(lowest: int, highest: int) -> np.ndarray:
     if lowest < LOWEST_PITCH or highest > HIGHEST_PITCH:
         raise ValueError(f"the Note-RNN scores pitches {LOWEST_PITCH}..{HIGHEST_PITCH}; this env "
                          f"plays {lowest}..{highest}: choose a pitch_range inside the piano's")
-    return np.concatenate([np.arange(lowest, highest + 1) - LOWEST_PITCH,
-                           [HOLD_TOKEN, REST_TOKEN]])
+    return indices_of(playable_events(lowest, highest), TOKEN_OF)
 
 
 FOLDED_LIMIT = 8192
@@ -110,11 +109,6 @@ class BatchedNoteRNN:
         self.batch = batch
         self.folded = batch * self.model.hidden_size < FOLDED_LIMIT
         self._step = FoldedStep(self.model) if self.folded else None
-        # The token of each melody entry: index event + 2 (HOLD = -2 is index 0); -1 elsewhere.
-        self._token_of = np.full(HIGHEST_PITCH + 3, -1, dtype=np.int64)
-        self._token_of[np.arange(LOWEST_PITCH, HIGHEST_PITCH + 1) + 2] = \
-            np.arange(HIGHEST_PITCH - LOWEST_PITCH + 1)
-        self._token_of[HOLD + 2], self._token_of[REST + 2] = HOLD_TOKEN, REST_TOKEN
         narrower = len(self.tokens) < HOLD_TOKEN + 2
         self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
         with torch_threads(threads):
@@ -140,11 +134,9 @@ class BatchedNoteRNN:
         Raises:
             ValueError: If an event is not a pitch the model knows, HOLD or REST.
         """
-        events = np.asarray(events)
-        inside = (events >= HOLD) & (events <= HIGHEST_PITCH)
-        tokens = self._token_of[np.where(inside, events + 2, 0)]
-        if not inside.all() or (tokens < 0).any():
-            bad = events[~inside | (tokens < 0)]
+        tokens = indices_of(events, TOKEN_OF)
+        if (tokens < 0).any():
+            bad = np.asarray(events)[tokens < 0]
             raise ValueError(f"events must be pitches {LOWEST_PITCH}..{HIGHEST_PITCH}, HOLD or "
                              f"REST, got {bad.tolist()}")
         values = self.log_probs.numpy()[np.arange(self.batch), tokens].astype(np.float64)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from mammad_envs.events import PIANO_RANGE, event_index, indices_of
 from mammad_envs.melody import HOLD, MELODY_DTYPE, REST, as_melody
 
 __all__ = [
@@ -36,9 +37,9 @@ __all__ = [
     "tokens_to_melody",
 ]
 
-LOWEST_PITCH: int = 21
+LOWEST_PITCH: int = PIANO_RANGE[0]
 """MIDI pitch of token 0 (A0)."""
-HIGHEST_PITCH: int = 108
+HIGHEST_PITCH: int = PIANO_RANGE[1]
 """MIDI pitch of token 87 (C8)."""
 HOLD_TOKEN: int = 88
 """Token of :data:`~mammad_envs.melody.HOLD`."""
@@ -50,6 +51,9 @@ START_TOKEN: int = 90
 """Input-only token: the state before the first event."""
 INPUT_VOCABULARY: int = 91
 """Number of input tokens (the classes and START)."""
+TOKEN_OF = event_index(LOWEST_PITCH, HIGHEST_PITCH, 0, HOLD_TOKEN, REST_TOKEN)
+"""Each event's token (-1 for pitches outside 21..108), read with
+:func:`mammad_envs.events.indices_of`."""
 
 
 def melody_to_tokens(melody: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -72,10 +76,7 @@ def melody_to_tokens(melody: Sequence[int] | np.ndarray) -> np.ndarray:
         index = int(np.flatnonzero(bad)[0])
         raise ValueError(f"melody[{index}] = {int(array[index])} is outside the Note RNN's "
                          f"pitch range {LOWEST_PITCH}..{HIGHEST_PITCH}")
-    tokens = np.where(pitches, array.astype(np.int64) - LOWEST_PITCH, 0)
-    tokens[array == HOLD] = HOLD_TOKEN
-    tokens[array == REST] = REST_TOKEN
-    return tokens
+    return indices_of(array, TOKEN_OF)
 
 
 def tokens_to_melody(tokens: Sequence[int] | np.ndarray | torch.Tensor) -> np.ndarray:

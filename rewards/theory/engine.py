@@ -115,7 +115,7 @@ class TheoryEngine:
         custom = []
         if self._custom:
             for name in self._custom:
-                rule = R.RULES[name]
+                rule = R.RULES.load(name)
                 custom.append([rule(self.history[b, :self.length[b]].copy(), int(events[b]),
                                     context) for b in range(self.batch)])
         direct = self._all_columns  # the kernel's columns are the rules: it weighs and sums

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from mammad_envs.events import HOLD, REST
 from rewards.theory import rules as R
 
 RULE_COLUMNS = ("key", "tonic", "repeating", "autocorrelation", "motif", "repeated_motif",
@@ -31,7 +32,6 @@ FILTER = 22  # four columns: a 256-bit filter of the earlier windows' codes
 LOWEST, HIGHEST = 26, 27  # the melody's lowest and highest pitch so far, or -1
 STATE_COLUMNS = 28
 
-HOLD, REST = -2, -1
 MIX = np.uint64(0x9E3779B97F4A7C15)
 
 

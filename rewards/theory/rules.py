@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mammad_envs.melody import HOLD, REST
+from mammad_envs.events import HOLD, NUM_PITCHES, REST, event_index, indices_of
 from mammad_envs.music import Key, parse_key
+from mammad_envs.registry import Registry
 
 # Reward constants of the reference.
 KEY_PENALTY = -1.0
@@ -144,8 +145,7 @@ def repeating_rule(composition: np.ndarray, event: int, context: RuleContext) ->
 
 def action_indices(events: np.ndarray, lowest: int) -> np.ndarray:
     """RL Tuner's action indices: REST 0, HOLD 1, pitch ``p`` at ``p - lowest + 2``."""
-    events = np.asarray(events, dtype=np.int64)
-    return np.where(events == REST, 0, np.where(events == HOLD, 1, events - lowest + 2))
+    return indices_of(events, event_index(0, NUM_PITCHES - 1, 2 - lowest, hold=1, rest=0))
 
 
 def autocorrelation_parts(series: np.ndarray, lag: int) -> tuple[int, int]:
@@ -320,8 +320,9 @@ BUILTIN_RULES: dict[str, Rule] = {
 }
 """The nine RL Tuner rules, in the reference's order."""
 
-RULES: dict[str, Rule] = dict(BUILTIN_RULES)
-"""Every rule by name: the built-in ones and those added with :func:`register_rule`."""
+RULES = Registry("music-theory rule", BUILTIN_RULES)
+"""Every rule by name: the built-in ones and those added with :func:`register_rule` (a
+function or a lazy ``"module:function"`` string)."""
 
 
 def register_rule(name: str, rule: Rule | None = None, *, overwrite: bool = False):
@@ -335,7 +336,8 @@ def register_rule(name: str, rule: Rule | None = None, *, overwrite: bool = Fals
 
     Args:
         name: The rule's name, used in ``TheoryReward(rules=[...])`` and in ``info``.
-        rule: A function ``(composition, event, context) -> float``.
+        rule: A function ``(composition, event, context) -> float``, or a
+            ``"module:function"`` string (imported on first use).
         overwrite: Replace an existing rule of that name (built-in rules cannot be replaced).
 
     Returns:
@@ -346,11 +348,8 @@ def register_rule(name: str, rule: Rule | None = None, *, overwrite: bool = Fals
     """
     if rule is None:
         return lambda function: register_rule(name, function, overwrite=overwrite)
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"a rule name must be an identifier such as 'my_rule', got {name!r}")
-    if name in BUILTIN_RULES or (name in RULES and not overwrite):
-        raise ValueError(f"a rule named {name!r} exists already; rules: {sorted(RULES)}")
-    if not callable(rule):
-        raise ValueError(f"rule {name!r} must be a function (composition, event, context)")
-    RULES[name] = rule
-    return rule
+    if name in BUILTIN_RULES:
+        raise ValueError(f"a rule named {name!r} exists already (a built-in rule); rules: "
+                         f"{sorted(RULES)}")
+    return RULES.register(name, rule, overwrite=overwrite, check=callable,
+                          expected="a function (composition, event, context)")

@@ -52,6 +52,7 @@ def test_run_folder_contents(ppo_run):
     assert config["env_kwargs"] == {"steps": 16, "reward": "theory+note_rnn",
                                     "reward_weights": {"theory": 2.0}}
     assert config["hyperparams"]["n_steps"] == 32 and config["hyperparams"]["n_envs"] == 2
+    assert config["batched"] is True  # PPO trains on the batched env
     assert len(config["git_commit"]) in (40, 7) or config["git_commit"] == "unknown"
     assert "torch" in config["versions"]
     assert (ppo_run / "command.txt").read_text().startswith("mammad train ")
@@ -85,9 +86,22 @@ def test_sample_writes_midi_png_and_wav(ppo_run, tmp_path, capsys):
 def test_evaluate_prints_and_writes_statistics(ppo_run, tmp_path, capsys):
     main(["evaluate", str(ppo_run / "model.zip"), "-n", "70", "--json",
           str(tmp_path / "stats.json")])
-    out = capsys.readouterr().out
-    assert "| notes not in key |" in out and "70 compositions" in out
+    captured = capsys.readouterr()
+    assert "| notes not in key |" in captured.out and "70 compositions" in captured.out
+    assert "melody" in captured.err  # the progress bar
     assert json.loads((tmp_path / "stats.json").read_text())["compositions"] == 70
+    main(["evaluate", str(ppo_run / "model.zip"), "-n", "5", "--no-progress"])
+    assert "melody" not in capsys.readouterr().err
+
+
+def test_scalar_env_fallback_and_exponent_hyperparameters(tmp_path):
+    run = train(tmp_path, "--agent", "ppo", "--steps", "64", "--scalar-envs", "--hyperparams",
+                "n_steps=32", "batch_size=32", "learning_rate=1e-3", "--n-envs", "2")
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["batched"] is False and config["hyperparams"]["learning_rate"] == 0.001
+    from stable_baselines3 import PPO
+
+    assert PPO.load(run / "model.zip").learning_rate == 0.001
 
 
 def test_clear_errors(ppo_run, tmp_path, capsys):

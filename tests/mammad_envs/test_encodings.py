@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mammad_envs.encodings import ENCODINGS, DecayEncoding, make_encoding
+from mammad_envs.encodings import ENCODINGS, CountEncoding, DecayEncoding, make_encoding
 
 
 def frame(sounding=(), onsets=()):
@@ -92,3 +92,44 @@ def test_bad_names_and_decays():
     for bad in (-0.1, 1.5, "0.9", True):
         with pytest.raises(ValueError, match="decay must be a number in \\[0, 1\\]"):
             DecayEncoding(4, decay=bad)
+
+
+class Clipped(CountEncoding):
+    """A user's encoding with its own argument: counts, clipped at ``ceiling``."""
+
+    name = "clipped"
+    linear = None
+
+    def __init__(self, steps, max_onsets=2, ceiling=2.0):
+        super().__init__(steps, max_onsets)
+        self.ceiling = ceiling
+
+    def encode(self, previous, sounding, onsets):
+        return np.minimum(previous + onsets, self.ceiling)
+
+
+def test_a_registered_encoding_takes_its_own_arguments():
+    import gymnasium as gym
+
+    from mammad_envs.encodings import register_encoding
+
+    register_encoding("test_clipped", Clipped)
+    try:
+        env = gym.make("MelodyEnv-v0", encoding="test_clipped", accompaniment=None,
+                       reward=None, encoding_kwargs={"ceiling": 3.0})
+        env.reset(seed=0)
+        for _ in range(5):
+            observation, *_ = env.step(env.unwrapped.pitch_to_action(60))
+        assert observation[60] == 3.0
+        with pytest.raises(ValueError, match=r"takes no argument\(s\) \['floor'\]; its "
+                                             r"arguments: \['ceiling'\]"):
+            make_encoding("test_clipped", 4, floor=1.0)
+        with pytest.raises(ValueError, match="must be an Encoding subclass"):
+            register_encoding("test_bad", dict)
+        with pytest.raises(ValueError, match="exists already"):
+            register_encoding("test_clipped", Clipped)
+    finally:
+        ENCODINGS.pop("test_clipped")
+    assert make_encoding("decay", 4, decay=0.5).decay == 0.5  # decay is the class's own
+    with pytest.raises(ValueError, match=r"encoding 'count' takes no argument\(s\) \['decay'\]"):
+        make_encoding("count", 4, decay=0.5)

@@ -30,7 +30,7 @@ class Unlinear:
 @given(name=st.sampled_from(sorted(ENCODINGS)), batch=st.integers(1, 5),
        decay=st.sampled_from([0.0, 0.5, 0.9, 1.0]), data=st.data())
 def test_compiled_writer_equals_encode(name, batch, decay, data):
-    encoding = make_encoding(name, 24, decay=decay)
+    encoding = make_encoding(name, 24, **({"decay": decay} if name == "decay" else {}))
     accompaniments = load_accompaniments()
     compiled = SixteenthWriter(encoding, accompaniments, EVENTS, 24, batch)
     plain = SixteenthWriter(Unlinear(encoding), accompaniments, EVENTS, 24, batch)
