@@ -81,26 +81,38 @@ def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray,
         One dict per row, with the keys whose mask is True for that env.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    columns: list[tuple[str, list, list | None]] = []
+    count = len(rows)
+    keys: list[str] = []
+    columns: list[list] = []
+    partial: list[tuple[str, list, list]] = []  # keys that some of the rows lack
     for key, value in infos.items():
         if key.startswith("_") or key in skip:
             continue
-        mask = infos.get(f"_{key}")
-        present = None if mask is None else mask[rows].tolist()
         if isinstance(value, Mapping):
             names = [name for name in value if not name.startswith("_")]
-            picked = [value[name][rows].tolist() for name in names]
+            picked = [_column(value[name], rows) for name in names]
             entries = [dict(zip(names, entry, strict=True)) for entry in zip(*picked,
-                                                                                strict=True)] \
-                if names else [{} for _ in range(len(rows))]
-        elif isinstance(value, np.ndarray):
-            entries = value[rows].tolist()
+                                                                               strict=True)] \
+                if names else [{} for _ in range(count)]
         else:
-            entries = [value[row] for row in rows]
-        columns.append((key, entries, present))
-    result: list[dict[str, Any]] = [{} for _ in range(len(rows))]
-    for key, entries, present in columns:
+            entries = _column(value, rows)
+        mask = infos.get(f"_{key}")
+        if mask is None or mask.all():
+            keys.append(key)
+            columns.append(entries)
+        else:
+            partial.append((key, entries, mask[rows].tolist()))
+    result = [dict(zip(keys, entry, strict=True)) for entry in zip(*columns, strict=True)] \
+        if keys else [{} for _ in range(count)]
+    for key, entries, present in partial:
         for index, entry in enumerate(entries):
-            if present is None or present[index]:
+            if present[index]:
                 result[index][key] = entry
     return result
+
+
+def _column(value: Any, rows: np.ndarray) -> list:
+    """One entry per row of an info array (as Python values)."""
+    if isinstance(value, np.ndarray):
+        return value[rows].tolist()
+    return [value[row] for row in rows]

@@ -7,6 +7,7 @@ per call; :class:`FoldedStep` is the small-batch step with the embedding folded 
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ import torch
 from mammad_envs.events import indices_of, playable_events
 from rewards.note_rnn.model import NoteRNN
 from rewards.note_rnn.threads import torch_threads
-from rewards.note_rnn.tokens import HIGHEST_PITCH, HOLD_TOKEN, LOWEST_PITCH, TOKEN_OF
+from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, TOKEN_OF
 
 
 def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:
@@ -34,7 +35,14 @@ def action_tokens(lowest: int, highest: int) -> np.ndarray:
     return indices_of(playable_events(lowest, highest), TOKEN_OF)
 
 
-FOLDED_LIMIT = 8192
+OVERLAP_MIN_BATCH = 16
+"""Batches from which the LSTM step runs in a background thread, overlapping with the caller.
+
+On the project's 2-core machines the policy's forward pass and the LSTM step then run on the
+two cores at once; for smaller batches handing the step to a thread (about 30 us) costs more
+than it saves."""
+
+FOLDED_LIMIT = 16384
 """``batch * hidden_size`` from which ``nn.LSTM`` steps faster than a :class:`FoldedStep`.
 
 Measured on the project's 2-core x86_64 machines, torch on one thread, per step: hidden 256,
@@ -52,18 +60,26 @@ class FoldedStep:
     without ``nn.LSTM``'s per-call overhead (five times faster for one melody) and with a fifth
     fewer multiplications.
 
+    With ``classes``, the output layer computes only those classes' logits and the
+    log-probabilities are normalised over them: the distribution renormalised to an env's
+    actions, for a fraction of the output layer's cost.
+
     Args:
         model: The Note-RNN (one LSTM layer).
+        classes: The output classes to keep (default: all), in the order wanted.
     """
 
-    def __init__(self, model: NoteRNN) -> None:
+    def __init__(self, model: NoteRNN, classes: torch.Tensor | None = None) -> None:
         lstm = model.lstm
         with torch.no_grad():
             self.input_gates = (model.embedding.weight @ lstm.weight_ih_l0.T
                                 + lstm.bias_ih_l0 + lstm.bias_hh_l0).contiguous()
             self.recurrent = lstm.weight_hh_l0.T.contiguous()
-            self.output_weight = model.output.weight.T.contiguous()
-            self.output_bias = model.output.bias.detach().clone()
+            weight, bias = model.output.weight, model.output.bias
+            if classes is not None:
+                weight, bias = weight[classes], bias[classes]
+            self.output_weight = weight.T.contiguous()
+            self.output_bias = bias.detach().clone()
         self.hidden_size = lstm.hidden_size
 
     @torch.no_grad()
@@ -88,6 +104,11 @@ class BatchedNoteRNN:
     :class:`FoldedStep`; large ones (``batch * hidden_size`` of :data:`FOLDED_LIMIT` or more)
     with ``nn.LSTM``'s fused kernel, which wins once the matrix products dominate.
 
+    The log-probabilities of a step's events come from the previous LSTM step, so the step on
+    the new events is only needed by the next call: with ``overlap`` it runs in a background
+    thread while the caller goes on (say, to the policy's forward pass), and the next call (or
+    :meth:`restart`) waits for it. The values are the same either way.
+
     Args:
         lowest: Lowest pitch of the env's action range.
         highest: Highest pitch of the env's action range.
@@ -96,35 +117,80 @@ class BatchedNoteRNN:
         renormalise: Renormalise over the env's actions when its range is narrower than the
             model's.
         threads: torch threads for the LSTM step (``None``: leave torch's setting alone).
+        overlap: Step in a background thread (default: for batches of
+            :data:`OVERLAP_MIN_BATCH` or more, when torch already runs ``threads`` threads, so
+            the step needs no change of torch's global setting).
 
     Raises:
         ValueError: If the range exceeds the model's, or the weights file is bad.
     """
 
     def __init__(self, lowest: int, highest: int, batch: int = 1, model: str | None = None,
-                 renormalise: bool = True, threads: int | None = 1) -> None:
+                 renormalise: bool = True, threads: int | None = 1,
+                 overlap: bool | None = None) -> None:
         self.tokens = action_tokens(lowest, highest)
         self.model = load_note_rnn(model)
         self.threads = threads
         self.batch = batch
         self.folded = batch * self.model.hidden_size < FOLDED_LIMIT
-        self._step = FoldedStep(self.model) if self.folded else None
-        narrower = len(self.tokens) < HOLD_TOKEN + 2
-        self._allowed = torch.as_tensor(self.tokens) if renormalise and narrower else None
+        narrower = len(self.tokens) < NUM_CLASSES
+        # The log-probabilities kept are over ``classes`` (the env's actions, renormalised) or
+        # over every class; ``columns`` maps a token to its column (-1: not an action here).
+        self.classes = torch.as_tensor(self.tokens) if renormalise and narrower else None
+        self.columns = np.arange(NUM_CLASSES)
+        if self.classes is not None:
+            self.columns = np.full(NUM_CLASSES, -1)
+            self.columns[self.tokens] = np.arange(len(self.tokens))
+        self._step = FoldedStep(self.model, self.classes) if self.folded else None
         with torch_threads(threads):
             start_log_probs, (hidden, cell) = self.model.start(1)
-        self._start = (self._normalised(start_log_probs), hidden[0], cell[0])
-        self.log_probs = self._start[0].repeat(batch, 1)
-        self.hidden = self._start[1].repeat(batch, 1)
-        self.cell = self._start[2].repeat(batch, 1)
+        self._start = (self._restricted(start_log_probs), hidden[0], cell[0])
+        self._log_probs = self._start[0].repeat(batch, 1)
+        self._hidden = self._start[1].repeat(batch, 1)
+        self._cell = self._start[2].repeat(batch, 1)
+        self.overlap = batch >= OVERLAP_MIN_BATCH if overlap is None else bool(overlap)
+        self._executor: ThreadPoolExecutor | None = None
+        self._owner = os.getpid()  # a forked copy makes its own thread
+        self._pending: Future | None = None
+
+    def __getstate__(self) -> dict:
+        self.wait()
+        state = dict(self.__dict__)
+        state["_executor"] = None
+        return state
+
+    @property
+    def log_probs(self) -> torch.Tensor:
+        """``(batch, classes)`` each melody's next-event log-probabilities (up to date)."""
+        self.wait()
+        return self._log_probs
+
+    @property
+    def hidden(self) -> torch.Tensor:
+        """``(batch, hidden_size)`` the LSTM's hidden state."""
+        self.wait()
+        return self._hidden
+
+    @property
+    def cell(self) -> torch.Tensor:
+        """``(batch, hidden_size)`` the LSTM's cell state."""
+        self.wait()
+        return self._cell
+
+    def wait(self) -> None:
+        """Waits for a background LSTM step (if one is running)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def restart(self, rows: np.ndarray | None = None) -> None:
         """Puts melodies (all, or the given rows) back in the START state."""
+        self.wait()
         index = torch.arange(self.batch) if rows is None else torch.as_tensor(
             np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows))
         if len(index) == 0:
             return
-        for part, start in zip((self.log_probs, self.hidden, self.cell), self._start,
+        for part, start in zip((self._log_probs, self._hidden, self._cell), self._start,
                                strict=True):
             part[index] = start[0]
 
@@ -139,19 +205,37 @@ class BatchedNoteRNN:
             bad = np.asarray(events)[tokens < 0]
             raise ValueError(f"events must be pitches {LOWEST_PITCH}..{HIGHEST_PITCH}, HOLD or "
                              f"REST, got {bad.tolist()}")
-        values = self.log_probs.numpy()[np.arange(self.batch), tokens].astype(np.float64)
-        with torch_threads(self.threads):
-            if self.folded:
-                log_probs, self.hidden, self.cell = self._step(torch.from_numpy(tokens),
-                                                               self.hidden, self.cell)
-            else:
-                log_probs, (hidden, cell) = self.model.step(
-                    torch.from_numpy(tokens), (self.hidden[None], self.cell[None]))
-                self.hidden, self.cell = hidden[0], cell[0]
-        self.log_probs = self._normalised(log_probs)
+        columns = self.columns[tokens]
+        if (columns < 0).any():
+            bad = np.asarray(events)[columns < 0]
+            raise ValueError(f"events {bad.tolist()} are not among the env's actions (the "
+                             f"probabilities are renormalised to them)")
+        self.wait()
+        values = self._log_probs.numpy()[np.arange(self.batch), columns].astype(np.float64)
+        tokens = torch.from_numpy(tokens)
+        if self.overlap and (self.threads is None or torch.get_num_threads() == self.threads):
+            if self._executor is None or self._owner != os.getpid():
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="note-rnn")
+                self._owner = os.getpid()
+            self._pending = self._executor.submit(self._advance, tokens, None)
+        else:
+            self._advance(tokens, self.threads)
         return values
 
-    def _normalised(self, log_probs: torch.Tensor) -> torch.Tensor:
-        if self._allowed is None:
+    def _advance(self, tokens: torch.Tensor, threads: int | None) -> None:
+        """One LSTM step on one token per melody: the next events' log-probabilities."""
+        with torch_threads(threads):
+            if self.folded:  # already over the classes kept
+                self._log_probs, self._hidden, self._cell = self._step(tokens, self._hidden,
+                                                                    self._cell)
+                return
+            log_probs, (hidden, cell) = self.model.step(tokens, (self._hidden[None],
+                                                                 self._cell[None]))
+            self._hidden, self._cell = hidden[0], cell[0]
+            self._log_probs = self._restricted(log_probs)
+
+    def _restricted(self, log_probs: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities over every class -> over the classes kept (renormalised)."""
+        if self.classes is None:
             return log_probs
-        return log_probs - torch.logsumexp(log_probs[:, self._allowed], dim=-1, keepdim=True)
+        return torch.log_softmax(log_probs[:, self.classes], dim=-1)

@@ -49,7 +49,8 @@ def test_narrow_pitch_range_renormalises(weights):
     env = NoteRNNReward(gym.make("MelodyEnv-v0", reward=None, pitch_range=[48, 83]).unwrapped,
                         model=weights)
     env.reset(seed=0)
-    allowed = env.lstm.log_probs[0, env.tokens]
+    allowed = env.lstm.log_probs[0]  # over the env's actions only
+    assert allowed.shape == (len(env.tokens),)
     assert torch.logsumexp(allowed, 0).item() == pytest.approx(0.0, abs=1e-5)
     model = NoteRNN.load(weights)
     terms = play(env, EVENTS)

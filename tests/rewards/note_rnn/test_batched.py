@@ -43,3 +43,26 @@ def test_large_batches_use_the_fused_lstm_and_agree(weights):
         np.testing.assert_allclose(many, one[0], atol=1e-5)
     with pytest.raises(ValueError, match=r"pitches 21..108, HOLD or REST, got \[5\]"):
         folded.score(np.array([5]))
+
+
+@pytest.mark.parametrize("batch", [1, 40, 1100])  # folded steps, and the fused LSTM
+@pytest.mark.parametrize("overlap", [False, True])
+def test_renormalised_steps_equal_the_full_distribution_renormalised(weights, batch, overlap):
+    import rewards.note_rnn.batched as batched
+
+    narrow = BatchedNoteRNN(48, 83, batch, weights, overlap=overlap)
+    full = BatchedNoteRNN(21, 108, batch, weights, renormalise=False, overlap=overlap)
+    assert narrow.folded == (batch * 16 < batched.FOLDED_LIMIT)
+    allowed = np.r_[np.arange(48 - 21, 84 - 21), 88, 89]
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        events = rng.choice([HOLD, REST, 48, 60, 83], size=batch)
+        expected = full.log_probs[:, allowed] - torch.logsumexp(full.log_probs[:, allowed],
+                                                                dim=-1, keepdim=True)
+        tokens = np.where(events >= 0, events - 21, np.where(events == HOLD, 88, 89))
+        columns = narrow.columns[tokens]
+        np.testing.assert_allclose(narrow.score(events),
+                                   expected.numpy()[np.arange(batch), columns], atol=1e-5)
+        full.score(events)
+    with pytest.raises(ValueError, match=r"events \[21\] are not among the env's actions"):
+        narrow.score(np.r_[21, np.full(batch - 1, 60)])
