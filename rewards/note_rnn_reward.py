@@ -32,6 +32,9 @@ class NoteRNNTerm(RewardTerm):
             the model's (default True); False scores with the model's full distribution.
         threads: torch threads used for the LSTM step (1 is fastest for this small network on
             the project's 2-core machines); ``None`` leaves torch's setting alone.
+        overlap: Run the LSTM step in a background thread, overlapping whatever the caller
+            does next (default: for batches of 16 or more; see
+            :class:`~rewards.note_rnn.batched.BatchedNoteRNN`).
     """
 
     name = "note_rnn"
@@ -39,10 +42,10 @@ class NoteRNNTerm(RewardTerm):
 
     def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0,
                  model: str | None = None, renormalise: bool = True,
-                 threads: int | None = 1) -> None:
+                 threads: int | None = 1, overlap: bool | None = None) -> None:
         super().__init__(env, batch, weight)
         self.lstm = BatchedNoteRNN(self.env.lowest, self.env.highest, self.batch, model,
-                                   renormalise, threads)
+                                   renormalise, threads, overlap)
         self.tokens = self.lstm.tokens
 
     def reset(self, rows: np.ndarray) -> None:
@@ -69,7 +72,7 @@ class NoteRNNReward(RewardWrapper):
     Args:
         env: A MammadMelody env (possibly wrapped).
         **kwargs: :class:`NoteRNNTerm`'s arguments: ``weight``, ``model``, ``renormalise``,
-            ``threads``.
+            ``threads``, ``overlap``.
     """
 
     term_class = NoteRNNTerm

@@ -17,20 +17,20 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 
 from agents.imitation.common import (
-    _GeneratorCallback,
-    _ImitationAgent,
-    _StopTraining,
+    GeneratorCallback,
+    ImitationAgent,
+    StopTraining,
     as_callback,
     check_learn_kwargs,
     spec_to_json,
 )
-from rewards.learned_reward import (
+from rewards.reward_nets import (
     build_reward_net,
     load_reward_net,
     reward_file,
     save_reward_net,
 )
-from rewards.learned_reward import reward_net_kwargs as checked_net_kwargs
+from rewards.reward_nets import reward_net_kwargs as checked_net_kwargs
 
 
 def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], None],
@@ -60,7 +60,7 @@ def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], N
         trainer.logger.dump(trainer._global_step)
 
 
-class _AdversarialAgent(_ImitationAgent):
+class _AdversarialAgent(ImitationAgent):
     """GAIL and AIRL: a PPO generator against a discriminator built on a reward network."""
 
     def __init__(self, policy: Any, env: Any, seed: int | None = 0, *,
@@ -179,7 +179,7 @@ class _AdversarialAgent(_ImitationAgent):
     @property
     def reward_test(self) -> Any:
         """The learned reward for later use (what the ``"gail"`` reward wrapper computes)."""
-        from rewards.learned_reward import evaluation_reward_net
+        from rewards.reward_nets import evaluation_reward_net
 
         return evaluation_reward_net(self.algorithm, self.reward_net)
 
@@ -212,7 +212,7 @@ class _AdversarialAgent(_ImitationAgent):
         check_learn_kwargs(kwargs)
         trainer = self.trainer
         callback = as_callback(callback)
-        bridge = None if callback is None else _GeneratorCallback(callback, self)
+        bridge = None if callback is None else GeneratorCallback(callback, self)
         log_callback = trainer.gen_callback
         if bridge is not None:
             trainer.gen_callback = (bridge if log_callback is None
@@ -220,12 +220,12 @@ class _AdversarialAgent(_ImitationAgent):
 
         def after_round(round_number: int) -> None:
             if bridge is not None and bridge.stopped:
-                raise _StopTraining
+                raise StopTraining
 
         try:
             train_rounds(trainer, max(int(total_timesteps), trainer.gen_train_timesteps),
                          after_round, progress_bar)
-        except _StopTraining:
+        except StopTraining:
             pass
         finally:
             trainer.gen_callback = log_callback

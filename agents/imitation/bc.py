@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from stable_baselines3 import PPO
 
-from agents.imitation.common import _ImitationAgent, _StopTraining, as_callback, check_learn_kwargs
+from agents.imitation.common import ImitationAgent, StopTraining, as_callback, check_learn_kwargs
 
 
-class BCAgent(_ImitationAgent):
+class BCAgent(ImitationAgent):
     """Behavioural cloning of the bundled melodies.
 
     ``learn(total_timesteps)`` makes ``n_epochs = max(1, total_timesteps // n)`` passes over
@@ -112,7 +112,7 @@ class BCAgent(_ImitationAgent):
         def on_batch_end() -> None:
             self.algo.num_timesteps += batch_size
             if callback is not None and not callback.on_step():
-                raise _StopTraining
+                raise StopTraining
 
         if callback is not None:
             callback.init_callback(self)
@@ -122,7 +122,7 @@ class BCAgent(_ImitationAgent):
                 warnings.filterwarnings("ignore", "Converting a tensor with requires_grad=True")
                 trainer.train(n_epochs=n_epochs, on_batch_end=on_batch_end,
                               log_interval=log_interval, progress_bar=progress_bar)
-        except _StopTraining:
+        except StopTraining:
             pass
         finally:
             if callback is not None:

@@ -2,10 +2,10 @@
 
 * :func:`recreatable_spec` and :func:`make_imitation_venv`: the env spec of what the user passed
   and the training VecEnv rebuilt from it.
-* :class:`_ImitationAgent`: the SB3 surface (``predict``, ``get_env``...), the demonstrations,
+* :class:`ImitationAgent`: the SB3 surface (``predict``, ``get_env``...), the demonstrations,
   ``save`` and ``load`` of the three adapters (:mod:`agents.imitation.adversarial`,
   :mod:`agents.imitation.bc`).
-* :func:`as_callback`, :func:`check_learn_kwargs` and :class:`_GeneratorCallback`: what
+* :func:`as_callback`, :func:`check_learn_kwargs` and :class:`GeneratorCallback`: what
   ``learn`` accepts and how an SB3 callback runs inside imitation's training loops.
 """
 
@@ -24,7 +24,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewards.learned_reward import describe_observations
+from rewards.reward_nets import describe_observations
 
 FORMAT = "mammad-envs/imitation-agent"
 METADATA = "imitation_agent"
@@ -33,7 +33,7 @@ IGNORED_LEARN_KWARGS = ("log_interval", "tb_log_name", "reset_num_timesteps")
 CLASS_NAMES = {"gail": "GAILAgent", "airl": "AIRLAgent", "bc": "BCAgent"}
 
 
-class _StopTraining(Exception):
+class StopTraining(Exception):
     """Raised inside imitation's training loops when an SB3 callback asks to stop."""
 
 
@@ -102,7 +102,7 @@ def spec_to_json(spec: EnvSpec | None) -> str | None:
         return None
 
 
-class _ImitationAgent:
+class ImitationAgent:
     """What the three adapters share: the PPO holding the policy, the env, saving and loading.
 
     Attributes of the PPO (``get_env()``, ``logger``, ``num_timesteps``, ``device``...) are
@@ -227,7 +227,7 @@ class _ImitationAgent:
     @classmethod
     def load(cls, path: str | os.PathLike, env: Any = None, device: str = "auto",
              verbose: int | None = None, tensorboard_log: str | None = None,
-             **kwargs: Any) -> _ImitationAgent:
+             **kwargs: Any) -> ImitationAgent:
         """Reads an agent written by :meth:`save`.
 
         Args:
@@ -279,7 +279,7 @@ class _ImitationAgent:
 
 
 
-class _GeneratorCallback(BaseCallback):
+class GeneratorCallback(BaseCallback):
     """Runs a user's SB3 callback inside the generator's rounds, with the adapter as model.
 
     imitation calls the generator's ``learn`` once per round; this bridge initialises and
@@ -287,7 +287,7 @@ class _GeneratorCallback(BaseCallback):
     request to stop (``on_step`` returning False) instead of cutting a round short.
     """
 
-    def __init__(self, callback: BaseCallback, agent: _ImitationAgent) -> None:
+    def __init__(self, callback: BaseCallback, agent: ImitationAgent) -> None:
         super().__init__()
         self.callback = callback
         self.agent = agent

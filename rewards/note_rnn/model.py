@@ -168,7 +168,7 @@ class NoteRNN(nn.Module):
 
     # -- scoring melodies -----------------------------------------------------------------
 
-    def _batches(self, melodies: Sequence[Sequence[int] | np.ndarray], batch_size: int
+    def scored_batches(self, melodies: Sequence[Sequence[int] | np.ndarray], batch_size: int
                  ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Scores melodies in padded batches (eval mode, no grad).
 
@@ -212,7 +212,7 @@ class NoteRNN(nn.Module):
             ValueError: If a melody is invalid (see :func:`melody_to_tokens`).
         """
         result = [np.zeros(0, dtype=np.float64) for _ in melodies]
-        for indices, log_probs, targets, mask in self._batches(melodies, batch_size):
+        for indices, log_probs, targets, mask in self.scored_batches(melodies, batch_size):
             chosen = log_probs.gather(-1, targets[..., None])[..., 0].double()
             for row, index in enumerate(indices):
                 result[index] = chosen[row, mask[row]].numpy()
@@ -233,7 +233,7 @@ class NoteRNN(nn.Module):
             ValueError: If a melody is invalid or there are no steps at all.
         """
         total, steps = 0.0, 0
-        for _, log_probs, targets, mask in self._batches(melodies, batch_size):
+        for _, log_probs, targets, mask in self.scored_batches(melodies, batch_size):
             chosen = log_probs.gather(-1, targets[..., None])[..., 0].double()
             total += float(chosen[mask].sum())
             steps += int(mask.sum())
@@ -253,7 +253,7 @@ class NoteRNN(nn.Module):
             The accuracy over all steps.
         """
         correct, steps = 0, 0
-        for _, log_probs, targets, mask in self._batches(melodies, batch_size):
+        for _, log_probs, targets, mask in self.scored_batches(melodies, batch_size):
             correct += int((log_probs.argmax(-1) == targets)[mask].sum())
             steps += int(mask.sum())
         if not steps:

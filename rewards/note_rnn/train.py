@@ -219,7 +219,7 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     onsets = [m >= 0 for m in val_melodies]
     onset_steps = int(sum(o.sum() for o in onsets))
     onset_correct = 0
-    for _, log_probs, targets, mask in model._batches(val_melodies, batch_size=128):
+    for _, log_probs, targets, mask in model.scored_batches(val_melodies, batch_size=128):
         onset_mask = mask & (targets < 88)
         onset_correct += int((log_probs.argmax(-1) == targets)[onset_mask].sum())
     val["onset_accuracy"] = onset_correct / max(onset_steps, 1)

@@ -58,7 +58,7 @@ def evaluate(model: NoteRNN, melodies: list[np.ndarray]) -> dict[str, float]:
         ``{"nll": ..., "accuracy": ...}``.
     """
     total, correct, steps = 0.0, 0, 0
-    for _, log_probs, targets, mask in model._batches(melodies, batch_size=128):
+    for _, log_probs, targets, mask in model.scored_batches(melodies, batch_size=128):
         chosen = log_probs.gather(-1, targets[..., None])[..., 0].double()
         total += float(chosen[mask].sum())
         correct += int((log_probs.argmax(-1) == targets)[mask].sum())

@@ -12,9 +12,9 @@ from mammad_envs.infos import row_infos
 from mammad_envs.melody_env import MelodyEnv
 from mammad_envs.vector_env import MelodyVectorEnv
 from rewards.compose import make_vector_env
-from rewards.learned_reward import build_reward_net, reward_net_kwargs, save_reward_net
 from rewards.note_rnn import NoteRNN
 from rewards.preference import MelodyRewardNet
+from rewards.reward_nets import build_reward_net, reward_net_kwargs, save_reward_net
 
 torch.set_num_threads(1)
 KWARGS = {"encoding": "decay", "pitch_range": [48, 83]}
