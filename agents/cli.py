@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--bpm", type=float, default=120.0)
     sample.add_argument("--no-wav", action="store_true", help="skip WAV rendering")
     sample.add_argument("--audio", default="auto", choices=["auto", "fluidsynth", "numpy"])
+    sample.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: the Note-RNN reward then steps on the "
+                             "other core)")
 
     evaluate = commands.add_parser("evaluate", help="RL Tuner statistics of a trained model")
     evaluate.add_argument("model", type=Path, nargs="+",
@@ -76,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--deterministic", action="store_true")
     evaluate.add_argument("--json", type=Path, help="also write the statistics here")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.add_argument("--threads", type=int, default=1,
+                          help="torch threads (default 1: the Note-RNN reward then steps on the "
+                               "other core)")
     return parser
 
 
@@ -280,9 +286,12 @@ def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool 
     return written
 
 
-def _load_model(paths: list[Path]) -> tuple[Any, dict[str, Any]]:
-    """(model, run config) for a model file of a run."""
+def _load_model(paths: list[Path], threads: int = 1) -> tuple[Any, dict[str, Any]]:
+    """(model, run config) for a model file of a run; torch set to ``threads`` threads."""
     import gymnasium as gym
+    import torch
+
+    torch.set_num_threads(max(threads, 1))
 
     if len(paths) != 1:
         raise ValueError(f"give one model, got {len(paths)}: {[str(p) for p in paths]} (did a "
@@ -311,7 +320,7 @@ def sample_command(args: argparse.Namespace) -> int:
 
     if args.n <= 0:
         raise ValueError(f"-n must be positive, got {args.n}")
-    model, config = _load_model(args.model)
+    model, config = _load_model(args.model, args.threads)
     melodies, accompaniments, _ = play_episodes(model, vector_env_maker(config), args.n,
                                                 args.deterministic, seed=args.seed)
     written = write_samples(args.out, melodies, accompaniments, wav=not args.no_wav,
@@ -327,7 +336,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     if args.n <= 0:
         raise ValueError(f"-n must be positive, got {args.n}")
-    model, config = _load_model(args.model)
+    model, config = _load_model(args.model, args.threads)
     started = time.perf_counter()
     melodies, _, returns = play_episodes(model, vector_env_maker(config), args.n,
                                          args.deterministic, progress=not args.no_progress,

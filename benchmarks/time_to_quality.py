@@ -53,6 +53,9 @@ ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None}
 """RL Tuner's setting: one octave and a half around middle C, two bars, no accompaniment."""
 REWARD = "theory+note_rnn"
+THEORY_WEIGHT = 1.0
+"""The theory reward's weight: RL Tuner's reward is ``log p(a|s) + r_MT / c`` (the paper's
+results are for ``c = 0.5``, its code uses ``c = 1``); ``--theory-weight 2`` is the paper's."""
 
 BARS = {
     "notes excessively repeated": ("<=", 0.01),
@@ -97,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-envs", type=int, help="envs (default: the YAML's)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override the YAML hyperparameters")
+    parser.add_argument("--theory-weight", type=float, default=THEORY_WEIGHT,
+                        help=f"weight of the theory reward, RL Tuner's 1/c (default "
+                             f"{THEORY_WEIGHT:g})")
     parser.add_argument("--scalar-envs", action="store_true",
                         help="train on scalar envs (the slow path, for comparison)")
     parser.add_argument("--no-stop", action="store_true",
@@ -127,7 +133,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from rewards.note_rnn import NoteRNN
 
     torch.set_num_threads(1)
-    env_kwargs = dict(SETTING, reward=REWARD)
+    env_kwargs = dict(SETTING, reward=REWARD,
+                      reward_weights={"theory": args.theory_weight, "note_rnn": 1.0})
     hyperparams = load_hyperparams(args.agent, ENV_ID)
     hyperparams.update(parse_overrides(args.hyperparams))
     if args.n_envs is not None:
@@ -186,8 +193,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     env = make_training_env(ENV_ID, n_envs, args.seed, env_kwargs, batched=batched)
     model = make_agent(args.agent, env, seed=args.seed, hyperparams=hyperparams)
-    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {REWARD},"
-          f" {n_envs} {'batched' if batched else 'scalar'} envs, seed {args.seed}")
+    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {REWARD} "
+          f"(theory x {args.theory_weight:g}), {n_envs} {'batched' if batched else 'scalar'} "
+          f"envs, seed {args.seed}")
     print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "
           f"log-likelihood >= {reference:.3f} - {LIKELIHOOD_MARGIN:g} (Note-RNN samples'); "
           f"set up in {elapsed():.1f} s", flush=True)

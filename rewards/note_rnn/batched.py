@@ -43,11 +43,14 @@ two cores at once; for smaller batches handing the step to a thread (about 30 us
 than it saves."""
 
 FOLDED_LIMIT = 16384
-"""``batch * hidden_size`` from which ``nn.LSTM`` steps faster than a :class:`FoldedStep`.
+"""``batch * hidden_size`` from which ``nn.LSTM`` steps a batch, below it a :class:`FoldedStep`.
 
-Measured on the project's 2-core x86_64 machines, torch on one thread, per step: hidden 256,
-batch 1: 33 us folded vs 176 us ``nn.LSTM``; batch 16: 184 vs 218; batch 32: 279 vs 267;
-batch 64: 479 vs 374. Hidden 64, batch 64: 79 vs 111; hidden 128, batch 64: 177 vs 171."""
+Which is faster depends on the CPU (torch on one thread, per step, hidden 256). An Intel with
+AVX-512: batch 1: 33 us folded vs 176 us ``nn.LSTM``; 16: 184 vs 218; 32: 279 vs 267; 64: 479
+vs 374. An AMD EPYC with AVX2: 32: 570 vs 800; 64: 900 vs 1,130; 256: 2,820 vs 3,150; 1,024:
+11,600 vs 11,400. The limit (batches of up to 63 at 256 cells fold) costs the Intel little
+and saves the AMD about a quarter; the choice is fixed, not measured at run time, so a run
+computes the same numbers every time."""
 
 
 class FoldedStep:
