@@ -101,7 +101,8 @@ BUILTIN = [
               description="PPO with an LSTM policy"),
     AgentSpec("maskable_ppo", "sb3_contrib:MaskablePPO",
               description="PPO that plays only action_masks() actions"),
-    # imitation's trainers replay episodes through RolloutInfoWrapper on scalar envs.
+    # The imitation agents rebuild their training env from the spec of the env they are given
+    # (batched for an id with its rewards), so they are handed scalar envs that carry it.
     AgentSpec("gail", "agents.imitation:GAILAgent",
               description="GAIL from the bundled melodies (imitation)", batched=False),
     AgentSpec("airl", "agents.imitation:AIRLAgent",

@@ -65,10 +65,45 @@ def recreatable_spec(env: Any) -> EnvSpec:
     return dataclasses.replace(spec, additional_wrappers=wrappers)
 
 
+def batchable(spec: EnvSpec) -> bool:
+    """Whether a spec is a MammadMelody id with only the rewards its ``reward`` names.
+
+    Such an env is what ``rewards.make_vector_env(n, **spec.kwargs)`` makes ``n`` of, batched;
+    a spec with other wrappers (a reward wrapped by hand, say) is not.
+    """
+    from mammad_envs.registration import ENTRY_POINT
+    from rewards.base import parse_rewards
+
+    if spec.entry_point != ENTRY_POINT:
+        return False
+    try:
+        rewards = parse_rewards(spec.kwargs.get("reward", "theory"))
+    except ValueError:
+        return False
+    return len(spec.additional_wrappers) == len(rewards)
+
+
 def make_imitation_venv(spec: EnvSpec, n_envs: int = 1, seed: int | None = 0) -> VecEnv:
-    """``n_envs`` copies of ``gym.make(spec)``, each in a Monitor and a RolloutInfoWrapper."""
+    """The training VecEnv: ``n_envs`` envs like ``gym.make(spec)``, env ``i`` seeded ``seed + i``.
+
+    A MammadMelody id with its rewards (:func:`batchable`) gives the batched env in a
+    ``VecMonitor``, as ``mammad train`` trains SB3 agents on; anything else SB3's
+    ``DummyVecEnv`` of ``gym.make(spec)`` envs, each in a Monitor and imitation's
+    ``RolloutInfoWrapper``.
+    """
     from imitation.data.wrappers import RolloutInfoWrapper
     from stable_baselines3.common.env_util import make_vec_env
+
+    if batchable(spec):
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+        from rewards.compose import make_vector_env
+
+        kwargs = {key: value for key, value in spec.kwargs.items() if key != "render_mode"}
+        venv = VecMonitor(MelodySB3VecEnv(make_vector_env(n_envs, **kwargs)))  # no rendering
+        venv.seed(seed)
+        return venv
 
     return make_vec_env(lambda: gym.make(spec), n_envs=n_envs, seed=seed,
                         wrapper_class=RolloutInfoWrapper)
@@ -128,7 +163,7 @@ class ImitationAgent:
         self.venv: VecEnv | None = (None if self.env_spec is None else
                                     make_imitation_venv(self.env_spec, self.n_envs, seed))
         self.observations = None if self.venv is None else describe_observations(
-            self.venv.envs[0])
+            self.venv.get_attr("unwrapped", [0])[0])
         self._demonstrations: list | None = None
         self._logger, self._log_dir = self._make_logger()
 

@@ -235,8 +235,15 @@ def test_training_env_is_rebuilt_from_the_spec():
     env = make_agent_env(2)
     spec = recreatable_spec(env)
     assert [w.name for w in spec.additional_wrappers] == ["TheoryReward"]  # Monitor dropped
-    agent = small_agent("gail")
-    assert agent.venv.env_is_wrapped(RolloutInfoWrapper) == [True, True]
+    agent = small_agent("gail")  # an id with its rewards: the batched env
+    assert type(agent.venv.unwrapped).__name__ == "MelodySB3VecEnv"
+    assert agent.venv.num_envs == 2 and agent.observations == "decay(0.9)"
+    by_hand = gym.make(ENV_ID, reward=None)  # a reward wrapped by hand: scalar envs
+    import rewards
+    from agents.imitation import make_imitation_venv
+
+    venv = make_imitation_venv(recreatable_spec(rewards.TheoryReward(by_hand)), n_envs=2)
+    assert venv.env_is_wrapped(RolloutInfoWrapper) == [True, True]
 
 
 def test_bundled_hyperparameters_build_agents():

@@ -66,3 +66,17 @@ def test_renormalised_steps_equal_the_full_distribution_renormalised(weights, ba
         full.score(events)
     with pytest.raises(ValueError, match=r"events \[21\] are not among the env's actions"):
         narrow.score(np.r_[21, np.full(batch - 1, 60)])
+
+
+def test_an_overlapping_batch_pickles_and_goes_on_alike(weights):
+    import pickle
+
+    lstm = BatchedNoteRNN(48, 83, 20, weights)
+    assert lstm.overlap  # batches of 16 or more step in a background thread
+    events = np.full(20, 60)
+    lstm.score(events)  # leaves a step running
+    clone = pickle.loads(pickle.dumps(lstm))
+    np.testing.assert_array_equal(clone.score(events), lstm.score(events))
+    lstm.restart(np.array([0, 3]))
+    clone.restart(np.array([0, 3]))
+    np.testing.assert_array_equal(clone.log_probs.numpy(), lstm.log_probs.numpy())
