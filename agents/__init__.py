@@ -107,7 +107,6 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
     Raises:
         ValueError: If the id is not registered or an argument is bad.
     """
-    import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
 
     check_env_id(env_id)
@@ -115,10 +114,10 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
         return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     from stable_baselines3.common.vec_env import VecMonitor
 
+    from mammad_envs.compat import make_vector
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
 
-    vector = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="custom",
-                          vector_kwargs=dict(env_kwargs or {}))
+    vector = make_vector(env_id, n_envs, **(env_kwargs or {}))
     venv = VecMonitor(MelodySB3VecEnv(vector))
     venv.seed(seed)
     return venv

@@ -112,7 +112,9 @@ def list_command() -> int:
     for spec in specs:
         target = spec.entry_point if isinstance(spec.entry_point, str) else \
             f"{spec.entry_point.__module__}:{spec.entry_point.__name__}"
-        print(f"{spec.name:<{width}}  {spec.description or '-'}  [{target}, {spec.source}]")
+        needs = "" if spec.available else f"  (needs the {spec.extra} extra: {spec.install_hint})"
+        print(f"{spec.name:<{width}}  {spec.description or '-'}  [{target}, {spec.source}]"
+              f"{needs}")
     return 0
 
 
@@ -244,11 +246,10 @@ def train_command(args: argparse.Namespace, argv: list[str],
 
 def vector_env_maker(config: dict[str, Any]) -> Any:
     """``make(n)``: ``n`` envs of a run's id and arguments, batched (for evaluation)."""
-    import gymnasium as gym
+    from mammad_envs.compat import make_vector
 
     def make(num_envs: int) -> Any:
-        return gym.make_vec(config["env"], num_envs=num_envs, vectorization_mode="custom",
-                            vector_kwargs=dict(config["env_kwargs"]))
+        return make_vector(config["env"], num_envs, **config["env_kwargs"])
 
     return make
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module, metadata
+from importlib.util import find_spec
 from typing import Any, Protocol, runtime_checkable
 
 from mammad_envs.registry import Registry
@@ -56,6 +57,8 @@ class AgentSpec:
         source: Where it comes from: ``"built-in"``, ``"registered"`` or the plugin package.
         batched: Whether it trains on the batched env (any class that takes an SB3 ``VecEnv``
             does); False: on a ``DummyVecEnv`` of scalar envs made with ``gym.make``.
+        extra: The optional dependency it needs (``"imitation"``: installed by
+            ``pip install -e ".[imitation]"``), or None.
     """
 
     name: str
@@ -64,6 +67,17 @@ class AgentSpec:
     description: str = ""
     source: str = "built-in"
     batched: bool = True
+    extra: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether its optional dependency (if any) is installed."""
+        return self.extra is None or find_spec(self.extra) is not None
+
+    @property
+    def install_hint(self) -> str:
+        """How to install what it needs."""
+        return f"pip install -e \".[{self.extra}]\"" if self.extra else ""
 
     def load(self) -> type:
         """Imports the class and checks it follows the :class:`Agent` protocol.
@@ -75,6 +89,10 @@ class AgentSpec:
         target = self.entry_point
         if isinstance(target, str):
             module, _, attribute = target.partition(":")
+            if not self.available:
+                raise ImportError(f"agent {self.name!r} needs the {self.extra} extra, which is "
+                                  f"not installed: {self.install_hint} (it pins gymnasium "
+                                  f"0.29; see docs/install.md)")
             try:
                 target = getattr(import_module(module), attribute)
             except ImportError as error:
@@ -104,12 +122,14 @@ BUILTIN = [
     # The imitation agents rebuild their training env from the spec of the env they are given
     # (batched for an id with its rewards), so they are handed scalar envs that carry it.
     AgentSpec("gail", "agents.imitation:GAILAgent",
-              description="GAIL from the bundled melodies (imitation)", batched=False),
+              description="GAIL from the bundled melodies (imitation)", batched=False,
+              extra="imitation"),
     AgentSpec("airl", "agents.imitation:AIRLAgent",
-              description="AIRL from the bundled melodies (imitation)", batched=False),
+              description="AIRL from the bundled melodies (imitation)", batched=False,
+              extra="imitation"),
     AgentSpec("bc", "agents.imitation:BCAgent",
               description="Behavioural cloning of the bundled melodies (imitation)",
-              batched=False),
+              batched=False, extra="imitation"),
 ]
 
 AGENTS = Registry("agent", {spec.name: spec for spec in BUILTIN},

@@ -119,7 +119,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark; returns what it printed, as a dict."""
     args = build_parser().parse_args(argv)
 
-    import gymnasium as gym
     import numpy as np
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
@@ -129,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from agents.registry import agent_spec
     from agents.rollouts import play_episodes
     from agents.runs import git_commit, versions, write_config
+    from mammad_envs.compat import make_vector
     from rewards import metrics
     from rewards.note_rnn import NoteRNN
 
@@ -146,18 +146,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     reference = float(np.mean(np.concatenate(note_rnn.log_prob(samples))))
     evaluation_envs: dict[int, Any] = {}
 
-    def make_vector(num_envs: int) -> Any:  # melodies only: no reward
+    def evaluation_envs_of(num_envs: int) -> Any:  # melodies only: no reward
         if num_envs not in evaluation_envs:
-            evaluation_envs[num_envs] = gym.make_vec(
-                ENV_ID, num_envs=num_envs, vectorization_mode="custom",
-                vector_kwargs=dict(SETTING, reward=None))
+            evaluation_envs[num_envs] = make_vector(ENV_ID, num_envs, **SETTING, reward=None)
         return evaluation_envs[num_envs]
 
     curve: list[dict[str, Any]] = []
 
     def evaluate(model: Any, steps: int) -> bool:
-        melodies, _, _ = play_episodes(model, make_vector, args.episodes, args.deterministic,
-                                       seed=args.seed)
+        melodies, _, _ = play_episodes(model, evaluation_envs_of, args.episodes,
+                                       args.deterministic, seed=args.seed)
         table = metrics.evaluate(melodies)
         # The log-likelihood (a forward pass of the Note-RNN over every melody) is computed
         # once the statistics meet their bars: before that it cannot change the verdict.

@@ -18,8 +18,8 @@ id into an env plus rewards lives in :mod:`rewards.compose`; the env package imp
 """
 
 VECTOR = "rewards.compose:make_{}vector_env"
-"""``gym.make_vec(id, num_envs, vectorization_mode="custom")``: a MelodyVectorEnv with the
-same rewards, batched."""
+"""``gym.make_vec`` of an id's vector entry point (:func:`mammad_envs.compat.make_vector`): a
+MelodyVectorEnv with the same rewards, batched."""
 
 # (id, kwargs): one flat table; kwargs stay JSON-friendly.
 ENVIRONMENTS: list[tuple[str, dict]] = [

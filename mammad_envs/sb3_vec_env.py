@@ -21,10 +21,11 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
+from mammad_envs.compat import FINAL_KEYS, final_episodes
 from mammad_envs.infos import row_infos
 from mammad_envs.vector_env import MelodyVectorEnv
 
-NOT_PER_STEP = ("final_observation", "final_info", "accompaniment")
+NOT_PER_STEP = (*FINAL_KEYS, "accompaniment")
 """Vector-env info keys that SB3's per-env infos carry in other places."""
 
 
@@ -38,8 +39,7 @@ class MelodySB3VecEnv(VecEnv):
 
     Args:
         vector: The vector env (with its reward terms), e.g. from
-            :func:`rewards.make_vector_env` or ``gym.make_vec(id, N,
-            vectorization_mode="custom")``.
+            :func:`rewards.make_vector_env` or :func:`mammad_envs.compat.make_vector`.
     """
 
     def __init__(self, vector: MelodyVectorEnv) -> None:
@@ -71,9 +71,9 @@ class MelodySB3VecEnv(VecEnv):
         step_infos = row_infos(infos, range(self.num_envs), skip=NOT_PER_STEP)
         for info in step_infos:  # as SB3's DummyVecEnv: the env never truncates
             info["TimeLimit.truncated"] = False
-        for i in np.flatnonzero(dones):
-            info = dict(infos["final_info"][i])
-            info["terminal_observation"] = infos["final_observation"][i]
+        done = np.flatnonzero(dones)
+        for i, last_observation, info in zip(done, *final_episodes(infos, done), strict=True):
+            info["terminal_observation"] = last_observation
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
             self.reset_infos[i] = {"accompaniment": infos["accompaniment"][i]}
             step_infos[i] = info

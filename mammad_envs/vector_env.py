@@ -6,13 +6,17 @@ the same seeds and actions), but keeps the N melodies in numpy arrays and steps 
 
 The env itself rewards nothing: reward terms (any object with the :class:`RewardTermLike`
 interface, such as :class:`rewards.RewardTerm`) are given to it, and each step it hands them
-one :class:`~mammad_envs.step_batch.StepBatch` for the whole batch. ``gym.make_vec(id, N,
-vectorization_mode="custom")`` and :func:`rewards.make_vector_env` build it with the rewards
-named by ``reward=``, the same names ``gym.make`` takes.
+one :class:`~mammad_envs.step_batch.StepBatch` for the whole batch.
+:func:`mammad_envs.compat.make_vector` (``gym.make_vec`` of an id's vector entry point) and
+:func:`rewards.make_vector_env` build it with the rewards named by ``reward=``, the same names
+``gym.make`` takes.
 
-Autoreset is Gymnasium 0.29's: an env whose melody is complete is reset in the same step; the
+Autoreset is same-step: an env whose melody is complete is reset in the same step, and the
 step's last observation and info are in ``infos["final_observation"]`` and
-``infos["final_info"]``. Infos follow Gymnasium's vector layout (:mod:`mammad_envs.infos`).
+``infos["final_info"]`` (an array of dicts) on Gymnasium 0.29, ``infos["final_obs"]`` and
+``infos["final_info"]`` (a dict of arrays; ``metadata["autoreset_mode"]`` says ``SAME_STEP``)
+on 1.x, as each version's ``SyncVectorEnv`` does (:mod:`mammad_envs.compat`). Infos follow
+Gymnasium's vector layout (:mod:`mammad_envs.infos`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 
+from mammad_envs import compat
 from mammad_envs.accompaniment import pick_random
 from mammad_envs.data import load_accompaniments
 from mammad_envs.frames import SixteenthWriter
@@ -72,7 +77,9 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
             raise ValueError("MelodyVectorEnv does not render; use gym.make for one env")
         env_kwargs.pop("render_mode", None)
         self.template = MelodyEnv(**env_kwargs)  # validates the arguments, gives the spaces
-        super().__init__(num_envs, self.template.observation_space, self.template.action_space)
+        compat.init_vector_env(self, num_envs, self.template.observation_space,
+                               self.template.action_space)
+        self.metadata = {**getattr(self, "metadata", {}), **compat.same_step_metadata()}
         self.reward_terms = list(reward_terms)
         for term in self.reward_terms:
             if term.batch != num_envs:
@@ -189,12 +196,10 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
         truncated = np.zeros(self.num_envs, dtype=bool)
         if terminated.any():
             done = np.flatnonzero(terminated)
-            final_observations = np.empty(self.num_envs, dtype=object)
-            final_observations[done] = np.fromiter(observations[done], object, len(done))
-            final_infos = np.empty(self.num_envs, dtype=object)
-            final_infos[done] = np.fromiter(row_infos(infos, done), object, len(done))
-            infos["final_observation"], infos["_final_observation"] = final_observations, terminated
-            infos["final_info"], infos["_final_info"] = final_infos, terminated
+            compat.add_final(infos, terminated, observations,
+                             [] if compat.GYMNASIUM_1 else row_infos(infos, done,
+                                                                     skip=compat.FINAL_KEYS))
+            infos["_reward_terms"][done] = False  # every step key's mask: those envs restarted
             accompaniment = np.empty(self.num_envs, dtype=object)
             accompaniment[done] = self._reset_rows(done)
             np.copyto(observations, self.observations, where=terminated[:, None])

@@ -11,7 +11,7 @@
 Each is a :class:`RewardTerm` that scores a batch of envs' step: the scalar env (a batch of
 one) wears it as a wrapper that adds its weighted term to the reward and to
 ``info["reward_terms"]`` (``gym.make(id, reward="theory+note_rnn")`` stacks them), and the
-vector env runs it on the whole batch (``gym.make_vec(id, N, vectorization_mode="custom")``,
+vector env runs it on the whole batch (``mammad_envs.compat.make_vector(id, N)``,
 :func:`make_vector_env`). Add your own with :func:`register_reward`. Heavy parts (torch) are
 imported only when used.
 """

@@ -7,7 +7,7 @@ step (a :class:`~mammad_envs.step_batch.StepBatch`). The same term object serves
   weighted value to the reward and to ``info["reward_terms"][name]``; stacking wrappers stacks
   rewards (:func:`apply_rewards`, what ``gym.make(id, reward="theory+note_rnn")`` calls);
 * the vector env is a batch of N: it calls its terms in order (:func:`build_terms`, what
-  ``gym.make_vec(id, N, vectorization_mode="custom")`` calls).
+  ``gym.make_vec`` of an id in its vector-entry-point mode calls).
 
 So the terms of a stack add up to the reward, and a reward gives the same values on both envs.
 """

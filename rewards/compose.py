@@ -2,7 +2,8 @@
 
 ``gym.make(id, reward=..., reward_weights=..., reward_kwargs=..., **env_kwargs)`` calls
 :func:`make_melody_env` (a scalar :class:`~mammad_envs.melody_env.MelodyEnv` in reward
-wrappers); ``gym.make_vec(id, N, vectorization_mode="custom", vector_kwargs={...})`` calls
+wrappers); ``gym.make_vec`` of an id in its vector-entry-point mode (``"custom"`` on
+Gymnasium 0.29, ``"vector_entry_point"`` on 1.x; :func:`mammad_envs.compat.make_vector`) calls
 :func:`make_vector_env` (a :class:`~mammad_envs.vector_env.MelodyVectorEnv` running the same
 reward terms on the batch). The env package knows no reward: its registration table names
 these functions by string, and only this module imports both packages.
@@ -89,8 +90,8 @@ def _with_encoding(encoding: str):
         kwargs.setdefault("encoding", encoding)
         return make_vector_env(num_envs, **kwargs)
 
-    make.__doc__ = (f"``gym.make_vec(id, num_envs, vectorization_mode='custom', vector_kwargs="
-                    f"{{...}})`` for the {encoding} encoding: :func:`make_vector_env`.")
+    make.__doc__ = (f"``gym.make_vec`` of an id's vector entry point for the {encoding} "
+                    f"encoding: :func:`make_vector_env`.")
     return make
 
 

@@ -159,8 +159,12 @@ def build_reward_net(algorithm: str, observation_space: gym.Space, action_space:
     Returns:
         An ``imitation.rewards.reward_nets.RewardNet``.
     """
-    from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
-    from imitation.util import networks
+    try:
+        from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
+        from imitation.util import networks
+    except ImportError as error:
+        raise ImportError(f"GAIL / AIRL reward networks need the imitation extra, which is not "
+                          f"installed: pip install -e \".[imitation]\" ({error})") from error
 
     kwargs = dict(net_kwargs)
     normaliser = kwargs.pop("normalize_input_layer", None)

@@ -35,8 +35,15 @@ def shrink(text):
     return text
 
 
+NEEDS_IMITATION = {"imitation.md"}
+"""Pages whose commands need the imitation extra."""
+
+
 @pytest.mark.parametrize("blocks", list(checked_blocks()))
-def test_documented_commands_run(blocks, tmp_path):
+def test_documented_commands_run(blocks, tmp_path, request):
+    page = request.node.callspec.id
+    if page in NEEDS_IMITATION:
+        pytest.importorskip("imitation", reason=f"{page} needs the imitation extra")
     environment = {**os.environ,
                    "PATH": os.pathsep.join([str(Path(sys.executable).parent),
                                             os.environ["PATH"]])}

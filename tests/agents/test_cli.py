@@ -218,6 +218,7 @@ def test_rl_zoo3_trains_on_our_ids(tmp_path):
 
 
 def test_gail_run_resumes_with_its_reward_file(tmp_path):
+    pytest.importorskip("imitation", reason="needs the imitation extra")
     runs = tmp_path / "runs"
     small = ["--hyperparams", "n_envs=2", "gen_kwargs={n_steps: 32, batch_size: 32}",
              "demo_batch_size=32", "max_windows=1"]

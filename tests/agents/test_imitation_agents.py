@@ -6,6 +6,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+
+pytest.importorskip("imitation", reason="needs the imitation extra (pip install -e '.[imitation]')")
 import torch
 from imitation.data.wrappers import RolloutInfoWrapper
 from stable_baselines3 import PPO

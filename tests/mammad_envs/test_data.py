@@ -11,6 +11,7 @@ from mammad_envs.data.demonstrations import expert_trajectories, melody_windows
 from mammad_envs.melody import HOLD, REST, canonical_melody
 from mammad_envs.music import parse_key
 
+NEEDS_IMITATION = "needs the imitation extra (pip install -e '.[imitation]')"
 COLLECTIONS = {"O'Neill's Music of Ireland (1850)", "Ryan's Mammoth Collection (1883)"}
 
 
@@ -71,6 +72,7 @@ def test_melody_windows_restrike_a_held_note():
 
 
 def test_expert_trajectories_replay_the_melodies():
+    pytest.importorskip("imitation", reason=NEEDS_IMITATION)
     env = gym.make("MammadMelody-count-v0")
     trajectories = expert_trajectories(env, seed=7)
     windows = [w for m in load_melodies() for w in melody_windows(m.notes, 64)]
@@ -89,12 +91,14 @@ def test_expert_trajectories_replay_the_melodies():
 
 
 def test_expert_trajectories_check_the_pitch_range():
+    pytest.importorskip("imitation", reason=NEEDS_IMITATION)
     env = gym.make("MelodyEnv-v0", pitch_range=[60, 72], steps=16)
     with pytest.raises(ValueError, match="melody 0: pitch .* cannot be played.*60..72"):
         expert_trajectories(env, [[55] * 16])
 
 
 def test_expert_trajectories_work_with_imitation():
+    pytest.importorskip("imitation", reason=NEEDS_IMITATION)
     from imitation.data import rollout
 
     env = gym.make("MammadMelody-binary-v0", steps=32)

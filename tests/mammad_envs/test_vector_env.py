@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mammad_envs.compat import final_episodes
 from mammad_envs.infos import row_infos
 from mammad_envs.vector_env import MelodyVectorEnv
 
@@ -27,8 +28,9 @@ def compare(vector, scalars, seed, actions):
             observation, reward, done, cut, info = env.step(int(row[i]))
             assert terminated[i] == done and truncated[i] == cut
             if done:
-                np.testing.assert_array_equal(infos["final_observation"][i], observation)
-                assert infos["final_info"][i] == info
+                last_observations, last_infos = final_episodes(infos, [i])
+                np.testing.assert_array_equal(last_observations[0], observation)
+                assert last_infos[0] == info
                 observation, info = env.reset()
                 assert infos["accompaniment"][i] == info["accompaniment"]
             else:
@@ -59,7 +61,9 @@ def test_infos_follow_gymnasiums_vector_layout():
     assert infos["pitch"].tolist() == [21, 22, 23] and infos["reward_terms"] == {}
     _, _, terminated, _, infos = envs.step(np.array([0, 1, 2]))
     assert terminated.all() and infos["_final_info"].all()
-    assert infos["final_info"][1]["step"] == 1 and infos["final_info"][1]["pitch"] == 22
+    last = final_episodes(infos, [1])[1][0]
+    assert last["step"] == 1 and last["pitch"] == 22
+    assert not infos["_step"].any()  # every env restarted: the step keys are the final ones
 
 
 def test_unseeded_reset_continues_like_scalar_envs():

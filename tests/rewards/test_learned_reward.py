@@ -5,6 +5,8 @@ import pickle
 import gymnasium as gym
 import numpy as np
 import pytest
+
+pytest.importorskip("imitation", reason="needs the imitation extra (pip install -e '.[imitation]')")
 import torch
 
 import rewards
