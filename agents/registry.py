@@ -77,6 +77,10 @@ class AgentSpec:
     @property
     def install_hint(self) -> str:
         """How to install what it needs."""
+        if self.extra == "imitation":
+            from mammad_envs.compat import IMITATION_INSTALL
+
+            return IMITATION_INSTALL
         return f"pip install -e \".[{self.extra}]\"" if self.extra else ""
 
     def load(self) -> type:
@@ -91,8 +95,7 @@ class AgentSpec:
             module, _, attribute = target.partition(":")
             if not self.available:
                 raise ImportError(f"agent {self.name!r} needs the {self.extra} extra, which is "
-                                  f"not installed: {self.install_hint} (it pins gymnasium "
-                                  f"0.29; see docs/install.md)")
+                                  f"not installed: {self.install_hint}")
             try:
                 target = getattr(import_module(module), attribute)
             except ImportError as error:

@@ -33,6 +33,20 @@ FINAL_KEYS = (FINAL_OBSERVATION, "final_info")
 """The info keys of finished episodes."""
 
 
+IMITATION_INSTALL = ('pip install -e ".[test,imitation]" -c constraints/gym029.txt, in a fresh '
+                     'virtualenv (imitation pins gymnasium 0.29; see docs/install.md)')
+"""How to install the imitation extra (GAIL, AIRL, BC, their rewards and trajectories)."""
+
+
+def require_imitation(what: str) -> None:
+    """Raises an ImportError naming ``what`` and :data:`IMITATION_INSTALL` without imitation."""
+    from importlib.util import find_spec
+
+    if find_spec("imitation") is None:
+        raise ImportError(f"{what} needs the imitation extra, which is not installed: "
+                          f"{IMITATION_INSTALL}")
+
+
 def make_vector(env_id: str, num_envs: int, **kwargs: Any) -> Any:
     """``gym.make_vec`` of an id's own vector env, with env and reward arguments, on either API.
 

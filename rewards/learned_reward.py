@@ -33,6 +33,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.compat import require_imitation
 from mammad_envs.step_batch import StepBatch
 from rewards.base import RewardTerm, RewardWrapper
 from rewards.note_rnn.threads import torch_threads
@@ -67,6 +68,7 @@ class LearnedTerm(RewardTerm):
     def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0,
                  model: str | os.PathLike | None = None, threads: int | None = 1) -> None:
         super().__init__(env, batch, weight)
+        require_imitation("the 'gail' reward (a GAIL / AIRL reward network)")
         if model is None:
             raise ValueError("the 'gail' reward needs the saved reward network: "
                              "reward_kwargs={'gail': {'model': 'path/to/model_reward.pt'}}")

@@ -21,6 +21,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from mammad_envs.compat import require_imitation
+
 FORMAT = "mammad-envs/imitation-reward-net"
 ALGORITHMS = ("gail", "airl")
 REWARD_SUFFIX = "_reward.pt"
@@ -159,12 +161,9 @@ def build_reward_net(algorithm: str, observation_space: gym.Space, action_space:
     Returns:
         An ``imitation.rewards.reward_nets.RewardNet``.
     """
-    try:
-        from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
-        from imitation.util import networks
-    except ImportError as error:
-        raise ImportError(f"GAIL / AIRL reward networks need the imitation extra, which is not "
-                          f"installed: pip install -e \".[imitation]\" ({error})") from error
+    require_imitation("a GAIL / AIRL reward network")
+    from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
+    from imitation.util import networks
 
     kwargs = dict(net_kwargs)
     normaliser = kwargs.pop("normalize_input_layer", None)

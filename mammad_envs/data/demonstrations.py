@@ -68,7 +68,11 @@ def expert_trajectories(
 
     Raises:
         ValueError: If a melody plays a pitch outside the env's ``pitch_range``.
+        ImportError: Without the imitation extra (the message says how to install it).
     """
+    from mammad_envs.compat import require_imitation
+
+    require_imitation("expert_trajectories (imitation Trajectory objects)")
     from imitation.data.types import Trajectory
 
     from mammad_envs.data import load_melodies

@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("imitation", reason="needs the imitation extra (pip install -e '.[imitation]')")
+pytest.importorskip("imitation", reason="needs the imitation extra (docs/install.md)")
 import torch
 from imitation.data.wrappers import RolloutInfoWrapper
 from stable_baselines3 import PPO

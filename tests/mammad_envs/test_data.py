@@ -11,7 +11,7 @@ from mammad_envs.data.demonstrations import expert_trajectories, melody_windows
 from mammad_envs.melody import HOLD, REST, canonical_melody
 from mammad_envs.music import parse_key
 
-NEEDS_IMITATION = "needs the imitation extra (pip install -e '.[imitation]')"
+NEEDS_IMITATION = "needs the imitation extra (docs/install.md)"
 COLLECTIONS = {"O'Neill's Music of Ireland (1850)", "Ryan's Mammoth Collection (1883)"}
 
 

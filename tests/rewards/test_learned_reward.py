@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("imitation", reason="needs the imitation extra (pip install -e '.[imitation]')")
+pytest.importorskip("imitation", reason="needs the imitation extra (docs/install.md)")
 import torch
 
 import rewards
