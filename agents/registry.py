@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module, metadata
-from importlib.util import find_spec
 from typing import Any, Protocol, runtime_checkable
 
 from mammad_envs.registry import Registry
@@ -72,7 +71,9 @@ class AgentSpec:
     @property
     def available(self) -> bool:
         """Whether its optional dependency (if any) is installed."""
-        return self.extra is None or find_spec(self.extra) is not None
+        from mammad_envs.compat import installed
+
+        return self.extra is None or installed(self.extra)
 
     @property
     def install_hint(self) -> str:

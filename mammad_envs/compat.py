@@ -14,6 +14,7 @@ One code path where the APIs agree; these few names where they don't:
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,11 +39,14 @@ IMITATION_INSTALL = ('pip install -e ".[test,imitation]" -c constraints/gym029.t
 """How to install the imitation extra (GAIL, AIRL, BC, their rewards and trajectories)."""
 
 
+def installed(module: str) -> bool:
+    """Whether an optional dependency can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
 def require_imitation(what: str) -> None:
     """Raises an ImportError naming ``what`` and :data:`IMITATION_INSTALL` without imitation."""
-    from importlib.util import find_spec
-
-    if find_spec("imitation") is None:
+    if not installed("imitation"):
         raise ImportError(f"{what} needs the imitation extra, which is not installed: "
                           f"{IMITATION_INSTALL}")
 
