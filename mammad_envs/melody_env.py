@@ -17,7 +17,7 @@ from mammad_envs.data import load_accompaniments
 from mammad_envs.encodings import ENCODINGS, make_encoding
 from mammad_envs.events import PIANO_RANGE, playable_events
 from mammad_envs.frames import SixteenthWriter
-from mammad_envs.infos import row_infos, step_infos
+from mammad_envs.infos import single_info
 from mammad_envs.melody import (
     HOLD,
     MELODY_DTYPE,
@@ -165,6 +165,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         self._writer = SixteenthWriter(self.encoding, self._accompaniments, self.events_table,
                                        self.steps, batch=1)
         self._action = np.zeros(1, dtype=np.int64)
+        self._step = np.zeros(1, dtype=np.int64)
+        self._terminated = np.zeros(1, dtype=bool)
         self._accompaniment: Accompaniment | None = None
         self._observations = self._writer.observations.copy()
         self.last_step: StepBatch | None = None
@@ -193,14 +195,12 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         self._action[0] = action
         previous = self._observations
         events, observations = self._writer.write(self._action)
-        steps = np.array([step])
-        self.last_step = StepBatch(events, self._action.copy(), steps, self._writer.melodies,
-                                   observations, previous, self._writer.current_step >= self.steps,
-                                   self._writer.rows)
-        self._observations = observations
-        info = row_infos(step_infos(steps, events), [0])[0]
         terminated = step + 1 == self.steps
-        return observations[0], 0.0, terminated, False, info
+        self._step[0], self._terminated[0] = step, terminated
+        self.last_step = StepBatch(events, self._action, self._step, self._writer.melodies,
+                                   observations, previous, self._terminated, self._writer.rows)
+        self._observations = observations
+        return observations[0], 0.0, terminated, False, single_info(step, int(events[0]))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepBatch:
     """One step of ``N`` melody envs, before any env that finished is reset.
 

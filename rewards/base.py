@@ -59,7 +59,8 @@ class RewardTerm:
 
     Attributes:
         extras: Further infos of the last :meth:`compute`, per env:
-            ``{info key: {column: (N,) array}}`` (the theory reward's ``theory_rules``).
+            ``{info key: {column: (N,) array}}`` (the theory reward's ``theory_rules``); set it
+            in :meth:`compute`.
     """
 
     name: ClassVar[str] = "reward"
@@ -72,7 +73,21 @@ class RewardTerm:
         self.env = env.unwrapped
         self.batch = int(batch)
         self.weight = check_weight(self.name, weight)
-        self.extras: dict[str, dict[str, np.ndarray]] = {}
+        self._extras: dict[str, dict[str, np.ndarray]] = {}
+
+    @property
+    def extras(self) -> dict[str, dict[str, np.ndarray]]:
+        """Further infos of the last :meth:`compute` (see the class docstring)."""
+        return self._extras
+
+    @extras.setter
+    def extras(self, value: dict[str, dict[str, np.ndarray]]) -> None:
+        self._extras = value
+
+    def extras_of(self, row: int) -> dict[str, dict[str, float]]:
+        """One env's :attr:`extras`, as Python numbers (what the scalar env's info holds)."""
+        return {key: {column: array[row].item() for column, array in columns.items()}
+                for key, columns in self.extras.items()}
 
     def reset(self, rows: np.ndarray) -> None:
         """Called when the given envs (row indices) start new melodies."""
@@ -155,8 +170,7 @@ class RewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         term = self.term
         value = (term.weight * term.compute(self.env.unwrapped.last_step))[0].item()
         info.setdefault("reward_terms", {})[term.name] = value
-        for key, columns in term.extras.items():
-            info[key] = {column: array[0].item() for column, array in columns.items()}
+        info.update(term.extras_of(0))
         return observation, float(reward) + value, terminated, truncated, info
 
 

@@ -50,19 +50,14 @@ class WeightedTheory:
         """Starts new melodies (all, or the given rows)."""
         self.engine.reset(rows)
 
-    def weighted_values(self, events: np.ndarray) -> np.ndarray:
-        """``(batch, rules)`` weighted rule values for one event per melody (then appends)."""
-        return self.engine.score_weighted(events, self._weights)[0]
-
-    def weighted_rules(self, events: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def weighted(self, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weighted rule values and their sums for one event per melody (then appends them).
 
         Returns:
-            ``(totals, rules)``: a ``(batch,)`` array of sums (each equal to Python's ``sum`` of
-            that melody's rule values) and a ``(batch,)`` array per rule name.
+            ``(values, totals)``: ``(batch, rules)`` weighted rule values, in :attr:`rules`
+            order, and ``(batch,)`` sums (each equal to Python's ``sum`` of its row).
         """
-        values, totals = self.engine.score_weighted(events, self._weights)
-        return totals, {name: values[:, column] for column, name in enumerate(self.engine.rules)}
+        return self.engine.score_weighted(events, self._weights)
 
 
 def theory_engine(env: gym.Env, batch: int = 1, key: str = "C major",

@@ -40,6 +40,7 @@ class TheoryTerm(RewardTerm):
         super().__init__(env, batch, weight)
         self.theory = theory_engine(env, batch, key, rules, rule_weights, tonic)
         self.context = self.theory.engine.context
+        self._values = np.zeros((self.batch, len(self.theory.rules)))
 
     def reset(self, rows: np.ndarray) -> None:
         """Starts new melodies."""
@@ -47,9 +48,23 @@ class TheoryTerm(RewardTerm):
 
     def compute(self, step: StepBatch) -> np.ndarray:
         """The weighted sum of the rules for each env's event."""
-        totals, rules = self.theory.weighted_rules(step.events)
-        self.extras = {"theory_rules": rules}
+        self._values, totals = self.theory.weighted(step.events)
         return totals
+
+    @property
+    def extras(self) -> dict[str, dict[str, np.ndarray]]:
+        """``{"theory_rules": {rule: (N,) weighted values}}`` of the last step."""
+        return {"theory_rules": {name: self._values[:, column]
+                                 for column, name in enumerate(self.theory.rules)}}
+
+    @extras.setter
+    def extras(self, value: dict[str, dict[str, np.ndarray]]) -> None:
+        pass  # always the rules of the last step
+
+    def extras_of(self, row: int) -> dict[str, dict[str, float]]:
+        """One env's rule values, as the scalar env's ``info["theory_rules"]``."""
+        return {"theory_rules": dict(zip(self.theory.rules, self._values[row].tolist(),
+                                         strict=True))}
 
 
 class TheoryReward(RewardWrapper):
