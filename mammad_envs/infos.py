@@ -87,6 +87,15 @@ def add_term(infos: dict[str, Any], name: str, values: np.ndarray,
             nested[f"_{column}"] = everyone
 
 
+def restart_rows(infos: dict[str, Any], rows: np.ndarray) -> None:
+    """Marks the step's keys absent for envs that restarted (their infos moved to final_info).
+
+    Every mask of :func:`step_infos` and :func:`add_term` is one shared array, so clearing its
+    rows clears them for every key, nested ones included.
+    """
+    infos["_reward_terms"][rows] = False
+
+
 def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray,
               skip: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The per-env info dicts of the given envs (Python numbers, masks dropped).

@@ -32,7 +32,7 @@ from mammad_envs import compat
 from mammad_envs.accompaniment import pick_random
 from mammad_envs.data import load_accompaniments
 from mammad_envs.frames import SixteenthWriter
-from mammad_envs.infos import add_term, row_infos, step_infos
+from mammad_envs.infos import add_term, restart_rows, row_infos, step_infos
 from mammad_envs.melody_env import MelodyEnv
 from mammad_envs.step_batch import StepBatch
 
@@ -199,7 +199,7 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
             compat.add_final(infos, terminated, observations,
                              [] if compat.GYMNASIUM_1 else row_infos(infos, done,
                                                                      skip=compat.FINAL_KEYS))
-            infos["_reward_terms"][done] = False  # every step key's mask: those envs restarted
+            restart_rows(infos, done)
             accompaniment = np.empty(self.num_envs, dtype=object)
             accompaniment[done] = self._reset_rows(done)
             np.copyto(observations, self.observations, where=terminated[:, None])
