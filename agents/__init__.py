@@ -86,12 +86,22 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
 
 
 def check_env_id(env_id: str) -> None:
-    """Raises a clear ValueError if ``env_id`` is not a registered env id."""
+    """Raises a clear ValueError unless ``env_id`` is a registered MammadMelody id.
+
+    A MammadMelody id is one whose entry point composes a MelodyEnv with its rewards (the
+    built-in ids, and ids a user registers with that entry point); other Gymnasium ids
+    (``CartPole-v1``) are refused, as the agents, rewards and statistics need a melody env.
+    """
     import gymnasium as gym
 
+    from mammad_envs.registration import ENTRY_POINT
+
+    known = sorted(i for i, spec in gym.registry.items() if spec.entry_point == ENTRY_POINT)
     if env_id not in gym.registry:
-        known = sorted(i for i in gym.registry if "Melody" in i)
         raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
+    if gym.registry[env_id].entry_point != ENTRY_POINT:
+        raise ValueError(f"{env_id!r} is not a MammadMelody env: only the MammadMelody ids are "
+                         f"supported ({known})")
 
 
 def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,

@@ -4,9 +4,13 @@
 
     mammad agents
     mammad train --agent ppo --env MammadMelody-count-v0 --reward theory+note_rnn --steps 200000
-    mammad train --resume runs/<run>
+    mammad train --resume runs/<run>                 # after Ctrl-C or a crash; --steps N: on to N
     mammad sample runs/<run>/model.zip -n 16 --out samples/
-    mammad evaluate runs/<run>/model.zip -n 10000
+    mammad evaluate runs/<run>/model.zip -n 10000    # the table, then one JSON line
+
+Every argument is checked before any work starts. Model files load without unpickling
+anything (:mod:`agents.model_files`; ``--trust-pickle`` to override), run folders are made
+atomically and locked while in use, and Ctrl-C saves a checkpoint (:mod:`agents.runs`).
 """
 
 from __future__ import annotations
@@ -19,69 +23,142 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CHECKPOINT_EVERY = 10_000
+DEFAULT_STEPS = 100_000
+DEFAULT_ENV = "MammadMelody-count-v0"
+DEFAULT_REWARD = "theory"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default that is a value (not None or an unset flag) after its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or "(default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+DESCRIPTION = ("mammad-envs: list agents, train them on the MammadMelody environments, and "
+               "sample and evaluate trained models.")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    return _bounded_int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return _bounded_int(text, 0)
+
+
+def _bounded_int(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least {low}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mammad``."""
-    parser = argparse.ArgumentParser(prog="mammad", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mammad", description=DESCRIPTION,
+                                     formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("agents", help="list the registered agents")
+    commands.add_parser("agents", help="list the registered agents", formatter_class=HelpFormatter,
+                        description="List the registered agents (built-in, registered, plugins).")
 
-    train = commands.add_parser("train", help="train an agent; writes a run folder")
-    train.add_argument("--agent", help="a registered agent (see `mammad agents`)")
-    train.add_argument("--env", default="MammadMelody-count-v0", help="a MammadMelody env id")
-    train.add_argument("--reward", default="theory",
-                       help="rewards joined by '+', or 'none' (default: theory)")
+    train = commands.add_parser("train", help="train an agent; writes a run folder",
+                                formatter_class=HelpFormatter,
+                                description="Train an agent into a new run folder, or go on "
+                                            "with a run (--resume).")
+    train.add_argument("--agent", help="a registered agent (see `mammad agents`); required for "
+                                       "a new run")
+    train.add_argument("--env", help=f"a MammadMelody env id (default: {DEFAULT_ENV})")
+    train.add_argument("--reward", help="rewards joined by '+', or 'none' (default: "
+                                        f"{DEFAULT_REWARD})")
     train.add_argument("--reward-weight", action="append", default=[], metavar="NAME=W",
-                       help="weight of one reward, e.g. theory=2.0 (repeatable)")
+                       help="weight of one reward, e.g. theory=2.0 (repeatable; default 1 each)")
     train.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
-                       help="env arguments as YAML values, e.g. steps=32 'pitch_range=[48, 83]'")
-    train.add_argument("--steps", type=int, default=100_000, help="env steps to train for")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--n-envs", type=int, help="vectorised envs (default: the YAML's)")
+                       help="env arguments as YAML values, e.g. steps=32 'pitch_range=[48, 83]' "
+                            "(default: the id's own)")
+    train.add_argument("--steps", type=positive_int,
+                       help=f"env steps to train for in all (default: {DEFAULT_STEPS:,}; with "
+                            f"--resume: train on to this total)")
+    train.add_argument("--seed", type=non_negative_int, help="seed (default: 0)")
+    train.add_argument("--n-envs", type=positive_int,
+                       help="vectorised envs (default: the YAML's n_envs)")
     train.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
-                       help="override YAML hyperparameters, e.g. learning_rate=1e-3")
-    train.add_argument("--hyperparams-file", help="a YAML file instead of the bundled one")
-    train.add_argument("--checkpoint-every", type=int, default=DEFAULT_CHECKPOINT_EVERY,
-                       help="steps between checkpoints (default 10000)")
-    train.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    train.add_argument("--eval-episodes", type=int, default=100,
-                       help="episodes whose melodies give stats.json (default 100)")
-    train.add_argument("--samples", type=int, default=4, help="sample melodies to write")
-    train.add_argument("--threads", type=int, default=1,
-                       help="torch threads (default 1: fastest for small policies here)")
+                       help="override YAML hyperparameters, e.g. learning_rate=1e-3 (default: "
+                            "the bundled YAML's)")
+    train.add_argument("--hyperparams-file", help="a YAML file instead of the bundled one "
+                                                  "(default: agents/hyperparams/<agent>.yml)")
+    train.add_argument("--checkpoint-every", type=positive_int, default=DEFAULT_CHECKPOINT_EVERY,
+                       help="steps between checkpoints")
+    train.add_argument("--runs-dir", type=Path, default=Path("runs"),
+                       help="where new run folders go")
+    train.add_argument("--eval-episodes", type=positive_int, default=100,
+                       help="episodes whose melodies give stats.json")
+    train.add_argument("--samples", type=non_negative_int, default=4,
+                       help="sample melodies to write into samples/")
+    train.add_argument("--threads", type=positive_int, default=1,
+                       help="torch threads (1 is fastest for small policies on 2 cores)")
     train.add_argument("--resume", type=Path, metavar="RUN",
-                       help="continue a run from its last checkpoint")
+                       help="go on with a run: from its last checkpoint to its steps (or "
+                            "--steps), or finish its statistics and samples")
     train.add_argument("--scalar-envs", action="store_true",
                        help="train on a DummyVecEnv of scalar envs instead of the batched env")
+    train.add_argument("--trust-pickle", action="store_true",
+                       help="with --resume: load a checkpoint or replay buffer even if it holds "
+                            "pickled objects (which run code when loaded)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    sample = commands.add_parser("sample", help="write melodies of a trained model")
+    sample = commands.add_parser("sample", help="write melodies of a trained model",
+                                 formatter_class=HelpFormatter,
+                                 description="Write melodies of a trained model as MIDI, "
+                                             "piano-roll PNG and WAV.")
     sample.add_argument("model", type=Path, nargs="+",
                         help="a model.zip of a run (or the run folder)")
-    sample.add_argument("-n", type=int, default=16, help="melodies (default 16)")
-    sample.add_argument("--out", type=Path, default=Path("samples"))
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--deterministic", action="store_true")
-    sample.add_argument("--bpm", type=float, default=120.0)
+    sample.add_argument("-n", type=positive_int, default=16, help="melodies")
+    sample.add_argument("--out", type=Path, default=Path("samples"),
+                        help="output folder (made if missing)")
+    sample.add_argument("--seed", type=non_negative_int, default=0,
+                        help="melody k is played with seed + k")
+    sample.add_argument("--deterministic", action="store_true",
+                        help="the policy's most likely action at each step")
+    sample.add_argument("--bpm", type=float, default=120.0, help="tempo of MIDI and WAV")
     sample.add_argument("--no-wav", action="store_true", help="skip WAV rendering")
-    sample.add_argument("--audio", default="auto", choices=["auto", "fluidsynth", "numpy"])
-    sample.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the Note-RNN reward then steps on the "
-                             "other core)")
+    sample.add_argument("--audio", default="auto", choices=["auto", "fluidsynth", "numpy"],
+                        help="WAV renderer: fluidsynth with a SoundFont, or the numpy "
+                             "synthesiser; auto takes fluidsynth when installed")
+    sample.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads (1: the Note-RNN reward then steps on the other "
+                             "core)")
+    sample.add_argument("--trust-pickle", action="store_true",
+                        help="load a model file even if it holds pickled objects (which run "
+                             "code when loaded)")
 
-    evaluate = commands.add_parser("evaluate", help="RL Tuner statistics of a trained model")
+    evaluate = commands.add_parser("evaluate", help="RL Tuner statistics of a trained model",
+                                   formatter_class=HelpFormatter,
+                                   description="Print the RL Tuner statistics of a trained "
+                                               "model's compositions; the last line is JSON.")
     evaluate.add_argument("model", type=Path, nargs="+",
                           help="a model.zip of a run (or the run folder)")
-    evaluate.add_argument("-n", type=int, default=1000, help="compositions (default 1000)")
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--deterministic", action="store_true")
-    evaluate.add_argument("--json", type=Path, help="also write the statistics here")
+    evaluate.add_argument("-n", type=positive_int, default=1000, help="compositions")
+    evaluate.add_argument("--seed", type=non_negative_int, default=0,
+                          help="composition k is played with seed + k")
+    evaluate.add_argument("--deterministic", action="store_true",
+                          help="the policy's most likely action at each step")
+    evaluate.add_argument("--json", type=Path, help="also write the statistics to this file")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    evaluate.add_argument("--threads", type=int, default=1,
-                          help="torch threads (default 1: the Note-RNN reward then steps on the "
-                               "other core)")
+    evaluate.add_argument("--threads", type=positive_int, default=1,
+                          help="torch threads (1: the Note-RNN reward then steps on the other "
+                               "core)")
+    evaluate.add_argument("--trust-pickle", action="store_true",
+                          help="load a model file even if it holds pickled objects (which run "
+                               "code when loaded)")
     return parser
 
 
@@ -98,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             return sample_command(args)
         return evaluate_command(args)
-    except (ValueError, FileNotFoundError, TypeError, ImportError) as error:
+    except (ValueError, FileNotFoundError, TypeError, ImportError, RuntimeError) as error:
         parser.exit(2, f"mammad {args.command}: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"\nmammad {args.command}: interrupted\n")
     return 0
 
 
@@ -123,8 +202,8 @@ def _env_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from rewards.base import parse_rewards
 
     env_kwargs = parse_overrides(args.env_kwargs, what="--env-kwargs entry")
-    reward = None if args.reward.lower() == "none" else args.reward
-    names = parse_rewards(reward)
+    reward = args.reward or DEFAULT_REWARD
+    names = parse_rewards(None if reward.lower() == "none" else reward)
     weights = {}
     for pair in args.reward_weight:
         name, _, value = pair.partition("=")
@@ -142,7 +221,7 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any]) -> None:
     """Builds the env once, so a bad id or argument fails before a run folder is made.
 
     Raises:
-        ValueError: If the id is not registered or an argument is bad.
+        ValueError: If the id is not a registered MammadMelody id or an argument is bad.
     """
     import gymnasium as gym
 
@@ -152,93 +231,252 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any]) -> None:
     gym.make(env_id, **env_kwargs).close()
 
 
+RUN_OPTIONS = {"agent": "--agent", "env": "--env", "reward": "--reward",
+               "reward_weight": "--reward-weight", "env_kwargs": "--env-kwargs",
+               "seed": "--seed", "n_envs": "--n-envs", "hyperparams": "--hyperparams",
+               "hyperparams_file": "--hyperparams-file", "scalar_envs": "--scalar-envs"}
+"""Options that define a run: ``--resume`` takes them from the run's ``config.yml``."""
+
+
 def train_command(args: argparse.Namespace, argv: list[str],
                   parser: argparse.ArgumentParser) -> int:
-    """``mammad train``: a new run, or ``--resume`` of a killed one."""
+    """``mammad train``: a new run, or ``--resume`` of a stopped or killed one."""
     import torch
+
+    torch.set_num_threads(args.threads)
+    if args.resume is not None:
+        return resume_run(args, argv)
+    if args.trust_pickle:
+        parser.error("--trust-pickle applies to --resume (a new run loads no file)")
+    if not args.agent:
+        parser.error("train needs --agent (or --resume RUN)")
+    return start_run(args, argv)
+
+
+def start_run(args: argparse.Namespace, argv: list[str]) -> int:
+    """A new run: checks every argument, makes the run folder, trains and finishes it."""
+    import shutil
 
     from agents import make_agent, make_training_env
     from agents.hyperparams import load_hyperparams, parse_overrides
     from agents.registry import agent_spec
+    from agents.runs import RunLock, append_command, create_run_folder, git_commit, versions
+
+    spec = agent_spec(args.agent)
+    spec.load()
+    env_id = args.env or DEFAULT_ENV
+    env_kwargs = _env_arguments(args)
+    check_env_arguments(env_id, env_kwargs)  # before any run folder is made
+    hyperparams = load_hyperparams(args.agent, env_id, args.hyperparams_file)
+    hyperparams.update(parse_overrides(args.hyperparams))
+    if args.n_envs is not None:
+        hyperparams["n_envs"] = args.n_envs
+    seed = 0 if args.seed is None else args.seed
+    config = {
+        "agent": args.agent, "env": env_id, "env_kwargs": env_kwargs,
+        "seed": seed, "steps": args.steps or DEFAULT_STEPS, "hyperparams": hyperparams,
+        "checkpoint_every": args.checkpoint_every, "eval_episodes": args.eval_episodes,
+        "samples": args.samples, "batched": spec.batched and not args.scalar_envs,
+        "git_commit": git_commit(), "versions": versions(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    check_n_envs(hyperparams)
+    run = create_run_folder(args.runs_dir, env_id, args.agent, seed)
+    with RunLock(run):
+        try:  # a bad hyperparameter leaves no half-made run folder
+            values = dict(hyperparams)
+            n_envs = int(values.pop("n_envs", 1))
+            env = make_training_env(env_id, n_envs, seed, env_kwargs, batched=config["batched"])
+            model = make_agent(args.agent, env, seed=seed, hyperparams=values,
+                               tensorboard_log=tensorboard_folder(run))
+        except BaseException:
+            shutil.rmtree(run, ignore_errors=True)
+            raise
+        from agents.runs import write_config
+
+        write_config(run, config)
+        append_command(run, argv)
+        return train_and_finish(run, model, config, fresh=True, progress=not args.no_progress)
+
+
+def check_n_envs(hyperparams: dict[str, Any]) -> None:
+    """Raises a clear ValueError if the hyperparameters' ``n_envs`` is not a positive integer."""
+    n_envs = hyperparams.get("n_envs", 1)
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+
+
+def tensorboard_folder(run: Any) -> str | None:
+    """``<run>/tb`` for the TensorBoard logs, or None (no logs) without TensorBoard installed."""
+    from importlib.util import find_spec
+
+    if find_spec("tensorboard") is None:
+        print("TensorBoard is not installed: no training curves are logged (pip install "
+              "tensorboard)", file=sys.stderr)
+        return None
+    return str(run / "tb")
+
+
+def resume_run(args: argparse.Namespace, argv: list[str]) -> int:
+    """``--resume``: train on from the last checkpoint, or finish what a killed run left out.
+
+    The run's completeness is read from its files (JSON inside the model file, nothing
+    unpickled) before any model is loaded.
+    """
+    from agents.model_files import (
+        BUFFER_SUFFIX,
+        PICKLED_BUFFER_SUFFIX,
+        TRUST_HINT,
+        ModelFileError,
+        saved_timesteps,
+    )
     from agents.runs import (
         CHECKPOINTS,
         LATEST,
         MODEL,
-        LatestCheckpoint,
-        RewardTermLogger,
+        SAMPLES,
+        STATS,
+        RunLock,
         append_command,
-        git_commit,
         read_config,
-        run_name,
-        versions,
+        remove_scratch,
         write_config,
     )
+    from agents.tensorboard_logs import drop_events_after
 
-    torch.set_num_threads(max(args.threads, 1))
-    if args.resume is not None:
-        run = args.resume
-        config = read_config(run)
-        checkpoint = next((path for path in (run / CHECKPOINTS / LATEST, run / MODEL)
-                           if path.is_file()), None)
-        if checkpoint is None:
-            raise ValueError(f"run {str(run)!r} has no checkpoint to resume from (it stopped "
-                             f"before its first, at {config['checkpoint_every']:,} steps): "
-                             f"start a new run")
-    else:
-        if not args.agent:
-            parser.error("train needs --agent (or --resume RUN)")
-        if args.steps <= 0:
-            raise ValueError(f"--steps must be positive, got {args.steps}")
-        spec = agent_spec(args.agent)
-        spec.load()
-        env_kwargs = _env_arguments(args)
-        check_env_arguments(args.env, env_kwargs)  # before any run folder is made
-        hyperparams = load_hyperparams(args.agent, args.env, args.hyperparams_file)
-        hyperparams.update(parse_overrides(args.hyperparams))
-        if args.n_envs is not None:
-            hyperparams["n_envs"] = args.n_envs
-        config = {
-            "agent": args.agent, "env": args.env, "env_kwargs": env_kwargs,
-            "seed": args.seed, "steps": args.steps, "hyperparams": hyperparams,
-            "checkpoint_every": args.checkpoint_every, "eval_episodes": args.eval_episodes,
-            "samples": args.samples,
-            "batched": agent_spec(args.agent).batched and not args.scalar_envs,
-            "git_commit": git_commit(), "versions": versions(),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        }
-        run = args.runs_dir / run_name(args.env, args.agent, args.seed)
-        if run.exists():
-            raise ValueError(f"run folder {str(run)!r} exists already: wait a second and retry")
-        checkpoint = None
-    hyperparams = dict(config["hyperparams"])
-    n_envs = int(hyperparams.pop("n_envs", 1))
-    env = make_training_env(config["env"], n_envs, config["seed"], config["env_kwargs"],
-                            batched=config.get("batched", False))
-    spec = agent_spec(config["agent"])
-    if checkpoint is not None:
-        model = spec.load().load(checkpoint, env=env, tensorboard_log=str(run / "tb"))
-        buffer = checkpoint.parent / "latest_replay_buffer.pkl"
-        if checkpoint.name == LATEST and buffer.is_file() and hasattr(model,
-                                                                      "load_replay_buffer"):
-            model.load_replay_buffer(buffer)
-        if model.num_timesteps >= config["steps"]:
-            print(f"{run} is complete: {model.num_timesteps:,} of {config['steps']:,} steps "
-                  f"(raise `steps` in its config.yml to train it further)")
+    run = args.resume
+    config = read_config(run)
+    if args.agent is not None and args.agent != config["agent"]:
+        raise ValueError(f"run {str(run)!r} trains the agent {config['agent']!r}, not "
+                         f"{args.agent!r}: --resume goes on with the run's own agent (drop "
+                         f"--agent, or start a new run)")
+    changed = [flag for name, flag in RUN_OPTIONS.items()
+               if name != "agent" and getattr(args, name) not in (None, [], False)]
+    if changed:
+        raise ValueError(f"--resume goes on with the run's own configuration ({run / 'config.yml'}"
+                         f"); {', '.join(changed)} would change it: start a new run instead")
+    with RunLock(run):
+        remove_scratch(run)
+        final, latest = run / MODEL, run / CHECKPOINTS / LATEST
+        candidates = [(saved_timesteps(path), path == latest, path) for path in (final, latest)
+                      if path.is_file()]
+        trained = max((steps for steps, _, _ in candidates), default=0)
+        if args.steps is not None and args.steps != config["steps"]:
+            if args.steps < trained:
+                raise ValueError(f"--steps {args.steps:,} is below the {trained:,} steps that "
+                                 f"run {str(run)!r} has trained: give a larger total")
+            config["steps"] = args.steps
+            write_config(run, config)
+        done = saved_timesteps(final) if final.is_file() else None
+        if done is not None and done >= config["steps"]:
+            if (run / STATS).is_file() and (run / SAMPLES).is_dir():
+                print(f"{run} is complete: {done:,} of {config['steps']:,} steps (pass --steps "
+                      f"to train it further)")
+                return 0
+            append_command(run, argv)
+            model = load_run_model(run, final, config, args.trust_pickle)
+            finish_run(run, model, config)
+            print(f"finished {run}: its statistics and samples")
             return 0
-        print(f"resuming {run} from step {model.num_timesteps:,}")
-    else:  # the agent is built before the run folder, so a bad hyperparameter leaves none
-        model = make_agent(config["agent"], env, seed=config["seed"], hyperparams=hyperparams,
-                           tensorboard_log=str(run / "tb"))
-        run.mkdir(parents=True, exist_ok=True)  # some agents make their log folder in it
-        write_config(run, config)
-    append_command(run, argv)
+        if not candidates:
+            raise ValueError(f"run {str(run)!r} has no checkpoint to resume from (it stopped "
+                             f"before its first, at {config.get('checkpoint_every', 0):,} "
+                             f"steps): start a new run")
+        # The most steps; on a tie the checkpoint, which has the replay buffer beside it.
+        checkpoint = max(candidates)[2]
+        buffer = checkpoint.with_name(f"{checkpoint.stem}{BUFFER_SUFFIX}")
+        pickled_buffer = checkpoint.with_name(f"{checkpoint.stem}{PICKLED_BUFFER_SUFFIX}")
+        if not buffer.is_file() and pickled_buffer.is_file() and not args.trust_pickle:
+            raise ModelFileError(f"{pickled_buffer} is a pickled replay buffer (the format of "
+                                 f"older runs); loading it would run code from the file: "
+                                 f"{TRUST_HINT}, or delete it to go on with an empty buffer")
+        hyperparams = dict(config["hyperparams"])
+        n_envs = int(hyperparams.pop("n_envs", 1))
+        from agents import make_training_env
+
+        env = make_training_env(config["env"], n_envs, config["seed"], config["env_kwargs"],
+                                batched=config.get("batched", False))
+        model = load_run_model(run, checkpoint, config, args.trust_pickle, env=env,
+                               tensorboard_log=tensorboard_folder(run))
+        if hasattr(model, "replay_buffer") and getattr(model, "replay_buffer", None) is not None:
+            if buffer.is_file():
+                from agents.model_files import load_replay_buffer
+
+                load_replay_buffer(model, buffer)
+            elif pickled_buffer.is_file():
+                model.load_replay_buffer(pickled_buffer)
+        drop_events_after(run / "tb", model.num_timesteps)
+        append_command(run, argv)
+        print(f"resuming {run} from step {model.num_timesteps:,} to {config['steps']:,}")
+        return train_and_finish(run, model, config, fresh=False, progress=not args.no_progress)
+
+
+def load_run_model(run: Path, path: Path, config: dict[str, Any], trust_pickle: bool = False,
+                   env: Any = None, **kwargs: Any) -> Any:
+    """Loads a model file of a run without unpickling anything it holds.
+
+    Every pickled entry of the file is rebuilt from the run's ``config.yml`` (a fresh agent of
+    that configuration); see :mod:`agents.model_files`.
+
+    Args:
+        run: The run folder.
+        path: Its ``model.zip`` or a checkpoint.
+        config: The run's configuration.
+        trust_pickle: Unpickle entries the configuration cannot rebuild.
+        env: The env to attach (default: one scalar env of the run's id and arguments).
+        **kwargs: For the agent class's ``load``.
+
+    Raises:
+        ModelFileError: If the file is damaged, or holds pickles and is not trusted.
+    """
+    import gymnasium as gym
+
+    from agents import make_agent
+    from agents.model_files import load_model
+    from agents.registry import agent_spec
+
+    if env is None:
+        env = gym.make(config["env"], **config["env_kwargs"])
+
+    def template() -> Any:
+        values = {k: v for k, v in config["hyperparams"].items() if k != "n_envs"}
+        return make_agent(config["agent"], env, seed=config["seed"], hyperparams=values)
+
+    return load_model(agent_spec(config["agent"]).load(), path, template, trust_pickle,
+                      env=env, **kwargs)
+
+
+def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
+                     progress: bool) -> int:
+    """Trains up to the run's steps, saves the final model, then its statistics and samples.
+
+    Ctrl-C or SIGTERM during training saves a checkpoint, says how to go on, and returns
+    128 + the signal number (130 for Ctrl-C).
+    """
+    from agents.interrupt import GracefulStop, StopOnSignal
+    from agents.runs import (
+        CHECKPOINTS,
+        MODEL,
+        LatestCheckpoint,
+        RewardTermLogger,
+        save_model_atomically,
+    )
+
     remaining = config["steps"] - int(getattr(model, "num_timesteps", 0))
-    callbacks = [RewardTermLogger(),
-                 LatestCheckpoint(run / CHECKPOINTS, config["checkpoint_every"])]
-    if remaining > 0:
-        model.learn(remaining, callback=callbacks, progress_bar=not args.no_progress,
-                    reset_num_timesteps=checkpoint is None, tb_log_name="tb")
-    model.save(run / "model.zip")
+    checkpoints = LatestCheckpoint(run / CHECKPOINTS, config["checkpoint_every"])
+    with GracefulStop() as stop:
+        if remaining > 0:
+            model.learn(remaining, callback=[RewardTermLogger(), checkpoints, StopOnSignal(stop)],
+                        progress_bar=progress, reset_num_timesteps=fresh, tb_log_name="tb")
+    if stop.requested and int(model.num_timesteps) < config["steps"]:
+        checkpoints.save(model)
+        print(f"stopped at step {model.num_timesteps:,} of {config['steps']:,}; checkpoint "
+              f"saved in {run / CHECKPOINTS}\nrun folder: {run}\ngo on with: mammad train "
+              f"--resume {run}")
+        return stop.exit_code
+    if getattr(model, "replay_buffer", None) is not None:
+        checkpoints.save(model)  # with the buffer, so that --resume --steps N goes on with it
+    save_model_atomically(model, run / MODEL)
     finish_run(run, model, config)
     print(f"run folder: {run}")
     return 0
@@ -255,17 +493,22 @@ def vector_env_maker(config: dict[str, Any]) -> Any:
 
 
 def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
-    """Writes stats.json and sample melodies for a trained model."""
+    """Writes stats.json and sample melodies for a trained model, each file atomically."""
+    import os
+
     from agents.rollouts import play_episodes
+    from agents.runs import SAMPLES, STATS, replace_folder, scratch_folder
     from rewards import metrics
 
-    episodes = max(int(config.get("eval_episodes", 100)), int(config.get("samples", 4)), 1)
+    samples = int(config.get("samples", 4))
+    episodes = max(int(config.get("eval_episodes", 100)), samples, 1)
     melodies, accompaniments, returns = play_episodes(model, vector_env_maker(config), episodes)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
-    metrics.save_json(table, run / "stats.json")
-    write_samples(run / "samples", melodies[: config.get("samples", 4)],
-                  accompaniments[: config.get("samples", 4)], wav=False)
+    replace_folder(run / SAMPLES, lambda folder: write_samples(
+        folder, melodies[:samples], accompaniments[:samples], wav=False))
+    with scratch_folder(run) as scratch:  # stats.json last: it marks a finished run
+        os.replace(metrics.save_json(table, scratch / STATS), run / STATS)
 
 
 def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool = True,
@@ -287,43 +530,38 @@ def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool 
     return written
 
 
-def _load_model(paths: list[Path], threads: int = 1) -> tuple[Any, dict[str, Any]]:
+def _load_model(paths: list[Path], threads: int = 1,
+                trust_pickle: bool = False) -> tuple[Any, dict[str, Any]]:
     """(model, run config) for a model file of a run; torch set to ``threads`` threads."""
-    import gymnasium as gym
     import torch
 
-    torch.set_num_threads(max(threads, 1))
-
+    torch.set_num_threads(threads)
     if len(paths) != 1:
         raise ValueError(f"give one model, got {len(paths)}: {[str(p) for p in paths]} (did a "
                          f"wildcard match several runs? name one run folder)")
-    path = paths[0]
 
-    from agents.registry import agent_spec
     from agents.runs import read_config, run_of_model
 
-    run, model_file = run_of_model(path)
+    run, model_file = run_of_model(paths[0])
     config = read_config(run)
-    def make_env() -> gym.Env:
-        return gym.make(config["env"], **config["env_kwargs"])
-
-    try:
-        model = agent_spec(config["agent"]).load().load(model_file, env=make_env())
-    except (ValueError, KeyError, OSError, EOFError, RuntimeError) as error:
-        raise ValueError(f"{str(model_file)!r} is not a readable {config['agent']} model: "
-                         f"{error}") from error
-    return model, config
+    return load_run_model(run, model_file, config, trust_pickle), config
 
 
 def sample_command(args: argparse.Namespace) -> int:
     """``mammad sample``: MIDI, piano-roll PNG and WAV per melody."""
     from agents.rollouts import play_episodes
 
-    if args.n <= 0:
-        raise ValueError(f"-n must be positive, got {args.n}")
-    model, config = _load_model(args.model, args.threads)
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {str(args.out)!r} is a file: give a folder (it is made if "
+                         f"missing)")
+    if not args.no_wav:
+        from mammad_envs.audio import check_engine
+
+        check_engine(args.audio)
+    model, config = _load_model(args.model, args.threads, args.trust_pickle)
     melodies, accompaniments, _ = play_episodes(model, vector_env_maker(config), args.n,
                                                 args.deterministic, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
     written = write_samples(args.out, melodies, accompaniments, wav=not args.no_wav,
                             bpm=args.bpm, audio=args.audio)
     print(f"wrote {len(written)} files for {args.n} melodies to {args.out}")
@@ -331,13 +569,18 @@ def sample_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    """``mammad evaluate``: the RL Tuner statistics of ``-n`` compositions."""
+    """``mammad evaluate``: the RL Tuner statistics of ``-n`` compositions.
+
+    Prints the table, the time taken, and as its last line a JSON object (the mean episode
+    return), for scripts.
+    """
     from agents.rollouts import play_episodes
     from rewards import metrics
 
-    if args.n <= 0:
-        raise ValueError(f"-n must be positive, got {args.n}")
-    model, config = _load_model(args.model, args.threads)
+    if args.json is not None and args.json.is_dir():
+        raise ValueError(f"--json {str(args.json)!r} is a folder: give a file name, e.g. "
+                         f"{args.json / 'stats.json'}")
+    model, config = _load_model(args.model, args.threads, args.trust_pickle)
     started = time.perf_counter()
     melodies, _, returns = play_episodes(model, vector_env_maker(config), args.n,
                                          args.deterministic, progress=not args.no_progress,

@@ -5,20 +5,29 @@ A run folder ``runs/<env>__<agent>__<seed>__<time>/`` holds:
 * ``config.yml``: agent, env, reward, seed, steps, hyperparameters, versions, git commit;
 * ``command.txt``: the command lines that made (and resumed) it;
 * ``tb/``: TensorBoard logs (with ``reward_terms/<name>``, the mean of each reward term);
-* ``checkpoints/latest.zip`` (+ ``latest_replay_buffer.pkl`` for off-policy agents, written by
-  stable-baselines3): the last checkpoint, replaced atomically every ``checkpoint_every``
-  steps;
+* ``checkpoints/latest.zip`` (+ ``latest_replay_buffer.npz`` for off-policy agents, plain
+  arrays): the last checkpoint, replaced atomically every ``checkpoint_every`` steps and when
+  training is interrupted (Ctrl-C, SIGTERM);
 * ``model.zip``: the final model; ``stats.json``: the RL Tuner statistics of its melodies;
 * ``samples/``: sample melodies as MIDI and piano-roll PNG.
+
+Every file is written under a temporary name and renamed into place, so a killed run leaves
+whole files or none, and ``mammad train --resume`` finishes whatever is missing. A run folder
+is created atomically under a unique name (:func:`create_run_folder`), and a process that
+trains or resumes a run holds its lock (:class:`RunLock`).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +38,138 @@ CONFIG = "config.yml"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.zip"
 MODEL = "model.zip"
+STATS = "stats.json"
+SAMPLES = "samples"
+LOCK = ".lock"
+SCRATCH_PREFIX = ".partial-"
+
+
+class RunInUseError(ValueError):
+    """Another process holds the run's lock."""
 
 
 def run_name(env_id: str, agent: str, seed: int) -> str:
     """CleanRL-style: ``{env}__{agent}__{seed}__{unix time}``."""
     return f"{env_id}__{agent}__{seed}__{int(time.time())}"
+
+
+def create_run_folder(runs_dir: Path, env_id: str, agent: str, seed: int) -> Path:
+    """Creates a new run folder atomically, under a name no other run has.
+
+    The name is :func:`run_name`; if a run of that name exists (two runs started in the same
+    second), ``_2``, ``_3``... is appended. ``mkdir`` either creates the folder or fails, so two
+    processes never share one.
+    """
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    base = run_name(env_id, agent, seed)
+    for attempt in range(1, 10_000):
+        folder = runs_dir / (base if attempt == 1 else f"{base}_{attempt}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise RuntimeError(f"could not find a free run name like {base!r} in {runs_dir}")
+
+
+class RunLock:
+    """An exclusive lock on a run folder, held while a process trains or resumes it.
+
+    An OS file lock on ``<run>/.lock`` (``filelock``): the system releases it when the process
+    ends, however it ends, so a killed run never leaves a stale lock.
+
+    Raises:
+        RunInUseError: On entering, if another process holds it.
+    """
+
+    def __init__(self, run: Path) -> None:
+        from filelock import FileLock
+
+        self.run = run
+        self._lock = FileLock(str(run / LOCK), timeout=0)
+
+    def __enter__(self) -> RunLock:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise RunInUseError(f"run {str(self.run)!r} is in use: another mammad process is "
+                                f"training or resuming it (it holds {self.run / LOCK}); wait "
+                                f"for it to end or stop it first") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+@contextmanager
+def scratch_folder(parent: Path) -> Iterator[Path]:
+    """A temporary folder inside ``parent`` (same file system, so renames are atomic).
+
+    Removed on exit with whatever is left in it.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_scratch(run: Path) -> None:
+    """Removes the temporary folders that a killed process left in a run."""
+    for folder in (run, run / CHECKPOINTS):
+        if folder.is_dir():
+            for leftover in folder.glob(f"{SCRATCH_PREFIX}*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_text_atomically(path: Path, text: str) -> Path:
+    """Writes a text file under a temporary name, then renames it into place."""
+    with scratch_folder(path.parent) as scratch:
+        partial = scratch / path.name
+        partial.write_text(text)
+        os.replace(partial, path)
+    return path
+
+
+def save_model_atomically(model: Any, path: Path, replay_buffer: bool = False) -> None:
+    """Saves a model (and the files its ``save`` writes beside it) without a partial state.
+
+    Everything is written to a scratch folder first, then moved into place, ``path`` itself
+    last: a kill leaves the previous files whole. An imitation agent's ``<stem>_reward.pt``
+    moves with its model.
+
+    Args:
+        model: The agent.
+        path: The model file (``model.zip``, ``checkpoints/latest.zip``).
+        replay_buffer: Also write an off-policy agent's buffer as ``<stem>_replay_buffer.npz``.
+    """
+    from agents.model_files import BUFFER_SUFFIX, save_replay_buffer
+
+    with scratch_folder(path.parent) as scratch:
+        model.save(scratch / path.name)
+        if replay_buffer:
+            save_replay_buffer(model, scratch / f"{path.stem}{BUFFER_SUFFIX}")
+        for written in sorted(scratch.iterdir(), key=lambda p: p.name == path.name):
+            os.replace(written, path.parent / written.name)
+
+
+def replace_folder(folder: Path, fill: Any) -> Path:
+    """Writes a folder's files with ``fill(scratch)`` and then swaps it in whole.
+
+    An existing folder of that name is replaced; a kill leaves the old one or the new one.
+    """
+    with scratch_folder(folder.parent) as scratch:
+        new = scratch / folder.name
+        new.mkdir()
+        fill(new)
+        if folder.exists():
+            old = scratch / f"{folder.name}.old"
+            os.replace(folder, old)
+        os.replace(new, folder)
+    return folder
 
 
 def git_commit(folder: Path | None = None) -> str:
@@ -62,25 +198,45 @@ def versions() -> dict[str, str]:
 
 def write_config(run: Path, config: dict[str, Any]) -> Path:
     """Writes ``config.yml`` (plain YAML values only)."""
-    path = run / CONFIG
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    return write_text_atomically(run / CONFIG, yaml.safe_dump(config, sort_keys=False))
 
 
 def read_config(run: str | os.PathLike) -> dict[str, Any]:
-    """Reads a run's ``config.yml``.
+    """Reads a run's ``config.yml`` and checks what every command needs of it.
 
     Raises:
-        ValueError: If the folder is not a run folder.
+        ValueError: If the folder is not a run folder, or its ``config.yml`` is malformed or
+            names an agent that is not registered; the message names the file.
     """
     run = Path(run)
     path = run / CONFIG
     if not path.is_file():
         raise ValueError(f"{str(run)!r} is not a run folder: it has no {CONFIG} (runs are "
                          f"made by `mammad train`)")
-    config = yaml.safe_load(path.read_text())
-    if not isinstance(config, dict) or not {"agent", "env", "seed"} <= set(config):
-        raise ValueError(f"{path} is not a mammad run configuration")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid YAML ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else error}); restore it "
+                         f"or start a new run") from None
+    required = {"agent", "env", "seed", "steps", "env_kwargs", "hyperparams"}
+    if not isinstance(config, dict) or not required <= set(config):
+        missing = sorted(required - set(config)) if isinstance(config, dict) else sorted(required)
+        raise ValueError(f"{path} is not a mammad run configuration (missing {missing})")
+    from agents.registry import AGENTS, agent_spec
+
+    if not isinstance(config["agent"], str) or not config["agent"]:
+        raise ValueError(f"{path} names no agent (agent: {config['agent']!r})")
+    try:
+        agent_spec(config["agent"])
+    except ValueError:
+        raise ValueError(f"{path} names the agent {config['agent']!r}, which is not registered; "
+                         f"agents: {sorted(AGENTS)} (a plugin agent must be installed, or "
+                         f"registered before the run is read)") from None
+    for key, kind in (("env_kwargs", dict), ("hyperparams", dict), ("steps", int),
+                      ("seed", int), ("env", str)):
+        if not isinstance(config[key], kind) or isinstance(config[key], bool):
+            raise ValueError(f"{path}: {key} must be a {kind.__name__}, got {config[key]!r}")
     return config
 
 
@@ -162,19 +318,16 @@ class LatestCheckpoint(BaseCallback):
             self._last = self.num_timesteps
         return True
 
-    def save(self) -> None:
+    def save(self, model: Any = None) -> None:
         """Writes ``latest.zip`` and the files an agent writes beside it, then moves them in.
 
-        A replay buffer or GAIL's ``latest_reward.pt`` go to a scratch folder first; each file is
-        then moved into place, the model last, so a killed save never leaves a broken
-        ``latest.zip``.
+        A replay buffer (``latest_replay_buffer.npz``, plain arrays) or GAIL's
+        ``latest_reward.pt`` go to a scratch folder first; each file is then moved into place,
+        the model last, so a killed save never leaves a broken ``latest.zip``.
+
+        Args:
+            model: The agent (default: the one training with this callback).
         """
-        scratch = self.folder / "saving"
-        scratch.mkdir(parents=True, exist_ok=True)
-        self.model.save(scratch / LATEST)
-        if hasattr(self.model, "save_replay_buffer") and getattr(self.model, "replay_buffer",
-                                                                  None) is not None:
-            self.model.save_replay_buffer(scratch / "latest_replay_buffer.pkl")
-        for path in sorted(scratch.iterdir(), key=lambda p: p.name == LATEST):
-            os.replace(path, self.folder / path.name)
-        scratch.rmdir()
+        model = self.model if model is None else model
+        save_model_atomically(model, self.folder / LATEST, replay_buffer=True)
+        self._last = int(model.num_timesteps)

@@ -29,10 +29,79 @@ SOUNDFONTS = (
 """Where Debian's SoundFont packages put their files (fluid-soundfont-gm, timgm6mb-soundfont)."""
 
 
+SOUNDFONT_VARIABLE = "MAMMAD_SOUNDFONT"
+"""The environment variable naming a SoundFont file to use (checked first)."""
+
+DEBIAN_PACKAGES = "fluidsynth timgm6mb-soundfont"
+"""The Debian packages that give fluidsynth rendering (the ones CI installs)."""
+
+ENGINES = ("auto", "fluidsynth", "numpy")
+"""The audio engines :func:`render_wav` takes."""
+
+
+class AudioEngineError(ValueError, RuntimeError):
+    """An audio engine that cannot run here.
+
+    An unknown engine, fluidsynth without its program or a SoundFont, or ``$MAMMAD_SOUNDFONT``
+    naming no file. A ``ValueError`` (a bad choice of the caller's) and, as before, a
+    ``RuntimeError``.
+    """
+
+
 def find_soundfont() -> str | None:
-    """The first SoundFont found (``$MAMMAD_SOUNDFONT`` first), or None."""
-    candidates = [os.environ.get("MAMMAD_SOUNDFONT", ""), *SOUNDFONTS]
-    return next((path for path in candidates if path and Path(path).is_file()), None)
+    """The SoundFont to use: ``$MAMMAD_SOUNDFONT`` if set, else the first installed one, or None.
+
+    Raises:
+        AudioEngineError: If ``$MAMMAD_SOUNDFONT`` is set (not empty) but names no file: it is
+            refused rather than silently replaced by another SoundFont.
+    """
+    chosen = os.environ.get(SOUNDFONT_VARIABLE, "")
+    if chosen:
+        if not Path(chosen).is_file():
+            raise AudioEngineError(f"{SOUNDFONT_VARIABLE} names {chosen!r}, which is not a "
+                                   f"file: point it at a SoundFont (.sf2) file, or unset it to "
+                                   f"use an installed one ({', '.join(SOUNDFONTS)})")
+        return chosen
+    return next((path for path in SOUNDFONTS if Path(path).is_file()), None)
+
+
+def missing_fluidsynth() -> str | None:
+    """What fluidsynth rendering lacks here, in words, or None if nothing.
+
+    Raises:
+        AudioEngineError: As :func:`find_soundfont`.
+    """
+    missing = [what for what, found in (("the fluidsynth program", shutil.which("fluidsynth")),
+                                        ("a SoundFont", find_soundfont())) if not found]
+    return " and ".join(missing) or None
+
+
+def check_engine(engine: str) -> str:
+    """Checks an audio engine before any work: cheap (a PATH lookup and a few file checks).
+
+    Args:
+        engine: ``"auto"``, ``"fluidsynth"`` or ``"numpy"``.
+
+    Returns:
+        The engine :func:`render_wav` will use: ``"fluidsynth"`` or ``"numpy"``.
+
+    Raises:
+        AudioEngineError: On an unknown engine; on ``"fluidsynth"`` when the program or a
+            SoundFont is missing (naming the Debian packages); on ``"auto"`` or
+            ``"fluidsynth"`` when ``$MAMMAD_SOUNDFONT`` names no file.
+    """
+    if engine not in ENGINES:
+        raise AudioEngineError(f"unknown audio engine {engine!r}: choose one of "
+                               f"{', '.join(ENGINES)}")
+    if engine == "numpy":
+        return "numpy"
+    missing = missing_fluidsynth()
+    if missing and engine == "fluidsynth":
+        raise AudioEngineError(f"audio engine 'fluidsynth' needs the fluidsynth program and a "
+                               f"SoundFont, and {missing} is missing (Debian: apt-get install "
+                               f"{DEBIAN_PACKAGES}; or set {SOUNDFONT_VARIABLE} to a .sf2 "
+                               f"file); or choose the audio engine 'numpy'")
+    return "numpy" if missing else "fluidsynth"
 
 
 def synthesise(melody: Sequence[int] | np.ndarray, accompaniment: Iterable[Note] = (),
@@ -100,18 +169,13 @@ def render_wav(path: str | os.PathLike, melody: Sequence[int] | np.ndarray,
         ``(path, engine used)``.
 
     Raises:
-        ValueError: On an unknown engine.
-        RuntimeError: If fluidsynth was asked for but is missing or fails.
+        AudioEngineError: As :func:`check_engine`, before anything is written.
+        RuntimeError: If fluidsynth was asked for and fails.
     """
-    if engine not in ("auto", "fluidsynth", "numpy"):
-        raise ValueError(f"unknown audio engine {engine!r}: choose auto, fluidsynth or numpy")
+    used = check_engine(engine)
     accompaniment = list(accompaniment)
-    soundfont = find_soundfont()
-    program = shutil.which("fluidsynth")
-    if engine == "fluidsynth" and not (program and soundfont):
-        raise RuntimeError("fluidsynth rendering needs the fluidsynth program and a SoundFont "
-                           "(Debian: apt-get install fluidsynth fluid-soundfont-gm)")
-    if engine != "numpy" and program and soundfont:
+    if used == "fluidsynth":
+        program, soundfont = shutil.which("fluidsynth"), find_soundfont()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as folder:

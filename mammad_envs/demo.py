@@ -42,7 +42,8 @@ def compose(env_id: str = "MelodyEnv-v0", seed: int = 0, **env_kwargs) -> gym.En
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mammad_envs.demo",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("demo"), help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=64, help="16ths (64 = four bars)")

@@ -195,13 +195,30 @@ def make_encoding(name: str, steps: int, max_onsets: int = 2, **kwargs: Any) -> 
         The encoding.
 
     Raises:
-        ValueError: If the name is unknown, or an argument is bad or not the encoding's.
+        ValueError: If the name is unknown, or an argument is bad or not the encoding's
+            (naming the encoding's arguments, and the encodings that take it).
     """
     cls = ENCODINGS.load(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    stray = sorted(set(kwargs) - set(accepted))
-    if stray and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        valid = [p for p in accepted if p not in ("self", "steps", "max_onsets")]
+    stray = sorted(set(kwargs) - set(_own_arguments(cls)))
+    if stray and not _takes_any(cls):
+        valid = _own_arguments(cls)
+        takers = sorted(other for other, entry in ENCODINGS.items()
+                        if isinstance(entry, type) and issubclass(entry, Encoding)
+                        and (_takes_any(entry) or set(stray) <= set(_own_arguments(entry))))
         raise ValueError(f"encoding {name!r} takes no argument(s) {stray}; its arguments: "
-                         f"{valid}")
+                         f"{valid or 'none'}"
+                         + (f"; encodings that take them: {takers}" if takers else ""))
     return cls(steps, max_onsets, **kwargs)
+
+
+def _own_arguments(cls: type[Encoding]) -> list[str]:
+    """The named arguments of an encoding class beyond ``steps`` and ``max_onsets``."""
+    return [name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if name not in ("self", "steps", "max_onsets")
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+
+
+def _takes_any(cls: type[Encoding]) -> bool:
+    """Whether an encoding class takes any keyword (``**kwargs``)."""
+    return any(parameter.kind is parameter.VAR_KEYWORD
+               for parameter in inspect.signature(cls.__init__).parameters.values())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, SupportsFloat
 
@@ -14,7 +13,7 @@ from gymnasium import logger, spaces
 
 from mammad_envs.accompaniment import Accompaniment, find_accompaniment, pick_random
 from mammad_envs.data import load_accompaniments
-from mammad_envs.encodings import ENCODINGS, make_encoding
+from mammad_envs.encodings import make_encoding
 from mammad_envs.events import PIANO_RANGE, playable_events
 from mammad_envs.frames import SixteenthWriter
 from mammad_envs.infos import single_info
@@ -28,6 +27,16 @@ from mammad_envs.midi import write_midi
 from mammad_envs.music import parse_key
 from mammad_envs.piano_roll import piano_roll_rgb, piano_roll_text
 from mammad_envs.step_batch import StepBatch
+
+MAX_STEPS = 4096
+"""The most 16ths an episode may have: 256 bars of 4/4, eight and a half minutes at 120 bpm.
+
+Memory grows with ``steps`` per env: the melody (``int16``, 2 bytes a 16th) and the theory
+reward's history and motif windows (two ``int64``, 16 bytes a 16th), 18 bytes in all (the
+observations are ``(N, 128)`` float32 whatever ``steps`` is). A vector env of 1,024 envs at the
+cap holds ``1024 * 4096 * 18`` bytes = 72 MiB; with ``steps=10**9`` one env alone would ask for
+18 GB. The largest count, ``2 * MAX_STEPS = 8192``, is exact in float32.
+"""
 
 ARGUMENTS = ("encoding", "steps", "pitch_range", "accompaniment", "decay", "mask_key",
              "render_mode", "encoding_kwargs")
@@ -93,14 +102,16 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     gym.make("MelodyEnv-v0", encoding="decay", decay=0.8, steps=32, accompaniment="march")
     ```
     * ``encoding``: ``"binary"``, ``"count"`` or ``"decay"`` (see Observation Space).
-    * ``steps``: 16ths per episode (default 64, four bars).
+    * ``steps``: 16ths per episode (default 64, four bars), at most :data:`MAX_STEPS` (4096).
     * ``pitch_range``: lowest and highest playable MIDI pitch, inclusive (default 21..108).
     * ``accompaniment``: a bundled accompaniment's name (``march``, ``rock``, ``alberti``,
       ``habanera``, ``bossa``) or index, ``"random"`` (default) or ``None`` (melody alone).
       ``reset(options={"accompaniment": ...})`` overrides it for one episode.
-    * ``decay``: the decay factor in ``[0, 1]`` for the ``decay`` encoding (default 0.9).
+    * ``decay``: the decay factor in ``[0, 1]`` for the ``decay`` encoding (default 0.9);
+      refused with any other encoding.
     * ``encoding_kwargs``: further arguments of the encoding's class (an encoding registered
-      with :func:`~mammad_envs.encodings.register_encoding` takes its own).
+      with :func:`~mammad_envs.encodings.register_encoding` takes its own); an argument the
+      chosen encoding does not take is refused, naming the ones it takes.
     * ``mask_key``: restrict ``action_masks()`` to this key's scale, e.g. ``"C major"``.
     * ``render_mode``: ``"ansi"`` (a text piano roll) or ``"rgb_array"`` (a piano-roll image).
 
@@ -123,7 +134,7 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         steps: int = 64,
         pitch_range: Sequence[int] = PIANO_RANGE,
         accompaniment: str | int | None = "random",
-        decay: float = 0.9,
+        decay: float | None = None,
         mask_key: str | None = None,
         render_mode: str | None = None,
         encoding_kwargs: dict[str, Any] | None = None,
@@ -133,8 +144,10 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"unknown argument(s) {sorted(unknown)} for MelodyEnv; "
                              f"valid arguments: {list(ARGUMENTS)} (and, through gym.make, "
                              f"reward, reward_weights, reward_kwargs)")
-        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) \
+                or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a positive integer of at most MAX_STEPS = "
+                             f"{MAX_STEPS} (256 bars), got {steps!r}")
         self.lowest, self.highest = _check_pitch_range(pitch_range)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}: choose one of "
@@ -145,10 +158,16 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
         self.render_mode = render_mode
         self.mask_key = mask_key
 
-        # A melody onset and an accompaniment onset of one pitch can share a 16th: 2 at most.
+        if encoding_kwargs is not None and not isinstance(encoding_kwargs, Mapping):
+            raise ValueError(f"encoding_kwargs must be a mapping of the encoding's arguments, "
+                             f"e.g. {{'decay': 0.8}}, got {encoding_kwargs!r}")
         encoding_kwargs = dict(encoding_kwargs or {})
-        if "decay" in inspect.signature(ENCODINGS.load(encoding).__init__).parameters:
-            encoding_kwargs.setdefault("decay", decay)  # the v0 shortcut for the decay encoding
+        if decay is not None:  # the v0 shortcut for the decay encoding's argument
+            if "decay" in encoding_kwargs:
+                raise ValueError(f"decay is given twice: decay={decay!r} and "
+                                 f"encoding_kwargs={encoding_kwargs!r}; give it once")
+            encoding_kwargs["decay"] = decay
+        # A melody onset and an accompaniment onset of one pitch can share a 16th: 2 at most.
         self.encoding = make_encoding(encoding, self.steps, max_onsets=2, **encoding_kwargs)
         self.observation_space = self.encoding.space()
         num_pitches = self.highest - self.lowest + 1
@@ -337,4 +356,4 @@ def _check_pitch_range(pitch_range: Any) -> tuple[int, int]:
     return lowest, highest
 
 
-__all__ = ["MelodyEnv", "PIANO_RANGE"]
+__all__ = ["MAX_STEPS", "MelodyEnv", "PIANO_RANGE"]

@@ -17,13 +17,25 @@ from elsewhere:
   at that 16th. Drums (MIDI channel 10) are ignored.
 * **Length**: up to the end of the last note, or the track's end-of-track marker if later
   (``write_midi`` puts it at the end of the melody, so trailing silence survives).
+* **Length cap**: a track may run for at most ``max_steps`` 16ths (default
+  :data:`MAX_MIDI_STEPS` = 2**16 = 65,536 16ths: 4,096 bars of 4/4, over two hours at 120 bpm,
+  longer than any tune, while a melody at the cap still loads in a few milliseconds). A file
+  with a longer track is refused as soon as a message's time passes the cap, before anything
+  of that size is allocated, so a few bytes with a huge delta-time cannot ask for gigabytes:
+  loading needs about 160 bytes per 16th of the melody (10 MB at the default cap), plus what
+  mido needs to parse the file (about 100 bytes per byte of file).
+* **Bad files**: a file that is empty, truncated, not MIDI, malformed in any way mido notices,
+  timed in SMPTE frames (no beats) or at 0 ticks per beat, longer than the cap, or without
+  notes raises :class:`MidiFileError` naming the file and the reason.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
-from collections import defaultdict
+import re
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +58,16 @@ TICKS_PER_STEP = TICKS_PER_BEAT // STEPS_PER_BEAT
 DRUM_CHANNEL = 9
 MELODY_TRACK = "melody"
 ACCOMPANIMENT_TRACK = "accompaniment"
+MAX_MIDI_STEPS = 2**16
+"""Default cap on the length of a track read from a file, in 16ths (see the module docstring)."""
+_HIGH_BYTE_RUN = re.compile(rb"[\x80-\xff]{4097}")
+"""More bytes in a row with the top bit set than any real file has. The standard's numbers
+(delta-times, lengths) have at most 4 bytes, but mido reads one of any length, in time
+quadratic in it (100 kB of 0xFF take 1.7 s), so such a file is refused before mido sees it."""
 
 
 class MidiFileError(ValueError):
-    """A file that is missing, empty, truncated, not MIDI, or has no usable notes."""
+    """A file that is unreadable, empty, truncated, not MIDI, too long, or has no usable notes."""
 
 
 @dataclass(frozen=True)
@@ -156,19 +174,25 @@ def _note_track(name: str, notes: Sequence[Note], channel: int, velocity: int,
     return track
 
 
-def read_midi_tracks(path: str | os.PathLike) -> list[MidiTrack]:
+def read_midi_tracks(path: str | os.PathLike, *,
+                     max_steps: int = MAX_MIDI_STEPS) -> list[MidiTrack]:
     """Reads every track of a MIDI file as notes on the 16th grid (see the module docstring).
 
     Args:
         path: A standard MIDI file.
+        max_steps: The longest track accepted, in 16ths (its end-of-track marker and the end
+            of its last note); the file is refused as soon as a message passes it.
 
     Returns:
         One :class:`MidiTrack` per track of the file, including tracks without notes.
 
     Raises:
         FileNotFoundError: If there is no such file.
-        MidiFileError: If the file is empty, truncated or not a MIDI file.
+        MidiFileError: If the file cannot be read, is empty, truncated, not a MIDI file, not
+            timed in beats, or has a track longer than ``max_steps``.
+        ValueError: If ``max_steps`` is not a positive integer.
     """
+    _check_max_steps(max_steps)
     path = Path(path)
     if path.is_dir():
         raise MidiFileError(f"{str(path)!r} is a directory, not a MIDI file")
@@ -177,25 +201,59 @@ def read_midi_tracks(path: str | os.PathLike) -> list[MidiTrack]:
     if path.stat().st_size == 0:
         raise MidiFileError(f"MIDI file {str(path)!r} is empty (0 bytes)")
     try:
-        midi = mido.MidiFile(path)
+        data = path.read_bytes()
+    except OSError as error:
+        raise MidiFileError(f"MIDI file {str(path)!r} cannot be read: {error}") from error
+    if _HIGH_BYTE_RUN.search(data):
+        raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: it has over 4,096 bytes "
+                            f"in a row with the top bit set (a variable-length number)")
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
     except EOFError as error:
         raise MidiFileError(f"MIDI file {str(path)!r} is truncated: it ends in the middle of "
                             f"a track") from error
-    except (OSError, ValueError, KeyError, IndexError) as error:
-        raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: {error}") from error
+    except MemoryError:
+        raise
+    except Exception as error:  # mido raises OSError, ValueError, KeyError, IndexError,
+        # KeySignatureError... on malformed bytes: all mean "not a valid MIDI file"
+        raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: "
+                            f"{error or type(error).__name__}") from error
     if midi.type == 2 and not midi.tracks:
         raise MidiFileError(f"MIDI file {str(path)!r} has no tracks")
-    ticks_per_step = midi.ticks_per_beat / STEPS_PER_BEAT
-    return [_read_track(index, track, ticks_per_step) for index, track in enumerate(midi.tracks)]
+    if midi.ticks_per_beat < 0:  # the header's division field, read as a signed number
+        frames, ticks = -(midi.ticks_per_beat >> 8), midi.ticks_per_beat & 0xFF
+        raise MidiFileError(f"MIDI file {str(path)!r} uses SMPTE time code ({frames} frames "
+                            f"per second, {ticks} ticks per frame), which has no beats")
+    if midi.ticks_per_beat == 0:
+        raise MidiFileError(f"MIDI file {str(path)!r} has 0 ticks per beat")
+    return [_read_track(index, track, midi.ticks_per_beat, max_steps, path)
+            for index, track in enumerate(midi.tracks)]
 
 
-def _read_track(index: int, track: mido.MidiTrack, ticks_per_step: float) -> MidiTrack:
+def _check_max_steps(max_steps: int) -> None:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+
+
+def _too_long(path: Path, index: int, max_steps: int) -> MidiFileError:
+    return MidiFileError(
+        f"MIDI file {str(path)!r} is too long: track {index} goes past {max_steps:,} 16ths "
+        f"({max_steps / (4 * STEPS_PER_BEAT):,g} bars of 4/4), the cap on a melody's length "
+        f"(max_steps)")
+
+
+def _read_track(index: int, track: mido.MidiTrack, ticks_per_beat: int, max_steps: int,
+                path: Path) -> MidiTrack:
+    ticks_per_step = ticks_per_beat / STEPS_PER_BEAT
+    max_ticks = max_steps * ticks_per_beat  # compared with tick * STEPS_PER_BEAT: exact ints
     name = ""
     tick = 0
-    open_notes: dict[tuple[int, int], list[int]] = defaultdict(list)
+    open_notes: dict[tuple[int, int], deque[int]] = defaultdict(deque)
     raw: list[tuple[int, int, int]] = []  # (pitch, start tick, end tick)
     for message in track:
         tick += message.time
+        if tick * STEPS_PER_BEAT > max_ticks:
+            raise _too_long(path, index, max_steps)
         if message.type == "track_name" and not name:
             name = message.name
         if message.type not in ("note_on", "note_off") or message.channel == DRUM_CHANNEL:
@@ -204,7 +262,7 @@ def _read_track(index: int, track: mido.MidiTrack, ticks_per_step: float) -> Mid
         if message.type == "note_on" and message.velocity > 0:
             open_notes[key].append(tick)
         elif open_notes[key]:
-            raw.append((message.note, open_notes[key].pop(0), tick))
+            raw.append((message.note, open_notes[key].popleft(), tick))
     for (_, pitch), starts in open_notes.items():  # notes never switched off end with the track
         raw.extend((pitch, start, tick) for start in starts)
     notes = []
@@ -213,7 +271,10 @@ def _read_track(index: int, track: mido.MidiTrack, ticks_per_step: float) -> Mid
         end = max(round(end_tick / ticks_per_step), start + 1)
         notes.append(Note(pitch, start, end))
     notes.sort(key=lambda note: (note.start, note.pitch))
-    return MidiTrack(index, name, tuple(notes), math.ceil(tick / ticks_per_step - 1e-9))
+    length = math.ceil(tick / ticks_per_step - 1e-9)
+    if max([length] + [note.end for note in notes]) > max_steps:  # a last note made one 16th
+        raise _too_long(path, index, max_steps)
+    return MidiTrack(index, name, tuple(notes), length)
 
 
 def skyline(notes: Iterable[Note], length: int) -> np.ndarray:
@@ -247,7 +308,11 @@ def skyline(notes: Iterable[Note], length: int) -> np.ndarray:
 
 
 def load_midi(
-    path: str | os.PathLike, track: int | str | None = None, steps: int | None = None
+    path: str | os.PathLike,
+    track: int | str | None = None,
+    steps: int | None = None,
+    *,
+    max_steps: int = MAX_MIDI_STEPS,
 ) -> np.ndarray:
     """Loads the melody of a MIDI file as a canonical melody array.
 
@@ -258,19 +323,27 @@ def load_midi(
             notes.
         steps: Length of the melody in 16ths (cut or padded with silence); by default the
             length of the track.
+        max_steps: Cap on the length of the melody and of every track of the file, in 16ths
+            (default :data:`MAX_MIDI_STEPS` = 65,536; see the module docstring). It bounds the
+            memory a file can make this function allocate.
 
     Returns:
         The melody (see the module docstring for how chords and overlaps are resolved).
 
     Raises:
         FileNotFoundError: If there is no such file.
-        MidiFileError: If the file is not a readable MIDI file or the track has no notes.
-        ValueError: If ``track`` names no track of the file or ``steps`` is not positive.
+        MidiFileError: If the file is not a readable MIDI file timed in beats, a track is longer
+            than ``max_steps``, or the track has no notes.
+        ValueError: If ``track`` names no track of the file, ``steps`` is not positive or is
+            more than ``max_steps``, or ``max_steps`` is not a positive integer.
     """
-    tracks = read_midi_tracks(path)
-    chosen = _choose_track(tracks, track, path)
+    _check_max_steps(max_steps)
     if steps is not None and (not isinstance(steps, int) or steps <= 0):
         raise ValueError(f"steps must be a positive integer or None, got {steps!r}")
+    if steps is not None and steps > max_steps:
+        raise ValueError(f"steps={steps} is more than max_steps={max_steps}")
+    tracks = read_midi_tracks(path, max_steps=max_steps)
+    chosen = _choose_track(tracks, track, path)
     length = steps if steps is not None else max(
         [chosen.length] + [note.end for note in chosen.notes]
     )

@@ -63,7 +63,8 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
         reward_terms: Reward terms for a batch of ``num_envs`` (default: none; the reward is
             then 0). Their weighted values add up to the reward, in this order.
         **env_kwargs: Arguments of :class:`~mammad_envs.melody_env.MelodyEnv` (no
-            ``render_mode``).
+            ``render_mode``), checked before any buffer is allocated; ``steps`` is at most
+            :data:`~mammad_envs.melody_env.MAX_STEPS`.
 
     Raises:
         ValueError: On bad arguments, as the scalar env, or a term built for another batch.
@@ -71,8 +72,10 @@ class MelodyVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, num_envs: int, reward_terms: Sequence[RewardTermLike] = (),
                  **env_kwargs: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) \
+                or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = int(num_envs)
         if env_kwargs.get("render_mode") is not None:
             raise ValueError("MelodyVectorEnv does not render; use gym.make for one env")
         env_kwargs.pop("render_mode", None)

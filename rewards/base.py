@@ -246,12 +246,22 @@ def reward_plan(reward: str | Sequence[str] | None,
     """The rewards to build, in order, each with its arguments (``weight`` included).
 
     Raises:
-        ValueError: On unknown names, bad weights, or weights / kwargs for rewards not in
-            ``reward``.
+        ValueError: On unknown names, bad weights, ``reward_weights`` that is not a mapping
+            from reward name to number, ``reward_kwargs`` that is not a mapping from reward name
+            to a mapping of arguments, or weights / kwargs for rewards not in ``reward``.
     """
     names = parse_rewards(reward)
-    reward_weights = dict(reward_weights or {})
-    reward_kwargs = dict(reward_kwargs or {})
+    reward_weights = _check_mapping("reward_weights", reward_weights, names,
+                                    "a mapping from reward name to number, e.g. "
+                                    "{'theory': 2.0}")
+    reward_kwargs = _check_mapping("reward_kwargs", reward_kwargs, names,
+                                   "a mapping from reward name to a mapping of its arguments, "
+                                   "e.g. {'theory': {'key': 'G major'}}")
+    for name, kwargs in reward_kwargs.items():
+        if kwargs is not None and not isinstance(kwargs, Mapping):
+            raise ValueError(f"reward_kwargs[{name!r}] must be a mapping of the reward's "
+                             f"arguments, e.g. {{'theory': {{'key': 'G major'}}}}, got "
+                             f"{kwargs!r}")
     for what, given in (("reward_weights", reward_weights), ("reward_kwargs", reward_kwargs)):
         stray = sorted(set(given) - set(names))
         if stray:
@@ -263,6 +273,16 @@ def reward_plan(reward: str | Sequence[str] | None,
             kwargs["weight"] = check_weight(name, reward_weights[name])
         plan.append((name, kwargs))
     return plan
+
+
+def _check_mapping(what: str, given: Any, names: list[str], form: str) -> dict[str, Any]:
+    """``reward_weights`` or ``reward_kwargs`` as a dict keyed by reward names (None: empty)."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping) or not all(isinstance(key, str) for key in given):
+        raise ValueError(f"{what} must be {form}, with names among the rewards {names}; "
+                         f"got {given!r}")
+    return dict(given)
 
 
 def make_term(cls: type[RewardTerm], env: gym.Env, batch: int,

@@ -6,6 +6,11 @@ demonstration melodies::
     python -m rewards.evaluate --midi samples/ --json stats.json
     python -m rewards.evaluate --note-rnn 100000 --steps 32 --seed 0
     python -m rewards.evaluate --bundled --steps 64
+
+With ``--midi``, a file that cannot be loaded (not MIDI, truncated, without notes, longer than
+``--max-steps`` 16ths, ...) is skipped: each one is reported on stderr with the reason, the
+table's title counts them, and the rest of the folder is evaluated. If no file loads, it is an
+error (exit status 2).
 """
 
 from __future__ import annotations
@@ -17,23 +22,42 @@ from pathlib import Path
 
 import numpy as np
 
+from mammad_envs.midi import MAX_MIDI_STEPS, MidiFileError, load_midi
 from rewards import metrics
 
 
-def midi_melodies(folder: Path, steps: int | None) -> list[np.ndarray]:
-    """The melodies of every ``*.mid`` / ``*.midi`` file in a folder (sorted by name).
+def midi_melodies(folder: Path, steps: int | None,
+                  max_steps: int = MAX_MIDI_STEPS) -> tuple[list[np.ndarray], list[str]]:
+    """The melodies of the ``*.mid`` / ``*.midi`` files in a folder (sorted by name).
+
+    Args:
+        folder: The folder.
+        steps: 16ths per melody (cut or padded), or None for each file's length.
+        max_steps: Files with a track longer than this many 16ths are skipped (see
+            :func:`mammad_envs.midi.load_midi`).
+
+    Returns:
+        The melodies of the files that load, and one message per file that does not (naming
+        the file and the reason); those files are skipped.
 
     Raises:
-        ValueError: If the folder has no MIDI files.
+        ValueError: If the folder has no MIDI files or none of them loads.
     """
-    from mammad_envs.midi import load_midi
-
     if not folder.is_dir():
         raise ValueError(f"{str(folder)!r} is not a folder")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".mid", ".midi"))
     if not files:
         raise ValueError(f"no MIDI files (*.mid, *.midi) in {str(folder)!r}")
-    return [load_midi(path, steps=steps) for path in files]
+    melodies, skipped = [], []
+    for path in files:
+        try:
+            melodies.append(load_midi(path, steps=steps, max_steps=max_steps))
+        except (MidiFileError, OSError) as error:
+            skipped.append(str(error))
+    if not melodies:
+        raise ValueError(f"none of the {len(files)} MIDI files in {str(folder)!r} loads:\n  "
+                         + "\n  ".join(skipped))
+    return melodies, skipped
 
 
 def bundled_melodies(steps: int | None) -> list[np.ndarray]:
@@ -59,6 +83,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--steps", type=int, default=None,
                         help="16ths per melody (cut or padded; default: each file's length, "
                              "32 for --note-rnn)")
+    parser.add_argument("--max-steps", type=int, default=MAX_MIDI_STEPS,
+                        help="with --midi, skip files with a track longer than this many 16ths "
+                             "(default %(default)s)")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key", default="C major")
@@ -68,10 +95,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     if args.steps is not None and args.steps <= 0:
         parser.error(f"--steps must be positive, got {args.steps}")
+    if args.max_steps <= 0:
+        parser.error(f"--max-steps must be positive, got {args.max_steps}")
+    if args.midi is not None and args.steps is not None and args.steps > args.max_steps:
+        parser.error(f"--steps {args.steps} is more than --max-steps {args.max_steps}")
     started = time.perf_counter()
     try:
         if args.midi is not None:
-            melodies, what = midi_melodies(args.midi, args.steps), f"MIDI files in {args.midi}"
+            melodies, skipped = midi_melodies(args.midi, args.steps, args.max_steps)
+            what = f"MIDI files in {args.midi}"
+            if skipped:
+                total = len(melodies) + len(skipped)
+                what += f"; {len(skipped)} of {total} skipped"
+                print(f"skipped {len(skipped)} of {total} MIDI files:", *skipped,
+                      sep="\n  ", file=sys.stderr)
         elif args.bundled:
             melodies, what = bundled_melodies(args.steps), "the bundled melodies"
         else:

@@ -48,13 +48,22 @@ def observations(n=8, seed=0):
     return np.stack(batch)
 
 
+def networks(agent):
+    """Copies of the agent's trained tensors: the policy's, and the discriminator's if any."""
+    reward_net = getattr(agent, "reward_net", None)
+    return {f"{part}.{key}": value.detach().clone()
+            for part, module in (("policy", agent.policy), ("reward_net", reward_net))
+            if module is not None for key, value in module.state_dict().items()}
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Each agent trained a few hundred steps and saved."""
     folder = tmp_path_factory.mktemp("imitation")
-    agents = {}
+    agents = {"initial": {}}  # "initial": each agent's networks before training
     for name in CLASSES:
         agent = small_agent(name)
+        agents["initial"][name] = networks(agent)
         agent.learn(256)
         agent.save(folder / name)
         agents[name] = (agent, folder / f"{name}.zip")
@@ -66,6 +75,11 @@ def test_trains_predicts_and_round_trips(trained, name):
     agent, path = trained[name]
     assert isinstance(agent, CLASSES[name])
     assert agent.num_timesteps >= 256
+    initial, now = trained["initial"][name], networks(agent)
+    assert initial.keys() == now.keys()
+    for part in ("policy", "reward_net") if name != "bc" else ("policy",):
+        assert any(not torch.equal(initial[key], now[key]) for key in now
+                   if key.startswith(part + ".")), f"{name} never updated its {part}"
     batch = observations()
     actions, state = agent.predict(batch, deterministic=True)
     assert state is None and actions.shape == (len(batch),)
@@ -295,6 +309,7 @@ def test_errors(trained, tmp_path):
 DOC = Path(__file__).resolve().parents[2] / "docs" / "imitation.md"
 
 
+@pytest.mark.slow
 def test_docs_code_runs(tmp_path, monkeypatch):
     """Runs the Python blocks of docs/imitation.md in order, with 100_000 steps cut to one round."""
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)

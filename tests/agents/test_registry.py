@@ -16,6 +16,17 @@ SMOKE = {"dqn": {"learning_starts": 32, "n_envs": 1}, "qrdqn": {"learning_starts
          "a2c": {"n_envs": 2}}
 
 
+def parameters(model):
+    """The trained networks' parameters (a DQN's target network moves without training)."""
+    return [parameter.detach().clone() for key, parameter in model.policy.named_parameters()
+            if "_target." not in key]
+
+
+def changed(before, after):
+    """Whether training moved any parameter (a learn that never updates leaves them all)."""
+    return any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
 def test_builtin_agents():
     names = [spec.name for spec in list_agents()]
     assert names[:9] == ["dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo", "gail",
@@ -29,8 +40,10 @@ def test_every_sb3_agent_trains_and_predicts(name, env_id):
     hyperparams = SMOKE.get(name, {"n_steps": 32, "batch_size": 32, "n_envs": 2})
     model = make_agent(name, env_id, seed=0, hyperparams=hyperparams,
                        env_kwargs={"steps": 16})
+    before = parameters(model)
     model.learn(256)
     assert model.num_timesteps >= 256
+    assert changed(before, parameters(model)), f"{name} never updated its policy"
     env = gym.make(env_id, steps=16)
     observation, _ = env.reset(seed=0)
     action, _ = model.predict(observation, deterministic=True)

@@ -1,5 +1,7 @@
 """WAV rendering: the numpy synthesiser and Debian's fluidsynth."""
 
+import os
+import re
 import wave
 
 import numpy as np
@@ -35,8 +37,17 @@ def test_accompaniment_is_mixed_in():
     assert audio.synthesise([REST] * 8).max() == 0.0
 
 
+def fluidsynth_or_skip():
+    """Skips the test when fluidsynth or a SoundFont is missing, except under CI (``$CI``)."""
+    missing = audio.missing_fluidsynth()
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"fluidsynth rendering needs {missing} (Debian: apt-get install "
+                    f"{audio.DEBIAN_PACKAGES}); CI installs them and runs this test")
+
+
 def test_fluidsynth_renders_with_a_soundfont(tmp_path):
-    assert audio.find_soundfont() is not None, "CI installs fluidsynth and a SoundFont"
+    fluidsynth_or_skip()
+    assert audio.check_engine("fluidsynth") == "fluidsynth"
     path, engine = audio.render_wav(tmp_path / "f.wav", [60, 64, 67, HOLD], [Note(48, 0, 4)],
                                     engine="fluidsynth")
     assert engine == "fluidsynth"
@@ -53,3 +64,46 @@ def test_auto_falls_back_to_numpy(tmp_path, monkeypatch):
         audio.render_wav(tmp_path / "y.wav", [60], engine="fluidsynth")
     with pytest.raises(ValueError, match="unknown audio engine 'midi'"):
         audio.render_wav(tmp_path / "z.wav", [60], engine="midi")
+
+
+def test_fluidsynth_test_is_skipped_without_fluidsynth_except_under_ci(monkeypatch):
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="needs the fluidsynth program.*CI installs"):
+        fluidsynth_or_skip()
+    monkeypatch.setenv("CI", "true")
+    fluidsynth_or_skip()  # runs, and fails on the missing program
+
+
+def test_check_engine_names_what_is_missing_and_the_packages(monkeypatch, tmp_path):
+    monkeypatch.delenv(audio.SOUNDFONT_VARIABLE, raising=False)
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    with pytest.raises(ValueError, match="the fluidsynth program is missing .*apt-get install "
+                                         "fluidsynth timgm6mb-soundfont"):
+        audio.check_engine("fluidsynth")
+    assert audio.check_engine("auto") == "numpy" and audio.check_engine("numpy") == "numpy"
+    monkeypatch.setattr(audio.shutil, "which", lambda name: "/usr/bin/fluidsynth")
+    monkeypatch.setattr(audio, "SOUNDFONTS", (str(tmp_path / "none.sf2"),))
+    with pytest.raises(ValueError, match="and a SoundFont is missing .*timgm6mb-soundfont"):
+        audio.check_engine("fluidsynth")
+    soundfont = tmp_path / "font.sf2"
+    soundfont.write_bytes(b"")
+    monkeypatch.setenv(audio.SOUNDFONT_VARIABLE, str(soundfont))
+    assert audio.check_engine("fluidsynth") == audio.check_engine("auto") == "fluidsynth"
+    with pytest.raises(ValueError, match="unknown audio engine 'midi': choose one of auto, "
+                                         "fluidsynth, numpy"):
+        audio.check_engine("midi")
+
+
+@pytest.mark.parametrize("name", ["missing.sf2", "."])
+def test_a_soundfont_variable_naming_no_file_is_refused(monkeypatch, tmp_path, name):
+    path = str(tmp_path / name)
+    monkeypatch.setenv("MAMMAD_SOUNDFONT", path)
+    message = re.escape(f"MAMMAD_SOUNDFONT names '{path}', which is not a file")
+    with pytest.raises(ValueError, match=message):
+        audio.find_soundfont()
+    for engine in ("auto", "fluidsynth"):
+        with pytest.raises(ValueError, match="MAMMAD_SOUNDFONT names"):
+            audio.render_wav(tmp_path / "x.wav", [60], engine=engine)
+    assert not (tmp_path / "x.wav").exists()
+    assert audio.render_wav(tmp_path / "y.wav", [60], engine="numpy")[1] == "numpy"

@@ -37,8 +37,19 @@ def test_demo_rejects_bad_arguments(tmp_path, capsys):
     assert "unknown accompaniment 'polka'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_runs_as_a_module(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mammad_envs.demo", "--out", str(tmp_path),
                              "--accompaniment", "none", "--steps", "16"],
                             capture_output=True, text=True, check=True)
     assert (tmp_path / "melody.mid").exists() and "wrote" in result.stdout
+
+
+def test_help_names_the_module(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m mammad_envs.demo [-h]")
+    result = subprocess.run([sys.executable, "-m", "mammad_envs.demo", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("usage: python -m mammad_envs.demo")

@@ -131,5 +131,10 @@ def test_a_registered_encoding_takes_its_own_arguments():
     finally:
         ENCODINGS.pop("test_clipped")
     assert make_encoding("decay", 4, decay=0.5).decay == 0.5  # decay is the class's own
-    with pytest.raises(ValueError, match=r"encoding 'count' takes no argument\(s\) \['decay'\]"):
+    with pytest.raises(ValueError, match=r"encoding 'count' takes no argument\(s\) \['decay'\]; "
+                                         r"its arguments: none; encodings that take them: "
+                                         r"\['decay'\]"):
         make_encoding("count", 4, decay=0.5)
+    with pytest.raises(ValueError, match=r"encoding 'decay' takes no argument\(s\) \['floor'\]; "
+                                         r"its arguments: \['decay'\]$"):
+        make_encoding("decay", 4, floor=0.5)

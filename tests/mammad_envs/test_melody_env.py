@@ -144,7 +144,20 @@ def test_random_accompaniment_follows_the_seed():
     ({"accompaniment": "polka"}, "unknown accompaniment 'polka'.*march.*bossa"),
     ({"accompaniment": 5}, "unknown accompaniment 5"),
     ({"mask_key": "H major"}, "unknown key 'H major'"),
-    ({"steps": 0}, "steps must be a positive integer"),
+    ({"steps": 0}, "steps must be a positive integer of at most MAX_STEPS = 4096.*got 0"),
+    ({"steps": 4097}, "steps must be a positive integer of at most MAX_STEPS = 4096.*got 4097"),
+    ({"steps": 10**9}, "at most MAX_STEPS = 4096.*got 1000000000"),
+    ({"steps": 8.0}, "steps must be a positive integer.*got 8.0"),
+    ({"steps": True}, "steps must be a positive integer.*got True"),
+    ({"decay": "x"}, r"encoding 'binary' takes no argument\(s\) \['decay'\]; its arguments: "
+                     r"none; encodings that take them: \['decay'\]"),
+    ({"encoding": "count", "decay": 0.5}, r"encoding 'count' takes no argument\(s\) \['decay'\]"),
+    ({"encoding": "count", "encoding_kwargs": {"decay": 0.5}}, r"'count' takes no argument"),
+    ({"encoding": "decay", "decay": "x"}, r"decay must be a number in \[0, 1\], got 'x'"),
+    ({"encoding": "decay", "decay": 1.5}, r"decay must be a number in \[0, 1\], got 1.5"),
+    ({"encoding": "decay", "decay": 0.5, "encoding_kwargs": {"decay": 0.8}},
+     "decay is given twice"),
+    ({"encoding": "decay", "encoding_kwargs": [0.8]}, "encoding_kwargs must be a mapping"),
     ({"pitch_range": (60, 59)}, "pitch_range must be two MIDI pitches"),
     ({"pitch_range": (0, 128)}, "pitch_range must be two MIDI pitches"),
     ({"render_mode": "human"}, "unknown render_mode 'human'"),
@@ -153,6 +166,15 @@ def test_random_accompaniment_follows_the_seed():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MelodyEnv(**kwargs)
+
+
+def test_steps_up_to_the_cap_and_the_decay_default():
+    from mammad_envs.melody_env import MAX_STEPS
+
+    env = MelodyEnv("count", steps=MAX_STEPS, accompaniment=None)
+    assert env.observation_space.high.max() == 2 * MAX_STEPS
+    assert MelodyEnv("decay").encoding.decay == np.float32(0.9)
+    assert MelodyEnv("decay", encoding_kwargs={"decay": 0.5}).encoding.decay == 0.5
 
 
 @pytest.mark.parametrize("action", [90, -1, 1.0, "3", None, True, np.array([1, 2])])

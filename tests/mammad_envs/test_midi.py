@@ -1,5 +1,9 @@
 """MIDI round trips, files from elsewhere, and bad files."""
 
+import struct
+import time
+import tracemalloc
+
 import mido
 import numpy as np
 import pytest
@@ -150,3 +154,92 @@ def test_write_rejects_bad_input(tmp_path):
 def test_directory_is_not_a_midi_file(tmp_path):
     with pytest.raises(MidiFileError, match="is a directory, not a MIDI file"):
         load_midi(tmp_path)
+
+
+# Hostile files: a few bytes each, crafted by hand.
+
+def vlq(value):
+    """A MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def smf(events, division=96):
+    """A type-0 file with one track of raw ``events`` (the end-of-track meta is added)."""
+    events += b"\x00\xff\x2f\x00"
+    return (b"MThd" + struct.pack(">LhhH", 6, 0, 1, division & 0xFFFF)
+            + b"MTrk" + struct.pack(">L", len(events)) + events)
+
+
+NOTE_ON, NOTE_OFF = b"\x90\x3c\x40", b"\x80\x3c\x00"  # middle C on channel 1
+ONE_NOTE = b"\x00" + NOTE_ON + vlq(24) + NOTE_OFF
+HUGE = 0x0FFFFFFF  # the largest delta-time of the standard (4-byte VLQ)
+
+
+def load_bounded(path, **kwargs):
+    """load_midi, asserting it was quick and allocated little (the files are tiny)."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        return load_midi(path, **kwargs)
+    finally:
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert seconds < 1 and peak < 2**20, (seconds, peak)
+
+
+HOSTILE = [
+    ("zero.mid", smf(ONE_NOTE, division=0), "has 0 ticks per beat"),
+    ("smpte.mid", smf(ONE_NOTE + vlq(4000) + NOTE_ON + vlq(4000) + NOTE_OFF,
+                      division=(0xE7 << 8) | 40),  # 25 frames per second, 40 ticks per frame
+     "uses SMPTE time code .25 frames per second, 40 ticks per frame., which has no beats"),
+    ("huge.mid", smf(b"\x00" + NOTE_ON + vlq(HUGE) + NOTE_OFF, division=24),
+     "is too long: track 0 goes past 65,536 16ths .4,096 bars of 4/4., the cap"),
+    ("sum.mid", smf(b"\x00" + NOTE_ON + (vlq(HUGE) + b"\xff\x01\x00") * 4 + b"\x00" + NOTE_OFF,
+                    division=1), "is too long: track 0 goes past"),
+    ("bits.mid", smf(b"\x00" + NOTE_ON + b"\xff" * 200 + b"\x7f" + NOTE_OFF), "is too long"),
+    ("key.mid", smf(b"\x00\xff\x59\x02\x50\x00" + ONE_NOTE),  # a key with 80 sharps
+     "is not a valid MIDI file: Could not decode key"),
+    ("byte.mid", smf(b"\x00\x90\x3c\xc0" + ONE_NOTE), "is not a valid MIDI file: data byte"),
+    ("status.mid", smf(b"\x00\xf4" + ONE_NOTE), "is not a valid MIDI file: undefined status"),
+    ("vlq.mid", smf(b"\x00" + NOTE_ON + b"\xff" * 100_000 + b"\x7f" + NOTE_OFF),  # slow in mido
+     "is not a valid MIDI file: it has over 4,096 bytes in a row with the top bit set"),
+]
+
+
+@pytest.mark.parametrize("name, data, message", HOSTILE, ids=[case[0] for case in HOSTILE])
+def test_hostile_files_are_refused_quickly(tmp_path, name, data, message):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(MidiFileError, match=f"'.*{name}' {message}"):
+        load_bounded(tmp_path / name)
+
+
+def test_length_cap(tmp_path):
+    path = tmp_path / "long.mid"
+    path.write_bytes(smf(b"\x00" + NOTE_ON + vlq(100 * 24) + NOTE_OFF))  # 100 16ths
+    assert load_bounded(path, max_steps=100).size == 100
+    assert [t.length for t in read_midi_tracks(path, max_steps=100)] == [100]
+    with pytest.raises(MidiFileError, match="long.mid' is too long: track 0 goes past 99 16ths"):
+        load_bounded(path, max_steps=99)
+    with pytest.raises(MidiFileError, match="goes past 99 16ths"):
+        read_midi_tracks(path, max_steps=99)
+    assert load_bounded(path, steps=8, max_steps=100).size == 8
+    with pytest.raises(ValueError, match="steps=101 is more than max_steps=100"):
+        load_midi(path, steps=101, max_steps=100)
+    for bad in (0, -1, 1.5, True, None):
+        with pytest.raises(ValueError, match="max_steps must be a positive integer"):
+            load_midi(path, max_steps=bad)
+
+
+def test_length_cap_counts_a_last_note_too_short_to_round(tmp_path):
+    path = tmp_path / "edge.mid"  # a 1-tick note at the very end: it still lasts one 16th
+    path.write_bytes(smf(vlq(4 * 24) + NOTE_ON + b"\x01" + NOTE_OFF))
+    assert load_bounded(path, max_steps=5).size == 5
+    with pytest.raises(MidiFileError, match="goes past 4 16ths"):
+        load_bounded(path, max_steps=4)
+

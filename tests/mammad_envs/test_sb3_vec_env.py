@@ -40,11 +40,16 @@ def test_equals_a_dummy_vec_env_of_scalar_envs():
 def test_ppo_and_maskable_ppo_train_on_it():
     venv = MelodySB3VecEnv(make_vector_env(8, **KWARGS))
     model = PPO("MlpPolicy", venv, n_steps=16, batch_size=64, n_epochs=1, seed=0)
+    before = [parameter.detach().clone() for parameter in model.policy.parameters()]
     model.learn(256)
     assert model.num_timesteps >= 256
+    after = list(model.policy.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert np.isfinite(model.logger.name_to_value["train/value_loss"])
     masked = MelodySB3VecEnv(MelodyVectorEnv(4, mask_key="C major", **KWARGS))
     model = MaskablePPO("MlpPolicy", masked, n_steps=16, batch_size=32, n_epochs=1, seed=0)
     model.learn(128)
+    assert np.isfinite(model.logger.name_to_value["train/value_loss"])
     assert len(masked.env_method("action_masks")) == 4
 
 

@@ -78,8 +78,14 @@ def test_unseeded_reset_continues_like_scalar_envs():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="num_envs must be a positive integer"):
-        MelodyVectorEnv(0)
+    for bad in (0, -3, 2.0, True, "2"):
+        with pytest.raises(ValueError, match=f"num_envs must be a positive integer, got {bad!r}"):
+            MelodyVectorEnv(bad)
+    assert MelodyVectorEnv(np.int64(2)).num_envs == 2
+    with pytest.raises(ValueError, match="at most MAX_STEPS = 4096.*got 100000"):
+        MelodyVectorEnv(1024, steps=100_000)  # refused before the buffers are allocated
+    with pytest.raises(ValueError, match=r"encoding 'count' takes no argument\(s\) \['decay'\]"):
+        MelodyVectorEnv(2, encoding="count", decay=0.5)
     with pytest.raises(ValueError, match="unknown encoding 'onehot'"):
         MelodyVectorEnv(2, encoding="onehot")
     with pytest.raises(ValueError, match=r"unknown argument\(s\) \['reward'\]"):

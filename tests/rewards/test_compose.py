@@ -165,6 +165,38 @@ def test_bad_arguments():
         MelodyVectorEnv(2, reward_terms=rewards.build_terms(MelodyEnv(), 1, "theory"))
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"reward_weights": [1, 2]}, r"reward_weights must be a mapping from reward name to number.*"
+                                 r"\['theory'\]; got \[1, 2\]"),
+    ({"reward_weights": "theory"}, "reward_weights must be a mapping.*got 'theory'"),
+    ({"reward_weights": {1: 2.0}}, r"reward_weights must be a mapping.*got \{1: 2.0\}"),
+    ({"reward_weights": {"theory": "x"}}, "the weight of reward 'theory' must be a finite "
+                                          "number, got 'x'"),
+    ({"reward_weights": {"note_rnn": 1}}, r"reward_weights names \['note_rnn'\], which are not "
+                                          r"among the rewards \['theory'\]"),
+    ({"reward_kwargs": [1]}, r"reward_kwargs must be a mapping from reward name to a mapping"),
+    ({"reward_kwargs": {"theory": 3}}, r"reward_kwargs\['theory'\] must be a mapping of the "
+                                       r"reward's arguments.*got 3"),
+])
+def test_bad_reward_weights_and_kwargs_are_refused_on_both_envs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make("MammadMelody-count-v0", reward="theory", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        make_vector_env(2, reward="theory", **kwargs)
+
+
+def test_the_environment_docs_name_the_registered_entry_points():
+    from pathlib import Path
+
+    from mammad_envs import registration
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "environment.md").read_text()
+    entry = docs.split("| Entry point | ", 1)[1].split("\n", 1)[0]
+    assert f"`{registration.ENTRY_POINT}`" in entry
+    assert registration.VECTOR.format("{binary,count,decay}_") in docs
+
+
+@pytest.mark.slow
 def test_the_env_package_imports_no_reward():
     import subprocess
     import sys

@@ -40,6 +40,7 @@ def test_note_rnn_samples(capsys):
     (["--midi", "nowhere"], "'nowhere' is not a folder"),
     (["--bundled", "--steps", "0"], "--steps must be positive"),
     (["--note-rnn", "0"], "--note-rnn needs a positive number"),
+    (["--midi", "x", "--max-steps", "0"], "--max-steps must be positive"),
 ])
 def test_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit):
@@ -57,3 +58,50 @@ def test_runs_as_a_module():
     result = subprocess.run([sys.executable, "-m", "rewards.evaluate", "--bundled"],
                             capture_output=True, text=True, check=True)
     assert "compositions" in result.stdout
+
+
+def bad_files(folder):
+    """Writes four files that do not load; returns {name: reason}."""
+    good = write_midi(folder / "good.tmp", [60, 62, 64, 65]).read_bytes()
+    (folder / "good.tmp").unlink()
+    (folder / "a_zero.mid").write_bytes(good[:12] + b"\x00\x00" + good[14:])  # 0 ticks per beat
+    (folder / "b_cut.mid").write_bytes(good[:60])
+    (folder / "c_text.mid").write_text("C D E F G\n")
+    (folder / "d_smpte.midi").write_bytes(good[:12] + b"\xe7\x28" + good[14:])
+    return {"a_zero.mid": "has 0 ticks per beat", "b_cut.mid": "is truncated",
+            "c_text.mid": "is not a valid MIDI file", "d_smpte.midi": "uses SMPTE time code"}
+
+
+def test_bad_midi_files_are_reported_and_skipped(tmp_path, capsys):
+    melodies = [[60, 62, 64, 65, 67, 69, 71, 72], [69, 72, 76, -2, 74, 72, 71, -1]]
+    for i, melody in enumerate(melodies):
+        write_midi(tmp_path / f"{i}.mid", melody)
+    reasons = bad_files(tmp_path)
+    table = main(["--midi", str(tmp_path)])
+    assert table == pytest.approx(metrics.evaluate([np.array(m) for m in melodies]), nan_ok=True)
+    out, err = capsys.readouterr()
+    assert f"MIDI files in {tmp_path}; 4 of 6 skipped" in out and "2 compositions" in out
+    lines = err.splitlines()
+    assert lines[0] == "skipped 4 of 6 MIDI files:" and len(lines) == 5
+    for line, (name, reason) in zip(lines[1:], reasons.items(), strict=True):
+        assert f"{name}' {reason}" in line
+
+
+def test_length_cap_skips_long_files(tmp_path, capsys):
+    write_midi(tmp_path / "short.mid", [60, 62, 64, 65])
+    write_midi(tmp_path / "long.mid", [60, 62, 64, 65] * 4)
+    assert main(["--midi", str(tmp_path), "--max-steps", "8"])["compositions"] == 1
+    assert "long.mid' is too long: track 1 goes past 8 16ths" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--midi", str(tmp_path), "--max-steps", "8", "--steps", "9"])
+    assert "--steps 9 is more than --max-steps 8" in capsys.readouterr().err
+
+
+def test_folder_without_a_loadable_file(tmp_path, capsys):
+    reasons = bad_files(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--midi", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"none of the 4 MIDI files in '{tmp_path}' loads" in err
+    assert all(f"{name}' {reason}" in err for name, reason in reasons.items())
