@@ -474,10 +474,15 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
               f"saved in {run / CHECKPOINTS}\nrun folder: {run}\ngo on with: mammad train "
               f"--resume {run}")
         return stop.exit_code
-    if getattr(model, "replay_buffer", None) is not None:
-        checkpoints.save(model)  # with the buffer, so that --resume --steps N goes on with it
-    save_model_atomically(model, run / MODEL)
-    finish_run(run, model, config)
+    try:
+        if getattr(model, "replay_buffer", None) is not None:
+            checkpoints.save(model)  # with the buffer, so that --resume --steps N goes on
+        save_model_atomically(model, run / MODEL)
+        finish_run(run, model, config)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after training, before the run was finished\nrun folder: {run}\n"
+              f"finish it with: mammad train --resume {run}", file=sys.stderr)
+        return 130
     print(f"run folder: {run}")
     return 0
 

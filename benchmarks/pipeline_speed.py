@@ -71,7 +71,8 @@ def evaluation_seconds(model: Any, hyperparams: dict[str, Any], episodes: int) -
         run = Path(folder)
         model.save(run / "model.zip")
         write_config(run, {"agent": "ppo", "env": ENV_ID, "env_kwargs": SETTING, "seed": 0,
-                           "hyperparams": hyperparams, "batched": True})
+                           "steps": int(model.num_timesteps), "hyperparams": hyperparams,
+                           "batched": True})
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "agents.cli", "evaluate", str(run / "model.zip"),
                         "-n", str(episodes), "--no-progress"], check=True,

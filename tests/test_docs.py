@@ -39,6 +39,7 @@ NEEDS_IMITATION = {"imitation.md"}
 """Pages whose commands need the imitation extra."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("blocks", list(checked_blocks()))
 def test_documented_commands_run(blocks, tmp_path, request):
     page = request.node.callspec.id

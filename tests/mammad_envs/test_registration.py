@@ -12,14 +12,23 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mammad_envs
 from mammad_envs.compat import GYMNASIUM_1
+from mammad_envs.encodings import ENCODINGS
 from mammad_envs.registration import ENVIRONMENTS
 
 IDS = [env_id for env_id, _ in ENVIRONMENTS]
 
 
-def test_ids():
-    assert IDS == ["MammadMelody-binary-v0", "MammadMelody-count-v0", "MammadMelody-decay-v0",
-                   "MelodyEnv-v0"]
+def test_ids_are_registered_one_per_builtin_encoding():
+    ours = [env_id for env_id in gym.registry
+            if env_id.startswith(("MammadMelody-", "MelodyEnv-"))]
+    assert sorted(ours) == sorted(IDS)
+    named = {}
+    for env_id in IDS:
+        encoding = gym.make(env_id).unwrapped.encoding
+        if env_id.startswith("MammadMelody-"):
+            assert env_id == f"MammadMelody-{encoding.name}-v0"  # the id names its encoding
+            named[encoding.name] = type(encoding)
+    assert named == {name: ENCODINGS[name] for name in ("binary", "count", "decay")}
 
 
 @pytest.mark.parametrize("env_id", IDS)

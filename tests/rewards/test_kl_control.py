@@ -33,4 +33,7 @@ def test_psi_learning_objective_with_ppo():
         assert terms["theory"] == pytest.approx(theory / c)
         assert terms["note_rnn"] <= 0.0  # a log-probability
         assert reward == pytest.approx(theory / c + terms["note_rnn"], rel=1e-6)
-    assert np.isfinite(model.logger.name_to_value.get("train/entropy_loss", 0.0))
+    recorded = model.logger.name_to_value  # the last update's values (not yet dumped)
+    assert "train/entropy_loss" in recorded and "train/policy_gradient_loss" in recorded
+    assert np.isfinite(recorded["train/entropy_loss"]) and recorded["train/entropy_loss"] < 0.0
+    assert np.isfinite(recorded["train/policy_gradient_loss"])
