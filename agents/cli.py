@@ -7,6 +7,7 @@
     mammad train --resume runs/<run>                 # after Ctrl-C or a crash; --steps N: on to N
     mammad sample runs/<run>/model.zip -n 16 --out samples/
     mammad evaluate runs/<run>/model.zip -n 10000    # the table, then one JSON line
+    mammad preference train --db prefs.sqlite --out pref_model/
 
 Every argument is checked before any work starts. Model files load without unpickling
 anything (:mod:`agents.model_files`; ``--trust-pickle`` to override), run folders are made
@@ -37,8 +38,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-DESCRIPTION = ("mammad-envs: list agents, train them on the MammadMelody environments, and "
-               "sample and evaluate trained models.")
+DESCRIPTION = ("mammad-envs: list agents, train them on the MammadMelody environments, "
+               "sample and evaluate trained models, and train the preference reward.")
 
 
 def positive_int(text: str) -> int:
@@ -159,6 +160,31 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--trust-pickle", action="store_true",
                           help="load a model file even if it holds pickled objects (which run "
                                "code when loaded)")
+    preference = commands.add_parser("preference", help="the learned preference reward",
+                                     formatter_class=HelpFormatter,
+                                     description="Train the preference reward model from the "
+                                                 "labels in a preference store.")
+    preference_commands = preference.add_subparsers(dest="preference_command", required=True)
+    train_preference = preference_commands.add_parser(
+        "train", help="train a Bradley-Terry reward model on a store's labels",
+        formatter_class=HelpFormatter,
+        description="Train an ensemble of reward nets on the labelled pairs of a preference "
+                    "store; writes OUT/model.pt (weights only) and OUT/model_card.md.")
+    train_preference.add_argument("--db", type=Path, required=True,
+                                  help="the preference store (SQLite), e.g. prefs.sqlite")
+    train_preference.add_argument("--out", type=Path, required=True,
+                                  help="a new folder for model.pt and model_card.md")
+    train_preference.add_argument("--members", type=positive_int, default=3,
+                                  help="nets in the ensemble")
+    train_preference.add_argument("--epochs", type=positive_int, default=30,
+                                  help="most epochs per net (each stops early on its "
+                                       "out-of-bag pairs)")
+    train_preference.add_argument("--held-out", type=float, default=0.2,
+                                  help="fraction of the pairs kept out for the accuracy figure")
+    train_preference.add_argument("--seed", type=non_negative_int, default=0)
+    train_preference.add_argument("--threads", type=positive_int, default=1,
+                                  help="torch threads")
+    train_preference.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -174,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return train_command(args, argv, parser)
         if args.command == "sample":
             return sample_command(args)
+        if args.command == "preference":
+            return preference_train_command(args, argv)
         return evaluate_command(args)
     except (ValueError, FileNotFoundError, TypeError, ImportError, RuntimeError) as error:
         parser.exit(2, f"mammad {args.command}: error: {error}\n")
@@ -570,6 +598,48 @@ def sample_command(args: argparse.Namespace) -> int:
     written = write_samples(args.out, melodies, accompaniments, wav=not args.no_wav,
                             bpm=args.bpm, audio=args.audio)
     print(f"wrote {len(written)} files for {args.n} melodies to {args.out}")
+    return 0
+
+
+def preference_train_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """``mammad preference train``: a reward model and its card from a store's labels."""
+    import torch
+
+    from agents.runs import scratch_folder
+    from rewards.preferences import (
+        PreferenceStore,
+        TrainingSettings,
+        comparisons_from_store,
+        model_card,
+        train_reward_model,
+    )
+
+    if not args.db.is_file():
+        raise FileNotFoundError(f"preference store {str(args.db)!r} does not exist (label "
+                                f"some pairs first: `mammad label`, or `mammad rlhf`)")
+    if (args.out / "model.pt").exists():
+        raise ValueError(f"{str(args.out / 'model.pt')!r} exists already: choose a new --out "
+                         f"folder")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {str(args.out)!r} is a file: give a folder")
+    settings = TrainingSettings(members=args.members, epochs=args.epochs,
+                                held_out=args.held_out, seed=args.seed)
+    torch.set_num_threads(args.threads)
+    with PreferenceStore(args.db) as store:
+        comparisons = comparisons_from_store(store)
+    ensemble = train_reward_model(comparisons, settings, progress=not args.no_progress)
+    ensemble.card["store"] = str(args.db)
+    command = " ".join(["mammad", *argv])
+    args.out.mkdir(parents=True, exist_ok=True)
+    with scratch_folder(args.out) as scratch:  # the card first, the model last
+        (scratch / "model_card.md").write_text(model_card(ensemble.card, command))
+        (scratch / "model_card.md").replace(args.out / "model_card.md")
+        ensemble.save(scratch / "model.pt").replace(args.out / "model.pt")
+    held = ensemble.card["held_out"]
+    figure = ("no pairs held out" if not held["pairs"] else
+              f"held-out accuracy {100 * held['accuracy']:.1f}% on {held['pairs']:,} pairs")
+    print(f"trained on {ensemble.card['labels']:,} labels ({figure}); wrote "
+          f"{args.out / 'model.pt'} and {args.out / 'model_card.md'}")
     return 0
 
 

@@ -1,122 +1,77 @@
 """PreferenceReward: a learned model of which melodies people prefer, as a reward.
 
 The wrapper calls any object with a ``score(melodies) -> array`` method (the
-:class:`PreferenceModel` protocol). :class:`MelodyRewardNet` is the project's model of that
-kind: an LSTM over the Note-RNN's tokens with a scalar head, the shape of reward model a
-Bradley-Terry loss on pairwise preferences trains (as in MusicRL). Its training, the preference
-data and the labelling tools are a separate piece of work; the wrapper and the model interface
-are here so rewards can be composed today.
+:class:`PreferenceModel` protocol). The project's models of that kind
+(:mod:`rewards.preferences.reward_model`) are :class:`MelodyRewardNet`, an LSTM over the
+Note-RNN's tokens and the accompaniment with a scalar head, and :class:`RewardEnsemble`, several
+of them, which ``mammad preference train`` trains with a Bradley-Terry loss on pairwise
+preferences (as MusicRL does; :mod:`rewards.preferences.training`).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
-import torch
-from torch import nn
 
 from mammad_envs.step_batch import StepBatch
 from rewards.base import RewardTerm, RewardWrapper
-from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
+from rewards.preferences.reward_model import (
+    MelodyRewardNet,
+    RewardEnsemble,
+    load_reward_model,
+)
 
-FORMAT = "mammad-envs/melody-reward-net"
+__all__ = ["MODES", "MelodyRewardNet", "PreferenceModel", "PreferenceReward", "PreferenceTerm",
+           "RewardEnsemble", "load_preference_model", "takes_accompaniments"]
+
 MODES = ("final", "delta")
 
 
 @runtime_checkable
 class PreferenceModel(Protocol):
-    """Anything that scores melodies; a higher score means more preferred."""
+    """Anything that scores melodies; a higher score means more preferred.
+
+    A model may also take ``accompaniments=`` (the accompaniment each melody was written
+    over, a bundled name or None), as :class:`MelodyRewardNet` does; the reward passes them
+    when its ``score`` has that parameter.
+    """
 
     def score(self, melodies: Sequence[np.ndarray]) -> np.ndarray:
         """One float per melody (melody arrays of any lengths, at least one event each)."""
 
 
-class MelodyRewardNet(nn.Module):
-    """Embedding -> LSTM -> linear: one scalar per melody, read after its last event.
-
-    Args:
-        embedding_dim: Size of the token embedding.
-        hidden_size: LSTM cells.
-    """
-
-    def __init__(self, embedding_dim: int = 32, hidden_size: int = 64) -> None:
-        super().__init__()
-        self.hyperparameters = {"embedding_dim": int(embedding_dim),
-                                "hidden_size": int(hidden_size)}
-        self.embedding = nn.Embedding(INPUT_VOCABULARY, int(embedding_dim))
-        self.lstm = nn.LSTM(int(embedding_dim), int(hidden_size), batch_first=True)
-        self.head = nn.Linear(int(hidden_size), 1)
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Scores ``(batch, steps)`` token tensors (START first) of the given lengths."""
-        outputs, _ = self.lstm(self.embedding(tokens))
-        last = outputs[torch.arange(len(tokens)), lengths - 1]
-        return self.head(last)[:, 0]
-
-    @torch.no_grad()
-    def score(self, melodies: Sequence[np.ndarray]) -> np.ndarray:
-        """One score per melody (see :class:`PreferenceModel`)."""
-        tokens = [melody_to_tokens(melody) for melody in melodies]
-        if not tokens or any(len(t) == 0 for t in tokens):
-            raise ValueError("score needs melodies of at least one event")
-        longest = max(len(t) for t in tokens)
-        batch = torch.full((len(tokens), longest + 1), START_TOKEN, dtype=torch.long)
-        for row, sequence in enumerate(tokens):
-            batch[row, 1:len(sequence) + 1] = torch.as_tensor(sequence)
-        lengths = torch.as_tensor([len(t) + 1 for t in tokens])
-        return self.forward(batch, lengths).numpy().astype(np.float64)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Writes hyperparameters and weights, loadable with ``torch.load(weights_only=True)``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": FORMAT, "hyperparameters": self.hyperparameters,
-                    "state_dict": self.state_dict()}, path)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> MelodyRewardNet:
-        """Loads a file written by :meth:`save` (never unpickling anything but tensors).
-
-        Raises:
-            FileNotFoundError: If the file is missing.
-            ValueError: If it is not a reward-model file.
-        """
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"preference model file not found: {path}")
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-            if checkpoint.get("format") != FORMAT:
-                raise ValueError(f"format is {checkpoint.get('format')!r}, not {FORMAT!r}")
-            model = cls(**checkpoint["hyperparameters"])
-            model.load_state_dict(checkpoint["state_dict"])
-        except Exception as error:  # noqa: BLE001 (torch raises many kinds on bad files)
-            raise ValueError(f"{path} is not a preference model written by "
-                             f"MelodyRewardNet.save: {error}") from error
-        return model.eval()
-
-
 def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> PreferenceModel:
-    """A preference model from a path (a :class:`MelodyRewardNet` file) or an object as is.
+    """A preference model from a path or an object as is.
+
+    A path names a :class:`MelodyRewardNet` or :class:`RewardEnsemble` file.
 
     Raises:
         ValueError: If there is no model, or the object has no ``score`` method.
+        FileNotFoundError: If the file is missing.
     """
     if model is None:
         raise ValueError("the preference reward needs a model: the path of a file written by "
-                         "MelodyRewardNet.save, or an object with a score(melodies) method; pass "
-                         "it as reward_kwargs={'preference': {'model': ...}}")
+                         "`mammad preference train` (or MelodyRewardNet.save), or an object "
+                         "with a score(melodies) method; pass it as "
+                         "reward_kwargs={'preference': {'model': ...}}")
     if isinstance(model, str | os.PathLike):
-        return MelodyRewardNet.load(model)
+        return load_reward_model(model)
     if not isinstance(model, PreferenceModel):
         raise ValueError(f"{model!r} has no score(melodies) method")
     return model
+
+
+def takes_accompaniments(model: PreferenceModel) -> bool:
+    """Whether a model's ``score`` takes ``accompaniments=``."""
+    try:
+        return "accompaniments" in inspect.signature(model.score).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class PreferenceTerm(RewardTerm):
@@ -142,6 +97,12 @@ class PreferenceTerm(RewardTerm):
             raise ValueError(f"unknown preference reward mode {mode!r}: choose one of {MODES}")
         self.mode = mode
         self.model = load_preference_model(model)
+        self._with_accompaniments = takes_accompaniments(self.model)
+        from mammad_envs.data import load_accompaniments
+
+        # StepBatch.accompaniments indexes the bundled list; one past its end means none.
+        self._accompaniment_names = np.array(
+            [a.name for a in load_accompaniments()] + [None], dtype=object)
         self._previous = np.zeros(self.batch)
 
     def reset(self, rows: np.ndarray) -> None:
@@ -154,8 +115,13 @@ class PreferenceTerm(RewardTerm):
         rows = np.flatnonzero(step.terminated) if self.mode == "final" else np.arange(step.size)
         if len(rows) == 0:
             return values
-        scores = np.asarray(self.model.score([step.melody(row) for row in rows]),
-                            dtype=np.float64)
+        melodies = [step.melody(row) for row in rows]
+        if self._with_accompaniments:
+            names = self._accompaniment_names[step.accompaniments[rows]]
+            scores = self.model.score(melodies, accompaniments=list(names))
+        else:
+            scores = self.model.score(melodies)
+        scores = np.asarray(scores, dtype=np.float64)
         if self.mode == "final":
             values[rows] = scores
             return values

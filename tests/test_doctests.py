@@ -18,6 +18,7 @@ MODULES = [
     "rewards.learned_reward",
     "rewards.metrics",
     "rewards.note_rnn_reward",
+    "rewards.preferences.labelers",
     "rewards.theory.rules",
     "rewards.theory.wrapper",
     "agents.registry",

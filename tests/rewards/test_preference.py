@@ -49,11 +49,36 @@ def test_reward_net_scores_saves_and_loads(tmp_path):
     path = net.save(tmp_path / "prefs.pt")
     loaded = MelodyRewardNet.load(path)
     np.testing.assert_allclose(loaded.score(melodies), scores, atol=1e-6)
-    env = gym.make("MelodyEnv-v0", steps=3, reward="preference",
+    env = gym.make("MelodyEnv-v0", steps=3, reward="preference", accompaniment="march",
                    reward_kwargs={"preference": {"model": str(path)}})
     results = play(env, [60, 62, HOLD])
-    assert results[-1][1] == pytest.approx(scores[0], abs=1e-5)
+    over_march = net.score(melodies[:1], accompaniments=["march"])[0]
+    assert results[-1][1] == pytest.approx(over_march, abs=1e-5)  # it sees the accompaniment
+    assert over_march != pytest.approx(scores[0], abs=1e-6)
     assert gym.make(env.spec).spec.kwargs["reward"] == "preference"
+
+
+def test_the_accompaniment_is_part_of_the_input_and_old_files_load(tmp_path):
+    from rewards.preferences.reward_model import context_features
+
+    march = context_features("march", 40)
+    assert march.shape == (40, 13) and march[:, :12].any() and march[:, 12].any()
+    assert not context_features(None, 5).any()
+    with pytest.raises(ValueError, match="unknown accompaniment 'waltz'"):
+        context_features("waltz", 4)
+    torch.manual_seed(0)
+    net = MelodyRewardNet(embedding_dim=8, hidden_size=8)
+    melody = np.array([60, 62, HOLD, 64])
+    by_accompaniment = {name: net.score([melody], accompaniments=[name])[0]
+                        for name in ("march", "rock", None)}
+    assert len(set(np.round(list(by_accompaniment.values()), 6))) == 3
+    old = MelodyRewardNet(embedding_dim=8, hidden_size=8, context_size=0)
+    state = {"format": "mammad-envs/melody-reward-net",
+             "hyperparameters": {"embedding_dim": 8, "hidden_size": 8},  # an earlier file
+             "state_dict": old.state_dict()}
+    torch.save(state, tmp_path / "old.pt")
+    loaded = MelodyRewardNet.load(tmp_path / "old.pt")
+    np.testing.assert_allclose(loaded.score([melody], ["march"]), old.score([melody]))
 
 
 def test_bad_models_and_modes(tmp_path):
