@@ -8,6 +8,7 @@
     mammad sample runs/<run>/model.zip -n 16 --out samples/
     mammad evaluate runs/<run>/model.zip -n 10000    # the table, then one JSON line
     mammad preference train --db prefs.sqlite --out pref_model/
+    mammad rlhf --env MammadMelody-count-v0 --rounds 5 --labeler synthetic:theory
 
 Every argument is checked before any work starts. Model files load without unpickling
 anything (:mod:`agents.model_files`; ``--trust-pickle`` to override), run folders are made
@@ -185,6 +186,39 @@ def build_parser() -> argparse.ArgumentParser:
     train_preference.add_argument("--threads", type=positive_int, default=1,
                                   help="torch threads")
     train_preference.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rlhf = commands.add_parser("rlhf", help="the RLHF loop: sample, label, learn the reward, "
+                                            "fine-tune", formatter_class=HelpFormatter,
+                               description="Rounds of: sample melodies from the policy, label "
+                                           "pairs, train the preference reward model, fine-tune "
+                                           "the policy with PPO on preference + note_rnn. "
+                                           "Resumes a killed loop in the same --out.")
+    rlhf.add_argument("--env", default=DEFAULT_ENV, help="a MammadMelody env id")
+    rlhf.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                      help="env arguments as YAML values, e.g. steps=32 (default: the id's own)")
+    rlhf.add_argument("--labeler", default="synthetic:theory",
+                      help="synthetic:<reward> or module:function (a function from a list of "
+                           "melody arrays to scores)")
+    rlhf.add_argument("--temperature", type=float, default=1.0,
+                      help="the labeler's Bradley-Terry noise (0: none)")
+    rlhf.add_argument("--rounds", type=positive_int, default=5, help="rounds in all")
+    rlhf.add_argument("--samples", type=positive_int, default=256,
+                      help="melodies sampled from the policy per round")
+    rlhf.add_argument("--pairs", type=positive_int, default=100, help="pairs labelled per round")
+    rlhf.add_argument("--steps", type=positive_int, default=20_000,
+                      help="PPO fine-tuning steps per round")
+    rlhf.add_argument("--note-rnn-weight", type=float, default=1.0,
+                      help="weight of the Note-RNN term, the KL anchor")
+    rlhf.add_argument("--members", type=positive_int, default=3,
+                      help="reward nets in the ensemble")
+    rlhf.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
+                      help="override PPO's YAML hyperparameters (default: the bundled YAML's)")
+    rlhf.add_argument("--seed", type=non_negative_int, default=0)
+    rlhf.add_argument("--out", type=Path, help="the loop's folder (default: "
+                                               "rlhf/<env>__<labeler>__<seed>)")
+    rlhf.add_argument("--db", type=Path, help="the preference store (default: <out>/prefs.sqlite)")
+    rlhf.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    rlhf.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
@@ -202,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             return sample_command(args)
         if args.command == "preference":
             return preference_train_command(args, argv)
+        if args.command == "rlhf":
+            return rlhf_command(args)
         return evaluate_command(args)
     except (ValueError, FileNotFoundError, TypeError, ImportError, RuntimeError) as error:
         parser.exit(2, f"mammad {args.command}: error: {error}\n")
@@ -640,6 +676,37 @@ def preference_train_command(args: argparse.Namespace, argv: list[str]) -> int:
               f"held-out accuracy {100 * held['accuracy']:.1f}% on {held['pairs']:,} pairs")
     print(f"trained on {ensemble.card['labels']:,} labels ({figure}); wrote "
           f"{args.out / 'model.pt'} and {args.out / 'model_card.md'}")
+    return 0
+
+
+def rlhf_command(args: argparse.Namespace) -> int:
+    """``mammad rlhf``: run or resume the loop, one line per round, then a table."""
+    import re
+
+    import torch
+
+    from agents.hyperparams import parse_overrides
+    from agents.rlhf import RLHFSettings, run_rlhf
+
+    settings = RLHFSettings(
+        env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
+        rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
+        note_rnn_weight=args.note_rnn_weight, labeler=args.labeler,
+        temperature=args.temperature, members=args.members,
+        hyperparams=parse_overrides(args.hyperparams), seed=args.seed)
+    label = re.sub(r"[^A-Za-z0-9_.+-]+", "-", args.labeler)
+    out = args.out or Path("rlhf") / f"{args.env}__{label}__{args.seed}"
+    torch.set_num_threads(args.threads)
+    print(f"RLHF loop in {out} ({settings.rounds} rounds, labeler {settings.labeler})")
+    results = run_rlhf(settings, out, args.db, progress=not args.no_progress)
+    print("\n| round | labels | held-out accuracy | labeler score before | after |")
+    print("|---|---|---|---|---|")
+    for result in results:
+        held = result["reward_model"]["held_out_accuracy"]
+        held = "-" if held is None or held != held else f"{100 * held:.1f}%"
+        print(f"| {result['round']} | {result['labels']:,} | {held} | "
+              f"{result['labeler_score_before']:.3f} | {result['labeler_score_after']:.3f} |")
+    print(f"\nfolder: {out}; the last policy: mammad evaluate {out}/round_{len(results) - 1}")
     return 0
 
 

@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from agents.cli import main
+from agents.rlhf import RLHFSettings, choose_pairs, pair_candidates, run_rlhf
+from rewards.preferences import PreferenceStore
+
+SMALL = ["--env-kwargs", "steps=16", "--samples", "48", "--pairs", "24", "--steps", "1024",
+         "--members", "2", "--no-progress"]
+
+
+def high_register(melodies):
+    """A taste none of the suite's rewards has: the mean pitch of the notes."""
+    return np.array([np.mean([p for p in m if p >= 0] or [0.0]) / 12 for m in melodies])
+
+
+@pytest.mark.slow
+def test_a_short_loop_runs_end_to_end_and_resumes(tmp_path, capsys):
+    torch.set_num_threads(1)
+    out = tmp_path / "loop"
+    labeler = f"{__name__}:high_register"
+    main(["rlhf", "--rounds", "2", "--labeler", labeler, "--out", str(out), *SMALL])
+    text = capsys.readouterr().out
+    assert "| 1 | 48 |" in text and f"mammad evaluate {out}/round_1" in text
+    with PreferenceStore(out / "prefs.sqlite") as store:
+        counts = store.counts()
+        assert counts["labelled"] == 48 and counts["melodies"] >= 48
+        labellers = {pair.label.labeler for pair in store.comparisons()}
+    assert labellers == {labeler}
+    rounds = [json.loads((out / f"round_{k}" / "round.json").read_text()) for k in (0, 1)]
+    assert [r["labels"] for r in rounds] == [24, 48]
+    assert rounds[1]["policy_steps"] == 2048
+    assert (out / "round_1" / "pref_model" / "model_card.md").is_file()
+    main(["evaluate", str(out / "round_1"), "-n", "4", "--no-progress"])  # a run folder
+    assert "4 compositions" in capsys.readouterr().out
+
+    (out / "round_1" / "round.json").unlink()  # killed after labelling, before the end
+    main(["rlhf", "--rounds", "3", "--labeler", labeler, "--out", str(out), *SMALL])
+    capsys.readouterr()
+    with PreferenceStore(out / "prefs.sqlite") as store:
+        assert store.counts()["labelled"] == 72  # round 1's labels were not asked again
+
+
+def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
+    out = tmp_path / "loop"
+    out.mkdir()
+    (out / "rlhf.json").write_text(json.dumps({"env": "MammadMelody-binary-v0"}))
+    with pytest.raises(SystemExit):
+        main(["rlhf", "--out", str(out), *SMALL])
+    assert "holds an RLHF loop with other settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rounds", "0"], "argument --rounds: 0 is too small"),
+    (["--labeler", "synthetic:theroy"], "unknown reward 'theroy'"),
+    (["--env", "CartPole-v1"], "is not a MammadMelody env"),
+    (["--env-kwargs", "reward=theory"], "the loop sets the env's rewards itself"),
+    (["--temperature", "-1"], "temperature must be a number >= 0"),
+])
+def test_bad_arguments(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["rlhf", "--out", str(tmp_path / "x"), *argv])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x" / "prefs.sqlite").exists()
+
+
+def test_pairs_share_an_accompaniment():
+    rng = np.random.default_rng(0)
+    names = ["march", "rock", "march", None, "rock", None, "march"]
+    pairs = pair_candidates(names, 50, rng)
+    assert pairs and all(names[a] == names[b] and a < b for a, b in pairs)
+    assert len(set(pairs)) == len(pairs)
+    assert pair_candidates(["march", "rock"], 3, rng) == []
+
+
+class KnownDoubt:
+    """A reward model whose doubt about a pair is the first melody's first pitch."""
+
+    def disagreement(self, melodies_a, melodies_b, accompaniments):
+        return np.array([float(m[0]) for m in melodies_a])
+
+
+def test_the_least_sure_pairs_are_chosen():
+    melodies = [np.array([pitch]) for pitch in range(40, 80)]
+    names = ["march"] * len(melodies)
+    pairs = choose_pairs(melodies, names, 5, KnownDoubt(), np.random.default_rng(0))
+    candidates = pair_candidates(names, 20, np.random.default_rng(0))
+    top = sorted(candidates, key=lambda pair: -melodies[pair[0]][0])[:5]
+    assert sorted(pairs) == sorted(top)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="samples must be at least 2"):
+        RLHFSettings(samples=1)
+    with pytest.raises(ValueError, match="note_rnn_weight must be a number >= 0"):
+        RLHFSettings(note_rnn_weight=-1.0)
+    with pytest.raises(ValueError, match="unknown env"):
+        run_rlhf(RLHFSettings(env="Nope-v0"), None)
