@@ -7,6 +7,7 @@
     mammad train --resume runs/<run>                 # after Ctrl-C or a crash; --steps N: on to N
     mammad sample runs/<run>/model.zip -n 16 --out samples/
     mammad evaluate runs/<run>/model.zip -n 10000    # the table, then one JSON line
+    mammad label --pool runs/<run> --db prefs.sqlite   # serves http://127.0.0.1:8765
     mammad preference train --db prefs.sqlite --out pref_model/
     mammad rlhf --env MammadMelody-count-v0 --rounds 5 --labeler synthetic:theory
 
@@ -187,6 +188,42 @@ def build_parser() -> argparse.ArgumentParser:
                                   help="torch threads")
     train_preference.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    label = commands.add_parser("label", help="serve the labelling page (pairs of melodies)",
+                                formatter_class=HelpFormatter,
+                                description="Serve a local page that shows pairs of melodies "
+                                            "over the same accompaniment and records which one "
+                                            "you prefer (keys A, B, T for tie, S to skip, space "
+                                            "to play) in a preference store. Needs the label "
+                                            "extra: pip install -e \".[label]\".")
+    label.add_argument("--db", type=Path, required=True,
+                       help="the preference store (SQLite; made if missing)")
+    label.add_argument("--pool", help="where melodies come from: a folder of MIDI files, a run "
+                                      "folder or its model.zip, or note_rnn (default: the "
+                                      "store's own melodies)")
+    label.add_argument("--model", type=Path,
+                       help="a reward model (pref_model/model.pt): its least sure pairs first")
+    label.add_argument("--labeler", help="your name in the store (default: human:<login>)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (another host lets others reach the page)")
+    label.add_argument("--port", type=non_negative_int, default=8765)
+    label.add_argument("--pairs", type=positive_int, default=20,
+                       help="pairs made each time none is left to label")
+    label.add_argument("--count", type=positive_int,
+                       help="melodies drawn from the pool (default: 32 episodes or samples, "
+                            "every MIDI file)")
+    label.add_argument("--steps", type=positive_int,
+                       help="melody length in 16ths for MIDI files or the Note-RNN (default: "
+                            "each file's own; 32 for the Note-RNN)")
+    label.add_argument("--accompaniment",
+                       help="note_rnn pool: a bundled accompaniment to put the melodies over")
+    label.add_argument("--temperature", type=float, default=1.0,
+                       help="note_rnn pool: sampling temperature")
+    label.add_argument("--seed", type=non_negative_int, default=0)
+    label.add_argument("--shuffle", action="store_true",
+                       help="show a random unlabelled pair (several people labelling at once)")
+    label.add_argument("--trust-pickle", action="store_true",
+                       help="run pool: load a model file even if it holds pickled objects")
+
     rlhf = commands.add_parser("rlhf", help="the RLHF loop: sample, label, learn the reward, "
                                             "fine-tune", formatter_class=HelpFormatter,
                                description="Rounds of: sample melodies from the policy, label "
@@ -238,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             return preference_train_command(args, argv)
         if args.command == "rlhf":
             return rlhf_command(args)
+        if args.command == "label":
+            return label_command(args)
         return evaluate_command(args)
     except (ValueError, FileNotFoundError, TypeError, ImportError, RuntimeError) as error:
         parser.exit(2, f"mammad {args.command}: error: {error}\n")
@@ -677,6 +716,23 @@ def preference_train_command(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"trained on {ensemble.card['labels']:,} labels ({figure}); wrote "
           f"{args.out / 'model.pt'} and {args.out / 'model_card.md'}")
     return 0
+
+
+def label_command(args: argparse.Namespace) -> int:
+    """``mammad label``: the labelling page, until Ctrl-C."""
+    from importlib.util import find_spec
+
+    missing = [name for name in ("starlette", "uvicorn") if find_spec(name) is None]
+    if missing:
+        raise ImportError(f"mammad label needs {' and '.join(missing)} (the label extra): "
+                          f"pip install -e \".[label]\"")
+    from rewards.preferences.labelling import serve
+
+    return serve(args.db, args.pool, host=args.host, port=args.port, model=args.model,
+                 labeler=args.labeler, pairs=args.pairs, count=args.count, steps=args.steps,
+                 seed=args.seed, temperature=args.temperature,
+                 accompaniment=args.accompaniment, trust_pickle=args.trust_pickle,
+                 shuffle=args.shuffle)
 
 
 def rlhf_command(args: argparse.Namespace) -> int:

@@ -169,7 +169,8 @@ def describe(result: dict[str, Any]) -> str:
     held = "-" if held is None or held != held else f"{100 * held:.0f}%"
     return (f"round {result['round']}: {result['labels']:,} labels, reward model held-out "
             f"accuracy {held}; labeler score {result['labeler_score_before']:.3f} -> "
-            f"{result['labeler_score_after']:.3f}; {result['seconds']:.0f} s")
+            f"{result['labeler_score_after']:.3f} ({result['distinct_melodies_after']} distinct "
+            f"melodies of {result['samples']}); {result['seconds']:.0f} s")
 
 
 def _policy(settings: RLHFSettings, index: int, out: Path, env: Any) -> Any:
@@ -272,13 +273,15 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
                                                 settings.samples, seed=episode_seed + 10**6)
     names = [None if a is None else a.name for a in accompaniments]
     after = float(np.mean(labeler.scores(melodies, names)))
+    distinct = len({melody.tobytes() for melody in melodies})
     held = ensemble.card["held_out"]
     result = {"round": index, "labels": ensemble.card["labels"],
               "new_labels": len(fresh),
               "reward_model": {"held_out_accuracy": held["accuracy"],
                                "held_out_pairs": held["pairs"]},
               "labeler": labeler.name, "labeler_score_before": before,
-              "labeler_score_after": after, "policy_steps": int(policy.num_timesteps),
+              "labeler_score_after": after, "distinct_melodies_after": distinct,
+              "samples": settings.samples, "policy_steps": int(policy.num_timesteps),
               "seconds": round(time.perf_counter() - started, 1)}
     _write_json(folder / ROUND_FILE, result)
     return result

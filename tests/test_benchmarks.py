@@ -55,3 +55,16 @@ def test_pipeline_speed_prints_its_table():
             if line.startswith("| ") and not line.startswith("| figure")]
     assert [row.split(",")[0] for row in rows] == [
         "PPO training", "PPO training", "batched env alone", "mammad evaluate -n 500 (new process)"]
+
+
+def test_rlhf_benchmark_prints_both_tables(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.rlhf", "--quick", "--out",
+                             str(tmp_path / "loop")], capture_output=True, text=True, check=True,
+                            cwd=SCRIPT.parents[1], timeout=600)
+    lines = result.stdout.splitlines()
+    accuracy = next(line for line in lines if line.startswith("| 40 |"))
+    measured = float(accuracy.split("|")[2].split("%")[0])
+    assert 0 <= measured <= 100
+    second = next(line for line in lines if line.startswith("| 1 | "))  # the loop's round 1
+    assert len(second.split("|")) == 10  # its 8 cells
+    assert (tmp_path / "loop" / "round_1" / "round.json").is_file()

@@ -1,0 +1,339 @@
+// The labelling page of mammad-envs (`mammad label`): shows two melodies of one context as
+// piano rolls, plays them with WebAudio oscillators over their accompaniment, and posts the
+// choice. No dependencies; served from the package.
+//
+// State for tests and scripts, on document.body.dataset:
+//   state     "loading" | "ready" | "sending" | "done" | "error"
+//   pair      token of the pair shown ("" when none)
+//   audio     "started" once an AudioContext exists, then its state ("running", "suspended")
+//   played    the side last played ("a" or "b"); voices: oscillators it scheduled
+//   playing   the side playing now (absent when silent)
+//   last      the last choice recorded; labelled / skipped: this session's counts
+"use strict";
+
+(() => {
+  const HOLD = -2;
+  const REST = -1;
+  const KEYS = { a: "a", b: "b", t: "tie", s: "skip" };
+  const NAMES = { a: "A is better", b: "B is better", tie: "a tie", skip: "skipped" };
+  const COLOURS = { a: "#1f6fd1", b: "#d9691e" };
+
+  const body = document.body;
+  const session = document.querySelector('meta[name="session"]').content;
+  const $ = (id) => document.getElementById(id);
+
+  let current = null;   // the pair shown: {token, a, b, context, accompaniment}
+  let bpm = 120;
+  let busy = false;     // a label is being sent: further choices wait
+  let audio = null;     // the AudioContext, made on the first play (a user gesture)
+  let master = null;
+  let voices = [];
+  let nextSide = "a";   // what Space plays next
+  let frame = 0;        // the playhead's animation frame
+  let counts = { labelled: 0, skipped: 0 };
+
+  function setState(state) {
+    body.dataset.state = state;
+    const disabled = state !== "ready";
+    document.querySelectorAll("#choices button, button.play").forEach((button) => {
+      button.disabled = disabled;
+    });
+  }
+
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  // ------------------------------------------------------------------ melodies
+
+  // Events (pitch, HOLD, REST per 16th) -> notes {pitch, start, end}.
+  function notesOf(events) {
+    const notes = [];
+    let open = null;
+    events.forEach((event, step) => {
+      if (event === HOLD) return;
+      if (open) {
+        open.end = step;
+        notes.push(open);
+        open = null;
+      }
+      if (event !== REST && event >= 0) open = { pitch: event, start: step, end: step + 1 };
+    });
+    if (open) {
+      open.end = events.length;
+      notes.push(open);
+    }
+    return notes;
+  }
+
+  function accompanimentNotes() {
+    return current.accompaniment.map(([pitch, start, end]) => ({ pitch, start, end }));
+  }
+
+  // ------------------------------------------------------------------ piano rolls
+
+  function pitchRange() {
+    const pitches = [
+      ...notesOf(current.a.events), ...notesOf(current.b.events), ...accompanimentNotes(),
+    ].map((note) => note.pitch);
+    if (!pitches.length) return [60, 72];
+    return [Math.min(...pitches) - 2, Math.max(...pitches) + 2];
+  }
+
+  function draw(side, playhead) {
+    const canvas = $(`roll-${side}`);
+    const context = canvas.getContext("2d");
+    const width = canvas.width;
+    const height = canvas.height;
+    context.clearRect(0, 0, width, height);
+    if (!current) return;
+    const steps = current.context.steps;
+    const [low, high] = pitchRange();
+    const rows = high - low + 1;
+    const x = (step) => (step / steps) * width;
+    const y = (pitch) => ((high - pitch) / rows) * height;
+    const rowHeight = height / rows;
+    for (let pitch = low; pitch <= high; pitch += 1) {  // black keys shaded
+      if ([1, 3, 6, 8, 10].includes(pitch % 12)) {
+        context.fillStyle = "#eef0f4";
+        context.fillRect(0, y(pitch), width, rowHeight);
+      }
+    }
+    for (let step = 0; step <= steps; step += 1) {  // 16ths, beats, bars
+      context.strokeStyle = step % 16 === 0 ? "#8a93a3" : step % 4 === 0 ? "#c3c9d3" : "#e6e9ee";
+      context.lineWidth = step % 16 === 0 ? 2 : 1;
+      context.beginPath();
+      context.moveTo(x(step) + 0.5, 0);
+      context.lineTo(x(step) + 0.5, height);
+      context.stroke();
+    }
+    context.fillStyle = "#8a93a3";  // octave names at each C
+    context.font = "10px system-ui, sans-serif";
+    for (let pitch = low; pitch <= high; pitch += 1) {
+      if (pitch % 12 === 0) context.fillText(`C${pitch / 12 - 1}`, 3, y(pitch) + rowHeight - 1);
+    }
+    const thick = Math.max(rowHeight - 1, 4);
+    const block = (note, colour) => {
+      context.fillStyle = colour;
+      context.fillRect(x(note.start) + 1, y(note.pitch) + (rowHeight - thick) / 2,
+        Math.max(x(note.end) - x(note.start) - 2, 2), thick);
+    };
+    accompanimentNotes().forEach((note) => block(note, "rgba(120, 128, 142, 0.45)"));
+    notesOf(current[side].events).forEach((note) => block(note, COLOURS[side]));
+    if (playhead !== undefined) {
+      context.strokeStyle = "#111";
+      context.lineWidth = 2;
+      context.beginPath();
+      context.moveTo(x(playhead), 0);
+      context.lineTo(x(playhead), height);
+      context.stroke();
+    }
+  }
+
+  function render() {
+    const { accompaniment, key, steps } = current.context;
+    const bars = steps / 16;
+    $("context").textContent = [
+      accompaniment ? `accompaniment: ${accompaniment}` : "no accompaniment",
+      key ? `key: ${key}` : "key not given",
+      `${steps} sixteenths (${Number.isInteger(bars) ? bars : bars.toFixed(2)} bars)`,
+    ].join(" \u00b7 ");
+    draw("a");
+    draw("b");
+  }
+
+  // ------------------------------------------------------------------ sound
+
+  function ensureAudio() {
+    if (!audio) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      audio = new Context();
+      master = audio.createGain();
+      master.gain.value = 0.5;
+      master.connect(audio.destination);
+      body.dataset.audio = "started";
+      audio.addEventListener("statechange", () => { body.dataset.audio = audio.state; });
+    }
+    if (audio.state === "suspended") audio.resume();
+  }
+
+  function voice(pitch, start, duration, type, level) {
+    const oscillator = audio.createOscillator();
+    const gain = audio.createGain();
+    oscillator.type = type;
+    oscillator.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
+    const release = Math.min(0.03, duration / 3);
+    gain.gain.setValueAtTime(0, start);
+    gain.gain.linearRampToValueAtTime(level, start + 0.01);
+    gain.gain.setValueAtTime(level, start + duration - release);
+    gain.gain.linearRampToValueAtTime(0, start + duration);
+    oscillator.connect(gain).connect(master);
+    oscillator.start(start);
+    oscillator.stop(start + duration + 0.01);
+    voices.push(oscillator);
+  }
+
+  function stop() {
+    voices.forEach((oscillator) => {
+      try { oscillator.stop(); } catch (error) { /* already stopped */ }
+    });
+    voices = [];
+    cancelAnimationFrame(frame);
+    delete body.dataset.playing;
+    document.querySelectorAll(".melody").forEach((section) => section.classList.remove("playing"));
+    if (current) {
+      draw("a");
+      draw("b");
+    }
+  }
+
+  function play(side) {
+    if (!current) return;
+    ensureAudio();
+    stop();
+    const step = 60 / bpm / 4;
+    const begin = audio.currentTime + 0.05;
+    notesOf(current[side].events).forEach((note) => {
+      voice(note.pitch, begin + note.start * step, (note.end - note.start) * step, "triangle", 0.3);
+    });
+    accompanimentNotes().forEach((note) => {
+      voice(note.pitch, begin + note.start * step, (note.end - note.start) * step, "sine", 0.08);
+    });
+    body.dataset.played = side;
+    body.dataset.playing = side;
+    body.dataset.voices = String(voices.length);
+    nextSide = side === "a" ? "b" : "a";
+    $(`melody-${side}`).classList.add("playing");
+    const steps = current.context.steps;
+    const token = current.token;
+    const tick = () => {
+      if (!current || current.token !== token) return;
+      const position = (audio.currentTime - begin) / step;
+      if (position >= steps) {
+        stop();
+        return;
+      }
+      draw(side, Math.max(position, 0));
+      frame = requestAnimationFrame(tick);
+    };
+    frame = requestAnimationFrame(tick);
+  }
+
+  // ------------------------------------------------------------------ the server
+
+  function showProgress(progress) {
+    const store = progress.store;
+    if (progress.session) counts = progress.session;
+    body.dataset.labelled = String(counts.labelled);
+    body.dataset.skipped = String(counts.skipped);
+    $("progress").textContent =
+      `This session: ${counts.labelled} labelled, ${counts.skipped} skipped \u00b7 ` +
+      `store: ${store.labelled} of ${store.pairs} pairs labelled (${store.unlabelled} to go)`;
+  }
+
+  function showModel(model, labeler) {
+    let text = "No model yet: pairs are chosen at random.";
+    if (model.loaded) {
+      text = model.labels === null
+        ? "A reward model chooses the pairs it is least sure of."
+        : `Model trained on ${model.labels} labels; it chooses the pairs it is least sure of.`;
+    }
+    $("model").textContent = `${text} Labelling as ${labeler}.`;
+  }
+
+  async function loadNext() {
+    setState("loading");
+    let data;
+    try {
+      const response = await fetch("/api/next", { headers: { "X-Session": session },
+                                                  cache: "no-store" });
+      data = await response.json();
+      if (!response.ok) throw new Error(data.error || `error ${response.status}`);
+    } catch (error) {
+      say(`Cannot load the next pair: ${error.message}`);
+      setState("error");
+      return;
+    }
+    stop();
+    bpm = data.bpm || 120;
+    showModel(data.model, data.labeler);
+    showProgress(data.progress);
+    current = data.pair;
+    nextSide = "a";
+    if (!current) {
+      body.dataset.pair = "";
+      $("context").textContent = "";
+      $("done").hidden = false;
+      setState("done");
+      return;
+    }
+    $("done").hidden = true;
+    body.dataset.pair = current.token;
+    render();
+    setState("ready");
+  }
+
+  async function choose(choice) {
+    if (!current || busy || body.dataset.state !== "ready") return;
+    busy = true;
+    stop();
+    setState("sending");
+    const token = current.token;
+    try {
+      const response = await fetch("/api/label", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ pair: token, choice, session }),
+      });
+      const data = await response.json().catch(() => ({}));
+      if (response.ok) {
+        body.dataset.last = choice;
+        if (data.progress) showProgress(data.progress);
+        say(`Recorded: ${NAMES[choice]}.`);
+        await loadNext();
+      } else if (response.status === 409) {
+        say(`Someone labelled that pair already (${data.label}); here is the next one.`);
+        await loadNext();
+      } else if (response.status === 403) {
+        say(`${data.error || "This session has expired"}.`);
+        setState("error");
+      } else {
+        say(data.error || `The server refused the label (error ${response.status}).`);
+        setState("ready");
+      }
+    } catch (error) {
+      say(`Cannot reach the server: ${error.message}`);
+      setState("error");
+    } finally {
+      busy = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  document.querySelectorAll("button.play").forEach((button) => {
+    button.addEventListener("click", () => play(button.dataset.side));
+  });
+  document.querySelectorAll("#choices button").forEach((button) => {
+    button.addEventListener("click", () => choose(button.dataset.choice));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key.toLowerCase();
+    if (key === " " || key === "spacebar") {
+      event.preventDefault();  // neither scroll nor press a focused button
+      if (!event.repeat) play(nextSide);
+    } else if (key === "escape") {
+      stop();
+    } else if (Object.hasOwn(KEYS, key)) {
+      event.preventDefault();
+      if (!event.repeat) choose(KEYS[key]);
+    }
+  });
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " ") event.preventDefault();
+  });
+
+  setState("loading");
+  loadNext();
+})();
