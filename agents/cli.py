@@ -64,6 +64,23 @@ def _bounded_int(text: str, low: int) -> int:
     return value
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int) -> None:
+    """The arguments ``sample`` and ``evaluate`` share: the model, how many, how to play it."""
+    parser.add_argument("model", type=Path, nargs="+",
+                        help="a model.zip of a run (or the run folder)")
+    parser.add_argument("-n", type=positive_int, default=count, help=what)
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="episode k is played with seed + k")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="the policy's most likely action at each step")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads (1: the Note-RNN reward then steps on the other "
+                             "core)")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="load a model file even if it holds pickled objects (which run "
+                             "code when loaded)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mammad``."""
     parser = argparse.ArgumentParser(prog="mammad", description=DESCRIPTION,
@@ -122,46 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=HelpFormatter,
                                  description="Write melodies of a trained model as MIDI, "
                                              "piano-roll PNG and WAV.")
-    sample.add_argument("model", type=Path, nargs="+",
-                        help="a model.zip of a run (or the run folder)")
-    sample.add_argument("-n", type=positive_int, default=16, help="melodies")
+    add_model_arguments(sample, "melodies", 16)
     sample.add_argument("--out", type=Path, default=Path("samples"),
                         help="output folder (made if missing)")
-    sample.add_argument("--seed", type=non_negative_int, default=0,
-                        help="melody k is played with seed + k")
-    sample.add_argument("--deterministic", action="store_true",
-                        help="the policy's most likely action at each step")
     sample.add_argument("--bpm", type=float, default=120.0, help="tempo of MIDI and WAV")
     sample.add_argument("--no-wav", action="store_true", help="skip WAV rendering")
     sample.add_argument("--audio", default="auto", choices=["auto", "fluidsynth", "numpy"],
                         help="WAV renderer: fluidsynth with a SoundFont, or the numpy "
                              "synthesiser; auto takes fluidsynth when installed")
-    sample.add_argument("--threads", type=positive_int, default=1,
-                        help="torch threads (1: the Note-RNN reward then steps on the other "
-                             "core)")
-    sample.add_argument("--trust-pickle", action="store_true",
-                        help="load a model file even if it holds pickled objects (which run "
-                             "code when loaded)")
 
     evaluate = commands.add_parser("evaluate", help="RL Tuner statistics of a trained model",
                                    formatter_class=HelpFormatter,
                                    description="Print the RL Tuner statistics of a trained "
                                                "model's compositions; the last line is JSON.")
-    evaluate.add_argument("model", type=Path, nargs="+",
-                          help="a model.zip of a run (or the run folder)")
-    evaluate.add_argument("-n", type=positive_int, default=1000, help="compositions")
-    evaluate.add_argument("--seed", type=non_negative_int, default=0,
-                          help="composition k is played with seed + k")
-    evaluate.add_argument("--deterministic", action="store_true",
-                          help="the policy's most likely action at each step")
+    add_model_arguments(evaluate, "compositions", 1000)
     evaluate.add_argument("--json", type=Path, help="also write the statistics to this file")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    evaluate.add_argument("--threads", type=positive_int, default=1,
-                          help="torch threads (1: the Note-RNN reward then steps on the other "
-                               "core)")
-    evaluate.add_argument("--trust-pickle", action="store_true",
-                          help="load a model file even if it holds pickled objects (which run "
-                               "code when loaded)")
     preference = commands.add_parser("preference", help="the learned preference reward",
                                      formatter_class=HelpFormatter,
                                      description="Train the preference reward model from the "

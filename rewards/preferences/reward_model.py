@@ -253,7 +253,8 @@ class RewardEnsemble(nn.Module):
         return model.eval()
 
 
-def _read(path: str | os.PathLike, expected: str) -> dict[str, Any]:
+def _checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A preference-model file's contents, read with ``torch.load(weights_only=True)``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"preference model file not found: {path}")
@@ -262,10 +263,14 @@ def _read(path: str | os.PathLike, expected: str) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"{path} is not a preference model file (torch.load(weights_only=True) "
                          f"failed: {type(error).__name__}: {error})") from error
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != expected:
-        found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+    return checkpoint if isinstance(checkpoint, dict) else {}
+
+
+def _read(path: str | os.PathLike, expected: str) -> dict[str, Any]:
+    checkpoint = _checkpoint(path)
+    if checkpoint.get("format") != expected:
         raise ValueError(f"{path} is not a preference model written by mammad-envs: its format "
-                         f"is {found!r}, not {expected!r}")
+                         f"is {checkpoint.get('format')!r}, not {expected!r}")
     return checkpoint
 
 
@@ -276,15 +281,7 @@ def load_reward_model(path: str | os.PathLike) -> MelodyRewardNet | RewardEnsemb
         FileNotFoundError: If the file is missing.
         ValueError: If it is neither.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"preference model file not found: {path}")
-    try:
-        found = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001
-        raise ValueError(f"{path} is not a preference model file (torch.load(weights_only=True) "
-                         f"failed: {type(error).__name__}: {error})") from error
-    kind = found.get("format") if isinstance(found, dict) else None
+    kind = _checkpoint(path).get("format")
     if kind == ENSEMBLE_FORMAT:
         return RewardEnsemble.load(path)
     if kind == NET_FORMAT:

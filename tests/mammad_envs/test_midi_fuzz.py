@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from mammad_envs.melody import MELODY_DTYPE, canonical_melody
 from mammad_envs.midi import MAX_MIDI_STEPS, MidiFileError, load_midi
+from tests.mammad_envs.test_midi import vlq  # a MIDI variable-length quantity, any size
 
 DATA = Path(__file__).resolve().parents[2] / "mammad_envs" / "data"
 BYTES_PER_STEP = 250
@@ -28,14 +29,6 @@ BYTES_PER_FILE_BYTE = 250
 SLACK = 2**18
 
 
-def vlq(value):
-    """A MIDI variable-length quantity (any size: mido reads VLQs of any length)."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 SEEDS = [(DATA / name).read_bytes() for name in [  # real files, as write_midi writes them
