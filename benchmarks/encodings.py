@@ -1,0 +1,242 @@
+"""The encodings benchmark: binary / count / decay x agents x rewards x seeds, +/- accompaniment.
+
+Run from the repository root::
+
+    python -m benchmarks.encodings --agents ppo dqn recurrent_ppo --rewards theory theory+note_rnn --seeds 5
+    python -m benchmarks.encodings --backend ray --address auto      # the same grid on a Ray cluster
+    python -m benchmarks.encodings --quick                           # 6 tiny cells, ~30 s here
+    python -m benchmarks.report --root benchmarks/runs/encodings     # then docs/benchmarks/encodings.md
+
+Every cell (agent, encoding, reward, accompaniment on or off, seed) is one ``mammad train`` run
+in its own process and folder (:mod:`benchmarks.grid`). A memory baseline, RecurrentPPO (an
+LSTM policy) on the binary encoding, which has no memory of its own, runs beside the other
+agents unless ``recurrent_ppo`` is among ``--agents`` already. Finished cells are cached: a
+rerun, or a grid killed halfway and started again, runs only the cells that are not done.
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ENCODINGS = ("binary", "count", "decay")
+ENV_ID = "MammadMelody-{}-v0"
+MEMORY_AGENT = "recurrent_ppo"
+MEMORY_ENCODING = "binary"
+DEFAULTS: dict[str, Any] = {
+    "agents": ["ppo"], "rewards": ["theory"], "encodings": list(ENCODINGS), "seeds": 5,
+    "steps": 100_000, "accompaniment": "both", "env_kwargs": [], "eval_episodes": 100,
+    "root": Path("benchmarks/runs/encodings"),
+}
+"""The grid without flags."""
+QUICK: dict[str, Any] = {
+    "agents": ["ppo"], "rewards": ["theory"], "encodings": list(ENCODINGS), "seeds": 2,
+    "steps": 256, "accompaniment": "off", "env_kwargs": ["steps=16"], "eval_episodes": 8,
+    "root": Path("benchmarks/runs/encodings-quick"), "memory_baseline": False,
+}
+"""``--quick``: six cells of 256 steps on melodies of 16 steps (a smoke run, not a result)."""
+QUICK_HYPERPARAMS: dict[str, list[str]] = {
+    "ppo": ["n_envs=4", "n_steps=32", "batch_size=64", "n_epochs=1"],
+    "maskable_ppo": ["n_envs=4", "n_steps=32", "batch_size=64", "n_epochs=1"],
+    "recurrent_ppo": ["n_envs=2", "n_steps=64", "batch_size=64", "n_epochs=1"],
+    "a2c": ["n_envs=4", "n_steps=16"],
+    "dqn": ["learning_starts=64", "buffer_size=1000"],
+    "qrdqn": ["learning_starts=64", "buffer_size=1000"],
+}
+"""``--quick``: small rollouts and buffers per agent, so 256 steps see a few updates."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's arguments (None where the default depends on ``--quick``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.encodings", description=__doc__.splitlines()[0],
+        epilog="Then: python -m benchmarks.report --root ROOT (writes "
+               "docs/benchmarks/encodings.md).")
+    parser.add_argument("--agents", nargs="+", help=f"registered agents (default "
+                        f"{' '.join(DEFAULTS['agents'])})")
+    parser.add_argument("--rewards", nargs="+", help=f"rewards, each joined by '+' (default "
+                        f"{' '.join(DEFAULTS['rewards'])})")
+    parser.add_argument("--encodings", nargs="+", choices=ENCODINGS,
+                        help="encodings (default: all three)")
+    parser.add_argument("--seeds", type=positive_int,
+                        help=f"seeds 0..N-1 per cell (default {DEFAULTS['seeds']})")
+    parser.add_argument("--steps", type=positive_int,
+                        help=f"env steps per run (default {DEFAULTS['steps']:,})")
+    parser.add_argument("--accompaniment", choices=["both", "on", "off"],
+                        help="with a bundled accompaniment drawn at each reset, without, or "
+                             "both (default both)")
+    parser.add_argument("--memory-baseline", action=argparse.BooleanOptionalAction,
+                        help=f"add {MEMORY_AGENT} on the {MEMORY_ENCODING} encoding (default: "
+                             f"on unless {MEMORY_AGENT} is in --agents; off with --quick)")
+    parser.add_argument("--env-kwargs", nargs="*", metavar="KEY=VALUE",
+                        help="env arguments for every cell, e.g. steps=32 (default: the ids' "
+                             "own)")
+    parser.add_argument("--hyperparams", nargs="*", metavar="KEY=VALUE", default=[],
+                        help="hyperparameter overrides for every agent (default: the YAMLs')")
+    parser.add_argument("--eval-episodes", type=positive_int,
+                        help="episodes whose melodies give each run's stats.json (default 100)")
+    parser.add_argument("--root", type=Path,
+                        help=f"the grid's folder (default {DEFAULTS['root']}; "
+                             f"{QUICK['root']} with --quick)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="a local pool of processes, or Ray tasks (default local)")
+    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
+                                          "it (auto, ray://host:10001; default: a local Ray)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="runs at once (local), or CPUs of the local Ray (default 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a tiny grid: ppo, theory, 2 seeds, the three encodings, no "
+                             "accompaniment, 256 steps on melodies of 16 (for tests)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the cells (and which are done) without running any")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The grid's settings: the flags given, else ``--quick``'s or the defaults."""
+    base = {**DEFAULTS, **QUICK} if args.quick else dict(DEFAULTS)
+    chosen = {name: getattr(args, name) if getattr(args, name) is not None else base.get(name)
+              for name in ("agents", "rewards", "encodings", "seeds", "steps",
+                           "accompaniment", "env_kwargs", "eval_episodes", "root",
+                           "memory_baseline")}
+    if chosen["memory_baseline"] is None:
+        chosen["memory_baseline"] = MEMORY_AGENT not in chosen["agents"]
+    if args.address is not None and args.backend != "ray":
+        raise ValueError("--address is for --backend ray")
+    if any(pair.partition("=")[0].strip() == "accompaniment" for pair in chosen["env_kwargs"]):
+        raise ValueError("choose the accompaniment with --accompaniment on|off|both, not "
+                         "--env-kwargs")
+    for name in ("agents", "rewards", "encodings"):
+        chosen[name] = list(dict.fromkeys(chosen[name]))  # once each, in the order given
+    return chosen
+
+
+def build_cells(chosen: dict[str, Any], hyperparams: list[str] | None = None,
+                quick: bool = False) -> list[Any]:
+    """The grid's cells: agents x encodings x rewards x accompaniment x seeds (+ the baseline).
+
+    Raises:
+        ValueError: For an unknown agent, a bad reward or env argument.
+    """
+    from benchmarks.grid import Cell
+
+    _check_agents(chosen["agents"] + ([MEMORY_AGENT] if chosen["memory_baseline"] else []))
+    settings_of = {"both": (False, True), "on": (True,), "off": (False,)}
+    pairs = [(agent, encoding) for agent in chosen["agents"] for encoding in chosen["encodings"]]
+    if chosen["memory_baseline"] and (MEMORY_AGENT, MEMORY_ENCODING) not in pairs:
+        pairs.append((MEMORY_AGENT, MEMORY_ENCODING))
+    cells = []
+    for agent, encoding in pairs:
+        overrides = (QUICK_HYPERPARAMS.get(agent, []) if quick else []) + list(hyperparams or [])
+        for reward in chosen["rewards"]:
+            for accompaniment in settings_of[chosen["accompaniment"]]:
+                for seed in range(chosen["seeds"]):
+                    cells.append(Cell(agent, ENV_ID.format(encoding), reward, seed=seed,
+                                      accompaniment=accompaniment, steps=chosen["steps"],
+                                      env_kwargs=chosen["env_kwargs"],
+                                      hyperparams=_merged(overrides),
+                                      eval_episodes=chosen["eval_episodes"]))
+    _check_env_arguments(cells)
+    return cells
+
+
+def _merged(overrides: list[str]) -> list[str]:
+    """KEY=VALUE pairs, a later one of a key replacing an earlier one."""
+    return list({pair.partition("=")[0]: pair for pair in overrides}.values())
+
+
+def _check_agents(agents: list[str]) -> None:
+    from agents.registry import agent_spec
+
+    for agent in agents:
+        spec = agent_spec(agent)  # ValueError naming the registered agents
+        if not spec.available:
+            raise ValueError(f"agent {agent!r} needs the {spec.extra} extra: "
+                             f"{spec.install_hint}")
+
+
+def _check_env_arguments(cells: list[Any]) -> None:
+    """Builds each (env, reward, accompaniment, env_kwargs) once, before any run starts."""
+    import gymnasium as gym
+
+    from agents.hyperparams import parse_overrides
+    from rewards.base import parse_rewards
+
+    seen = set()
+    for cell in cells:
+        key = (cell.env, cell.reward, cell.accompaniment, cell.env_kwargs)
+        if key in seen:
+            continue
+        seen.add(key)
+        kwargs = parse_overrides(cell.env_kwargs, what="--env-kwargs entry")
+        kwargs["reward"] = "+".join(parse_rewards(cell.reward))
+        kwargs["accompaniment"] = "random" if cell.accompaniment else None
+        gym.make(cell.env, **kwargs).close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the grid; prints where the runs are and how to aggregate them."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from benchmarks.grid import GridError, read_cell, run_grid
+
+    try:
+        chosen = settings(args)
+        cells = build_cells(chosen, args.hyperparams, quick=args.quick)
+    except (ValueError, ImportError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    root = chosen["root"]
+    done = sum(read_cell(root / cell.name) is not None for cell in cells)
+    print(f"encodings grid: {len(cells)} cells ({done} done), {chosen['steps']:,} steps each, "
+          f"in {root}")
+    if args.dry_run:
+        for cell in cells:
+            print(f"{'done' if read_cell(root / cell.name) else 'todo'}  {cell.name}")
+        return 0
+    command = shlex.join(["python", "-m", "benchmarks.encodings", *argv])
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the runs as Ctrl-C does
+    started = time.monotonic()
+    try:
+        results = run_grid(cells, root, backend=args.backend, workers=args.workers,
+                           address=args.address, command=command,
+                           progress=not args.no_progress)
+    except GridError as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    except (ValueError, ImportError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished cells are kept; run the same command again to do "
+              f"the rest\nruns: {root}", file=sys.stderr)
+        return 130
+    ran = sum(not result["cached"] for result in results)
+    print(f"{ran} cells run, {len(results) - ran} cached, in {time.monotonic() - started:.1f} s"
+          f"\nruns: {root}\naggregate with: python -m benchmarks.report --root {root} "
+          f"--out docs/benchmarks/encodings.md")
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
