@@ -268,10 +268,10 @@ def run_of_model(model: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def append_command(run: Path, argv: list[str]) -> None:
-    """Adds the command line that touched the run to ``command.txt``."""
-    line = " ".join(["mammad", *argv])
-    with (run / "command.txt").open("a") as file:
-        file.write(line + "\n")
+    """Adds the command line that touched the run to ``command.txt`` (rewritten atomically)."""
+    path = run / "command.txt"
+    before = path.read_text() if path.is_file() else ""
+    write_text_atomically(path, before + " ".join(["mammad", *argv]) + "\n")
 
 
 class RewardTermLogger(BaseCallback):
