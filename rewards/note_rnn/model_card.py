@@ -10,8 +10,44 @@ from rewards.note_rnn.tokens import NUM_CLASSES
 __all__ = ["model_card"]
 
 
+_ROLLBACK_TEXT = ("; at each halving training goes back to the best epoch's weights and Adam "
+                  "state, `--rollback`")
+
+
 def _patience_text(epochs: int) -> str:
     return "after every epoch" if epochs == 0 else f"after {epochs + 1} epochs in a row"
+
+
+def _augmentation_text(hp: dict[str, Any]) -> str:
+    keep = hp.get("keep_octave", 1.0)
+    if not hp.get("octave_shift", False) or keep >= 1.0:
+        return "No octave-shift augmentation (`--no-octave-shift`)."
+    decay = hp.get("octave_decay", 1.0)
+    drawn = ("drawn uniformly" if decay == 1.0
+             else f"a shift of k octaves drawn with weight {decay} ** (|k| - 1)")
+    return (f"Octave-shift augmentation (`--keep-octave {keep} --octave-decay {decay}`): a window "
+            f"keeps its written octave with probability {keep} and is otherwise moved by a "
+            f"multiple of 12 semitones among those that keep all its pitches in MIDI 21..108, "
+            f"{drawn}.")
+
+
+def _shifted_lines(shifted: list[dict[str, Any]]) -> list[str]:
+    if not shifted:
+        return []
+    lines = [
+        "## Across registers (held-out tunes shifted by octaves)",
+        "",
+        "The same held-out tunes scored whole from START as written and shifted by an octave "
+        "(only the tunes whose every pitch stays in MIDI 21..108); ratio = shifted / as written.",
+        "",
+        "| shift | tunes | steps | NLL shifted | NLL as written | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in shifted:
+        lines.append(f"| {row['shift']:+d} semitones | {row['tunes']} | {row['steps']:,} | "
+                     f"{row['nll_shifted']:.3f} | {row['nll_unshifted']:.3f} | "
+                     f"{row['ratio']:.3f} |")
+    return [*lines, ""]
 
 
 def model_card(metadata: dict[str, Any]) -> str:
@@ -76,9 +112,10 @@ def model_card(metadata: dict[str, Any]) -> str:
         f"Windows of {hp['window']} steps starting with START at a bar line or the tune's start, "
         f"batch {hp['batch_size']}, Adam (learning rate {hp['lr']}, L2 {hp['weight_decay']}; "
         f"halved {_patience_text(hp['lr_patience'])} whose validation NLL is not better by "
-        f"{hp['min_delta']}), gradient-norm clip {hp['clip']}, {hp['batches_per_epoch']} "
-        f"batches per epoch, early stopping after {hp['patience']} epochs without a better "
-        f"validation NLL, best epoch kept. Seed {hp['seed']}.",
+        f"{hp['min_delta']}{_ROLLBACK_TEXT if hp.get('rollback') else ''}), gradient-norm clip "
+        f"{hp['clip']}, {hp['batches_per_epoch']} batches per epoch, early stopping after "
+        f"{hp['patience']} epochs without a better "
+        f"validation NLL, best epoch kept. {_augmentation_text(hp)} Seed {hp['seed']}.",
         f"Trained {metadata['epochs_run']} epochs in {metadata['train_minutes']:.1f} minutes on "
         f"{metadata['threads']} CPU thread(s) ({metadata['machine']}; "
         f"{metadata['total_minutes']:.1f} minutes in all with loading the cached corpus and "
@@ -107,6 +144,7 @@ def model_card(metadata: dict[str, Any]) -> str:
         "included HOLD-heavy sequences (where predicting HOLD is easy); the figures are not "
         "comparable.",
         "",
+        *_shifted_lines(metadata.get("shifted_validation", [])),
         f"Trained {metadata['date']}.",
         "",
     ]

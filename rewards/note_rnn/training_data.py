@@ -1,4 +1,12 @@
-"""The Note RNN's training data: tunes split by tune, and batches of random windows."""
+"""The Note RNN's training data: tunes split by tune, and batches of random windows.
+
+Octave-shift augmentation (:func:`octave_shifts`, ``keep_octave`` of :func:`sample_batch`): the
+training tunes all lie in MIDI 48..83, so without it the model has never seen a tune an octave
+higher or lower and scores one much worse than the same tune in range. With it, a window keeps
+its written octave with probability ``keep_octave`` and is otherwise moved by a multiple of 12
+semitones among those that keep every pitch of the window in 21..108, a shift of ``k`` octaves
+drawn with weight ``octave_decay ** (|k| - 1)`` (1: uniformly; below 1, nearer octaves more often).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from rewards.note_rnn.tokens import START_TOKEN, melody_to_tokens
+from rewards.note_rnn.tokens import HOLD_TOKEN, START_TOKEN, melody_to_tokens
 
-__all__ = ["Tune", "load_data", "sample_batch", "split_by_tune"]
+__all__ = ["Tune", "load_data", "octave_shifts", "sample_batch", "split_by_tune"]
+
+OCTAVE: int = 12
+"""Semitones of an octave: the step of the augmentation's shifts."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +115,27 @@ def load_data(args: argparse.Namespace) -> tuple[list[Tune], list[Tune], dict[st
     return train, val, info
 
 
-def sample_batch(tunes: list[Tune], batch_size: int, window: int, rng: np.random.Generator
+def octave_shifts(tokens: np.ndarray) -> np.ndarray:
+    """The non-zero octave shifts (semitones) that keep every pitch of a token array in range.
+
+    Args:
+        tokens: Tokens 0..89 (HOLD and REST are not moved by a shift).
+
+    Returns:
+        The multiples of 12 other than 0, ascending, by which every pitch token (``< 88``) can
+        move and stay in 0..87 (MIDI 21..108); empty when there is no pitch to move.
+    """
+    pitches = tokens[tokens < HOLD_TOKEN]
+    if pitches.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = -(int(pitches.min()) // OCTAVE)
+    high = (HOLD_TOKEN - 1 - int(pitches.max())) // OCTAVE
+    octaves = np.arange(low, high + 1, dtype=np.int64)
+    return OCTAVE * octaves[octaves != 0]
+
+
+def sample_batch(tunes: list[Tune], batch_size: int, window: int, rng: np.random.Generator,
+                 keep_octave: float = 1.0, octave_decay: float = 1.0
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A batch of training windows.
 
@@ -112,15 +143,32 @@ def sample_batch(tunes: list[Tune], batch_size: int, window: int, rng: np.random
     lines (and step 0). The input is START followed by the window's events but the last; the
     targets are the events. Windows that run past the end of the tune are padded and masked.
 
+    With ``keep_octave < 1`` (octave-shift augmentation), each window then keeps its written
+    octave with probability ``keep_octave`` and is otherwise shifted by one of
+    :func:`octave_shifts` of its tokens (a window with no such shift stays), a shift of ``k``
+    octaves drawn with weight ``octave_decay ** (|k| - 1)``: uniformly for 1, the nearer octaves
+    more often below 1.
+    With ``keep_octave = 1`` no extra random numbers are drawn: the batches are exactly those
+    of a run without augmentation.
+
     Args:
         tunes: Training tunes.
         batch_size: Windows per batch.
         window: Steps per window.
         rng: Random generator.
+        keep_octave: Probability that a window keeps its written octave (1: no augmentation).
+        octave_decay: Weight of each further octave of shift, relative to the one before (> 0).
 
     Returns:
         ``(inputs, targets, mask)``, each ``(batch_size, window)``.
+
+    Raises:
+        ValueError: If ``keep_octave`` is not in 0..1 or ``octave_decay`` is not positive.
     """
+    if not 0.0 <= keep_octave <= 1.0:
+        raise ValueError(f"keep_octave must be in 0..1, got {keep_octave}")
+    if not octave_decay > 0.0:
+        raise ValueError(f"octave_decay must be positive, got {octave_decay}")
     lengths = np.array([t.tokens.size for t in tunes], dtype=np.float64)
     picks = rng.choice(len(tunes), size=batch_size, p=lengths / lengths.sum())
     targets = np.zeros((batch_size, window), dtype=np.int64)
@@ -129,6 +177,12 @@ def sample_batch(tunes: list[Tune], batch_size: int, window: int, rng: np.random
         tune = tunes[index]
         start = int(rng.choice(tune.starts))
         piece = tune.tokens[start:start + window]
+        if keep_octave < 1.0 and rng.random() >= keep_octave:
+            shifts = octave_shifts(piece)
+            if shifts.size:
+                weights = octave_decay ** (np.abs(shifts) // OCTAVE - 1).astype(np.float64)
+                shift = rng.choice(shifts, p=weights / weights.sum())
+                piece = np.where(piece < HOLD_TOKEN, piece + shift, piece)
         targets[row, :piece.size] = piece
         mask[row, :piece.size] = True
     inputs = np.concatenate([np.full((batch_size, 1), START_TOKEN), targets[:, :-1]], axis=1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from rewards.note_rnn.model import NoteRNN
-from rewards.note_rnn.tokens import NUM_CLASSES, START_TOKEN
+from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, START_TOKEN
 
-__all__ = ["evaluate", "ngram_baselines"]
+__all__ = ["evaluate", "ngram_baselines", "shift_melody", "shifted_nll"]
 
 
 def ngram_baselines(train: list[np.ndarray], val: list[np.ndarray]) -> dict[str, dict[str, float]]:
@@ -64,3 +64,56 @@ def evaluate(model: NoteRNN, melodies: list[np.ndarray]) -> dict[str, float]:
         correct += int((log_probs.argmax(-1) == targets)[mask].sum())
         steps += int(mask.sum())
     return {"nll": -total / steps, "accuracy": correct / steps}
+
+
+def shift_melody(melody: np.ndarray, semitones: int) -> np.ndarray | None:
+    """A melody transposed by some semitones, or None if a pitch would leave 21..108.
+
+    Args:
+        melody: Melody array (HOLD and REST stay as they are).
+        semitones: The shift.
+
+    Returns:
+        The shifted copy (same dtype), or None when it does not fit the token range.
+    """
+    melody = np.asarray(melody)
+    pitches = melody >= 0
+    moved = melody.astype(np.int64) + semitones * pitches
+    if pitches.any() and (moved[pitches].min() < LOWEST_PITCH
+                          or moved[pitches].max() > HIGHEST_PITCH):
+        return None
+    return moved.astype(melody.dtype)
+
+
+def shifted_nll(model: NoteRNN, melodies: list[np.ndarray], shifts: tuple[int, ...] = (-12, 12)
+                ) -> list[dict[str, float]]:
+    """The model's NLL on melodies shifted by some semitones, beside the same melodies unshifted.
+
+    For each shift only the melodies whose every pitch stays in 21..108 are scored, whole from
+    START, both shifted and as written; the ratio is shifted over unshifted NLL (1: the model
+    does not mind the register).
+
+    Args:
+        model: The model.
+        melodies: Melody arrays (e.g. the held-out tunes).
+        shifts: Shifts in semitones.
+
+    Returns:
+        One dict per shift: ``shift``, ``tunes`` and ``steps`` (the melodies that fit),
+        ``nll_shifted``, ``nll_unshifted`` (nats per step) and ``ratio``.
+    """
+    results = []
+    for shift in shifts:
+        pairs = [(melody, moved) for melody in melodies
+                 if (moved := shift_melody(melody, shift)) is not None]
+        if not pairs:
+            results.append({"shift": shift, "tunes": 0, "steps": 0, "nll_shifted": float("nan"),
+                            "nll_unshifted": float("nan"), "ratio": float("nan")})
+            continue
+        unshifted = evaluate(model, [melody for melody, _ in pairs])["nll"]
+        shifted = evaluate(model, [moved for _, moved in pairs])["nll"]
+        results.append({"shift": shift, "tunes": len(pairs),
+                        "steps": int(sum(np.asarray(m).size for m, _ in pairs)),
+                        "nll_shifted": shifted, "nll_unshifted": unshifted,
+                        "ratio": shifted / unshifted})
+    return results
