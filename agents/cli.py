@@ -463,7 +463,7 @@ def resume_run(args: argparse.Namespace, argv: list[str]) -> int:
                                  f"run {str(run)!r} has trained: give a larger total")
             config["steps"] = args.steps
             write_config(run, config)
-        done = saved_timesteps(final) if final.is_file() else None
+        done = next((steps for steps, is_latest, _ in candidates if not is_latest), None)
         if done is not None and done >= config["steps"]:
             if (run / STATS).is_file() and (run / SAMPLES).is_dir():
                 print(f"{run} is complete: {done:,} of {config['steps']:,} steps (pass --steps "
@@ -735,7 +735,7 @@ def rlhf_command(args: argparse.Namespace) -> int:
     import torch
 
     from agents.hyperparams import parse_overrides
-    from agents.rlhf import RLHFSettings, run_rlhf
+    from agents.rlhf import RLHFSettings, results_table, run_rlhf
 
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
@@ -748,13 +748,7 @@ def rlhf_command(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     print(f"RLHF loop in {out} ({settings.rounds} rounds, labeler {settings.labeler})")
     results = run_rlhf(settings, out, args.db, progress=not args.no_progress)
-    print("\n| round | labels | held-out accuracy | labeler score before | after |")
-    print("|---|---|---|---|---|")
-    for result in results:
-        held = result["reward_model"]["held_out_accuracy"]
-        held = "-" if held is None or held != held else f"{100 * held:.1f}%"
-        print(f"| {result['round']} | {result['labels']:,} | {held} | "
-              f"{result['labeler_score_before']:.3f} | {result['labeler_score_after']:.3f} |")
+    print("\n" + "\n".join(results_table(results)))
     print(f"\nfolder: {out}; the last policy: mammad evaluate {out}/round_{len(results) - 1}")
     return 0
 

@@ -110,8 +110,13 @@ def custom_objects_for(path: str | os.PathLike, template: Any | None,
     Raises:
         ModelFileError: If an entry would be unpickled and ``trust_pickle`` is False.
     """
+    return _stand_ins(path, pickled_entries(path), template, trust_pickle)
+
+
+def _stand_ins(path: str | os.PathLike, entries: list[str], template: Any | None,
+               trust_pickle: bool) -> dict[str, Any]:
     custom, missing = {}, []
-    for key in pickled_entries(path):
+    for key in entries:
         if template is not None and _has_attribute(template, key):
             custom[key] = getattr(template, key)
         else:
@@ -149,8 +154,8 @@ def load_model(cls: type, path: str | os.PathLike, template: Callable[[], Any] |
     entries = pickled_entries(path)
     custom = {}
     if entries:
-        custom = custom_objects_for(path, template() if template is not None else None,
-                                    trust_pickle)
+        custom = _stand_ins(path, entries, template() if template is not None else None,
+                            trust_pickle)
     try:
         return cls.load(path, custom_objects=custom, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, AssertionError,

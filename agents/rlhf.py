@@ -163,6 +163,21 @@ def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
     return results
 
 
+def results_table(results: list[dict[str, Any]]) -> list[str]:
+    """The rounds as the rows of a Markdown table (``mammad rlhf`` and the benchmark print it)."""
+    rows = ["| round | labels | new | held-out accuracy | labeler score before | after | "
+            "distinct melodies after | wall time |", "|---|---|---|---|---|---|---|---|"]
+    for result in results:
+        held = result["reward_model"]["held_out_accuracy"]
+        rows.append(f"| {result['round']} | {result['labels']:,} | {result['new_labels']} | "
+                    f"{'-' if held is None or held != held else f'{100 * held:.0f}%'} | "
+                    f"{result['labeler_score_before']:.2f} | "
+                    f"{result['labeler_score_after']:.2f} | "
+                    f"{result['distinct_melodies_after']} of {result['samples']} | "
+                    f"{result['seconds']:.0f} s |")
+    return rows
+
+
 def describe(result: dict[str, Any]) -> str:
     """One line about a finished round."""
     held = result["reward_model"]["held_out_accuracy"]

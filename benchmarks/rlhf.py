@@ -100,23 +100,13 @@ def accuracy_table(sizes: list[int], seeds: int, test_pairs: int) -> list[str]:
 
 def loop_table(rounds: int, steps: int, samples: int, pairs: int, out: Path) -> list[str]:
     """Rows of part 2 (runs ``mammad rlhf`` in ``out``)."""
-    from agents.rlhf import RLHFSettings, run_rlhf
+    from agents.rlhf import RLHFSettings, results_table, run_rlhf
 
     settings = RLHFSettings(env="MammadMelody-count-v0", env_kwargs={"steps": STEPS},
                             rounds=rounds, samples=samples, pairs=pairs, steps=steps,
                             labeler="benchmarks.rlhf:high_register", temperature=TEMPERATURE)
     results = run_rlhf(settings, out, progress=False)
-    rows = ["| round | labels | new | held-out accuracy | labeler score before | after | "
-            "distinct melodies after | wall time |", "|---|---|---|---|---|---|---|---|"]
-    for result in results:
-        held = result["reward_model"]["held_out_accuracy"]
-        rows.append(f"| {result['round']} | {result['labels']:,} | {result['new_labels']} | "
-                    f"{'-' if held != held else f'{100 * held:.0f}%'} | "
-                    f"{result['labeler_score_before']:.2f} | "
-                    f"{result['labeler_score_after']:.2f} | "
-                    f"{result['distinct_melodies_after']} of {result['samples']} | "
-                    f"{result['seconds']:.0f} s |")
-    return rows
+    return results_table(results)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,6 @@ preferences (as MusicRL does; :mod:`rewards.preferences.training`).
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +22,7 @@ from rewards.base import RewardTerm, RewardWrapper
 from rewards.preferences.reward_model import (
     MelodyRewardNet,
     RewardEnsemble,
+    accepts_accompaniments,
     load_reward_model,
 )
 
@@ -68,10 +68,7 @@ def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> 
 
 def takes_accompaniments(model: PreferenceModel) -> bool:
     """Whether a model's ``score`` takes ``accompaniments=``."""
-    try:
-        return "accompaniments" in inspect.signature(model.score).parameters
-    except (TypeError, ValueError):
-        return False
+    return accepts_accompaniments(model.score)
 
 
 class PreferenceTerm(RewardTerm):

@@ -15,12 +15,13 @@ People label on the page of ``mammad label``; both kinds of label land in the sa
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 
 import numpy as np
+
+from rewards.preferences.reward_model import accepts_accompaniments
 
 Scorer = Callable[..., np.ndarray]
 
@@ -55,7 +56,7 @@ class SyntheticLabeler:
         Raises:
             ValueError: If the scorer does not give one finite number per melody.
         """
-        if accompaniments is not None and _takes_accompaniments(self.scorer):
+        if accompaniments is not None and accepts_accompaniments(self.scorer):
             values = self.scorer(list(melodies), accompaniments=list(accompaniments))
         else:
             values = self.scorer(list(melodies))
@@ -86,13 +87,6 @@ class SyntheticLabeler:
             return ["a" if p > 0.5 else "b" if p < 0.5 else "tie" for p in probabilities]
         draws = self._rng.random(len(probabilities))
         return ["a" if draw < p else "b" for draw, p in zip(draws, probabilities, strict=True)]
-
-
-def _takes_accompaniments(scorer: Scorer) -> bool:
-    try:
-        return "accompaniments" in inspect.signature(scorer).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def reward_scorer(reward: str) -> Scorer:

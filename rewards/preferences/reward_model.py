@@ -14,6 +14,7 @@ values only (``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from functools import cache
@@ -48,6 +49,14 @@ def _loop_features(name: str) -> np.ndarray:
     features[:, 12] = loop.onsets.any(axis=1)
     features.flags.writeable = False
     return features
+
+
+def accepts_accompaniments(function: Any) -> bool:
+    """Whether a scoring function takes ``accompaniments=`` (a model's ``score``, a scorer)."""
+    try:
+        return "accompaniments" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def context_features(accompaniment: str | None, steps: int) -> np.ndarray:
