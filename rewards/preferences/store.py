@@ -34,6 +34,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -358,6 +359,23 @@ def _pair(row: Sequence[Any]) -> Pair:
     return Pair(token, _melody(row[5:5 + size]), _melody(row[5 + size:]), created, label)
 
 
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switches the file to WAL mode, waiting up to ``timeout`` for other openers.
+
+    SQLite answers a journal-mode change with "database is locked" at once, without its busy
+    handler, while another process is creating or switching the same file; so retry here.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class PreferenceStore:
     """A SQLite file of melodies, pairs and labels (see the module docstring).
 
@@ -390,7 +408,7 @@ class PreferenceStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            _enable_wal(conn, timeout)
             conn.execute("PRAGMA synchronous = FULL")
             self._prepare(conn)
         except sqlite3.DatabaseError as error:
