@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CHECKPOINT_EVERY = 10_000
+DEFAULT_EVAL_EPISODES = 100
+DEFAULT_SAMPLES = 4
 DEFAULT_STEPS = 100_000
 DEFAULT_ENV = "MammadMelody-count-v0"
 DEFAULT_REWARD = "theory"
@@ -115,14 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "the bundled YAML's)")
     train.add_argument("--hyperparams-file", help="a YAML file instead of the bundled one "
                                                   "(default: agents/hyperparams/<agent>.yml)")
-    train.add_argument("--checkpoint-every", type=positive_int, default=DEFAULT_CHECKPOINT_EVERY,
-                       help="steps between checkpoints")
+    train.add_argument("--checkpoint-every", type=positive_int,
+                       help=f"steps between checkpoints (default: {DEFAULT_CHECKPOINT_EVERY:,}; "
+                            f"with --resume: the run's)")
     train.add_argument("--runs-dir", type=Path, default=Path("runs"),
                        help="where new run folders go")
-    train.add_argument("--eval-episodes", type=positive_int, default=100,
-                       help="episodes whose melodies give stats.json")
-    train.add_argument("--samples", type=non_negative_int, default=4,
-                       help="sample melodies to write into samples/")
+    train.add_argument("--eval-episodes", type=positive_int,
+                       help=f"episodes whose melodies give stats.json (default: "
+                            f"{DEFAULT_EVAL_EPISODES}; with --resume: the run's, and a new "
+                            f"value rewrites a finished run's statistics)")
+    train.add_argument("--samples", type=non_negative_int,
+                       help=f"sample melodies to write into samples/ (default: {DEFAULT_SAMPLES}; "
+                            f"with --resume: the run's, and a new value rewrites a finished "
+                            f"run's samples)")
     train.add_argument("--threads", type=positive_int, default=1,
                        help="torch threads (1 is fastest for small policies on 2 cores)")
     train.add_argument("--resume", type=Path, metavar="RUN",
@@ -332,6 +339,13 @@ RUN_OPTIONS = {"agent": "--agent", "env": "--env", "reward": "--reward",
                "seed": "--seed", "n_envs": "--n-envs", "hyperparams": "--hyperparams",
                "hyperparams_file": "--hyperparams-file", "scalar_envs": "--scalar-envs"}
 """Options that define a run: ``--resume`` takes them from the run's ``config.yml``."""
+FINISH_OPTIONS = ("checkpoint_every", "eval_episodes", "samples")
+"""Options that ``--resume`` may change: they define how a run is saved and finished."""
+
+
+def _or(value: Any, default: Any) -> Any:
+    """``value``, or ``default`` where the option was not given."""
+    return default if value is None else value
 
 
 def train_command(args: argparse.Namespace, argv: list[str],
@@ -371,8 +385,10 @@ def start_run(args: argparse.Namespace, argv: list[str]) -> int:
     config = {
         "agent": args.agent, "env": env_id, "env_kwargs": env_kwargs,
         "seed": seed, "steps": args.steps or DEFAULT_STEPS, "hyperparams": hyperparams,
-        "checkpoint_every": args.checkpoint_every, "eval_episodes": args.eval_episodes,
-        "samples": args.samples, "batched": spec.batched and not args.scalar_envs,
+        "checkpoint_every": _or(args.checkpoint_every, DEFAULT_CHECKPOINT_EVERY),
+        "eval_episodes": _or(args.eval_episodes, DEFAULT_EVAL_EPISODES),
+        "samples": _or(args.samples, DEFAULT_SAMPLES),
+        "batched": spec.batched and not args.scalar_envs,
         "git_commit": git_commit(), "versions": versions(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -457,15 +473,19 @@ def resume_run(args: argparse.Namespace, argv: list[str]) -> int:
         candidates = [(saved_timesteps(path), path == latest, path) for path in (final, latest)
                       if path.is_file()]
         trained = max((steps for steps, _, _ in candidates), default=0)
-        if args.steps is not None and args.steps != config["steps"]:
-            if args.steps < trained:
-                raise ValueError(f"--steps {args.steps:,} is below the {trained:,} steps that "
-                                 f"run {str(run)!r} has trained: give a larger total")
-            config["steps"] = args.steps
+        if args.steps is not None and args.steps < trained:
+            raise ValueError(f"--steps {args.steps:,} is below the {trained:,} steps that "
+                             f"run {str(run)!r} has trained: give a larger total")
+        first_checkpoint = int(config.get("checkpoint_every", 0))
+        updates = {name: getattr(args, name) for name in ("steps", *FINISH_OPTIONS)
+                   if getattr(args, name) is not None and getattr(args, name) != config.get(name)}
+        if updates:
+            config.update(updates)
             write_config(run, config)
+        refinish = any(name in updates for name in ("eval_episodes", "samples"))
         done = next((steps for steps, is_latest, _ in candidates if not is_latest), None)
         if done is not None and done >= config["steps"]:
-            if (run / STATS).is_file() and (run / SAMPLES).is_dir():
+            if (run / STATS).is_file() and (run / SAMPLES).is_dir() and not refinish:
                 print(f"{run} is complete: {done:,} of {config['steps']:,} steps (pass --steps "
                       f"to train it further)")
                 return 0
@@ -476,7 +496,7 @@ def resume_run(args: argparse.Namespace, argv: list[str]) -> int:
             return 0
         if not candidates:
             raise ValueError(f"run {str(run)!r} has no checkpoint to resume from (it stopped "
-                             f"before its first, at {config.get('checkpoint_every', 0):,} "
+                             f"before its first, at {first_checkpoint:,} "
                              f"steps): start a new run")
         # The most steps; on a tie the checkpoint, which has the replay buffer beside it.
         checkpoint = max(candidates)[2]

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--theory-weight", type=float, default=THEORY_WEIGHT,
                         help=f"weight of the theory reward, RL Tuner's 1/c (default "
                              f"{THEORY_WEIGHT:g})")
+    parser.add_argument("--note-rnn-model", type=Path, metavar="PATH",
+                        help="the Note-RNN weights for the reward and the likelihood bar "
+                             "(default: the shipped model)")
     parser.add_argument("--scalar-envs", action="store_true",
                         help="train on scalar envs (the slow path, for comparison)")
     parser.add_argument("--no-stop", action="store_true",
@@ -135,13 +138,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(1)
     env_kwargs = dict(SETTING, reward=REWARD,
                       reward_weights={"theory": args.theory_weight, "note_rnn": 1.0})
+    if args.note_rnn_model is not None:
+        env_kwargs["reward_kwargs"] = {"note_rnn": {"model": str(args.note_rnn_model)}}
     hyperparams = load_hyperparams(args.agent, ENV_ID)
     hyperparams.update(parse_overrides(args.hyperparams))
     if args.n_envs is not None:
         hyperparams["n_envs"] = args.n_envs
     n_envs = int(hyperparams.pop("n_envs", 1))
     batched = agent_spec(args.agent).batched and not args.scalar_envs
-    note_rnn = NoteRNN.pretrained()
+    note_rnn = NoteRNN.pretrained() if args.note_rnn_model is None \
+        else NoteRNN.load(args.note_rnn_model)
     samples = note_rnn.sample(args.episodes, SETTING["steps"], seed=args.seed)
     reference = float(np.mean(np.concatenate(note_rnn.log_prob(samples))))
     evaluation_envs: dict[int, Any] = {}

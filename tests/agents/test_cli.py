@@ -413,6 +413,25 @@ def test_resume_finishes_what_a_killed_run_left_out(ppo_run, tmp_path, capsys):
     assert "is complete: 256 of 256 steps" in capsys.readouterr().out
 
 
+def test_resume_honours_the_options_that_finish_a_run(ppo_run, tmp_path, capsys):
+    run = copy_run(ppo_run, tmp_path)
+    stats_before = (run / "stats.json").read_text()
+    main(["train", "--resume", str(run), "--samples", "3", "--eval-episodes", "9"])
+    assert f"finished {run}: its statistics and samples" in capsys.readouterr().out
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert (config["samples"], config["eval_episodes"]) == (3, 9)
+    assert config["checkpoint_every"] == 64  # not given: the run's own
+    assert json.loads((run / "stats.json").read_text())["compositions"] == 9
+    assert (run / "stats.json").read_text() != stats_before
+    assert len(list((run / "samples").glob("*.mid"))) == 3
+    main(["train", "--resume", str(run), "--samples", "3"])  # the same value: nothing to do
+    assert "is complete" in capsys.readouterr().out
+    main(["train", "--resume", str(run), "--steps", "320", "--checkpoint-every", "32",
+          "--no-progress"])
+    assert yaml.safe_load((run / "config.yml").read_text())["checkpoint_every"] == 32
+    assert "resuming" in capsys.readouterr().out
+
+
 def test_poisoned_files_are_refused_by_every_command(ppo_run, tmp_path, capsys):
     from tests.agents.test_model_files import poison
 
