@@ -157,7 +157,7 @@ def test_help_shows_every_default(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for default in ("(default: 10000)", "(default: runs)", "(default: 100)", "(default: 4)",
+    for default in ("(default: 10,000;", "(default: runs)", "(default: 100;", "(default: 4;",
                     "(default: 1)", "(default: MammadMelody-count-v0)", "(default: theory)",
                     "(default: 100,000;", "(default: 0)"):
         assert default in text, default
