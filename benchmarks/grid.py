@@ -378,13 +378,17 @@ def run_grid(cells: Iterable[Cell], root: str | os.PathLike, backend: str = "loc
             results[cell.name] = {**done, "cached": True}
     todo = [cell for cell in cells if cell.name not in results]
     failures: dict[str, str] = {}
+    elsewhere: list[str] = []  # cells another process holds: not failed, not done here
     bar = tqdm(total=len(cells), initial=len(results), unit="cell", disable=not progress,
                desc=f"grid ({len(results)} cached)", dynamic_ncols=True)
     run = _run_ray if backend == "ray" else _run_local
     try:
         with closing(run(todo, root, workers, address, command, python)) as finishing:
             for cell, result in finishing:
-                if isinstance(result, BaseException):
+                if isinstance(result, CellInUseError):
+                    elsewhere.append(cell.name)
+                    bar.write(f"skipped: {cell.name} is being run by another process")
+                elif isinstance(result, BaseException):
                     failures[cell.name] = f"{type(result).__name__}: {result}"
                     bar.write(f"failed: {cell.name}: {result}")
                 else:
@@ -392,10 +396,18 @@ def run_grid(cells: Iterable[Cell], root: str | os.PathLike, backend: str = "loc
                 bar.update(1)
     finally:
         bar.close()
-    if failures:
-        raise GridError(f"{len(failures)} of {len(cells)} cells failed (the others are done; "
-                        f"run the grid again to retry them):\n" +
-                        "\n".join(f"- {message}" for message in failures.values()))
+    if failures or elsewhere:
+        parts = []
+        if failures:
+            parts.append(f"{len(failures)} of {len(cells)} cells failed (run the grid again to "
+                         f"retry them):\n" +
+                         "\n".join(f"- {message}" for message in failures.values()))
+        if elsewhere:
+            parts.append(f"{len(elsewhere)} of {len(cells)} cells were being run by another "
+                         f"process sharing {root} (not failed; run the grid again once it has "
+                         f"finished, to read them):\n" +
+                         "\n".join(f"- {name}" for name in elsewhere))
+        raise GridError("\n".join(parts) + "\n(the other cells are done and cached)")
     return [results[cell.name] for cell in cells]
 
 

@@ -194,6 +194,23 @@ def test_run_grid_runs_the_rest_when_cells_fail(tmp_path, fake_python, monkeypat
     assert [r["name"] for r in results] == [cell.name for cell in cells]
 
 
+def test_run_grid_says_a_cell_is_held_elsewhere_not_failed(tmp_path, fake_python, capsys):
+    from filelock import FileLock
+
+    cells = [Cell("ppo", "MammadMelody-count-v0", "theory", steps=64, seed=seed)
+             for seed in range(2)]
+    (tmp_path / ".locks").mkdir()
+    with FileLock(str(tmp_path / ".locks" / f"{cells[1].name}.lock")):
+        with pytest.raises(GridError) as raised:
+            run_grid(cells, tmp_path, progress=False, python=fake_python)
+    message = str(raised.value)
+    assert "cells failed" not in message
+    assert f"1 of 2 cells were being run by another process sharing {tmp_path}" in message
+    assert cells[1].name in message and read_cell(tmp_path / cells[0].name) is not None
+    assert [r["cached"] for r in run_grid(cells, tmp_path, progress=False,
+                                          python=fake_python)] == [True, False]
+
+
 def test_the_encodings_grid_is_built_from_its_flags(capsys, tmp_path):
     assert encodings.main(["--quick", "--dry-run", "--root", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
