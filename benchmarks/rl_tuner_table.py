@@ -1,0 +1,248 @@
+"""RL Tuner's Table 1 in its own setting: Note-RNN samples, DQN, PPO and KL-control PPO.
+
+Run from the repository root::
+
+    python -m benchmarks.rl_tuner_table                         # 3 seeds, 32 minutes here
+    python -m benchmarks.rl_tuner_table --compositions 10000 --seeds 5
+    python -m benchmarks.rl_tuner_table --backend ray --address auto
+    python -m benchmarks.rl_tuner_table --quick                 # a smoke run (its figures mean nothing)
+
+The setting is the paper's: ``MelodyEnv-v0`` with 32 steps, pitches 48..83, C major, no
+accompaniment, the ``count`` encoding, and the reward ``theory / c + note_rnn`` with the
+paper's ``c = 0.5`` (``--theory-weight 2``) for every agent. The models:
+
+* ``note_rnn``: the Note-RNN's own samples (no training);
+* ``dqn``: DQN with its YAML (RL Tuner's hyperparameters), played by sampling from the softmax
+  of its Q-values, as RL Tuner's ``generate_music`` does (``--dqn-policy greedy`` or
+  ``epsilon`` for SB3's other choices);
+* ``ppo``: PPO with its YAML;
+* ``kl_ppo``: the KL-control recipe of docs/rewards.md (Psi-learning's objective): PPO with
+  ``ent_coef=1.0``, ``normalize_advantage=False``, ``gamma=0.5``.
+
+Every agent x seed is a cell of :mod:`benchmarks.grid` (one ``mammad train`` process, cached by
+its ``cell.json``, resumable, a local pool or Ray tasks). Each finished model then plays
+``--compositions`` compositions in batches (:func:`agents.rollouts.play_episodes`), which give
+the RL Tuner statistics and the mean Note-RNN log-likelihood per step; that evaluation is
+cached in the cell folder (:mod:`benchmarks.rl_tuner_report`), so a rerun only does what is
+missing. The page (``--out``) sets the result beside the published Table 1; it is rewritten
+down to its findings marker, and the hand-written findings below the marker are kept.
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ENV_ID = "MelodyEnv-v0"
+SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83]}
+"""RL Tuner's setting (the accompaniment is off: ``Cell(accompaniment=False)``)."""
+REWARD = "theory+note_rnn"
+THEORY_WEIGHT = 2.0
+"""RL Tuner's ``1/c``: the paper's results are for ``c = 0.5``."""
+MODELS = ("note_rnn", "dqn", "ppo", "kl_ppo")
+"""The table's columns, in order."""
+AGENT_OF = {"dqn": "dqn", "ppo": "ppo", "kl_ppo": "ppo"}
+"""The registered agent that trains each trained model."""
+HYPERPARAMS: dict[str, list[str]] = {
+    "dqn": [], "ppo": [],
+    "kl_ppo": ["ent_coef=1.0", "normalize_advantage=false", "gamma=0.5"],
+}
+"""Overrides of the agents' YAML per model (KL-control: docs/rewards.md's recipe)."""
+DQN_POLICIES = ("softmax", "greedy", "epsilon")
+DEFAULTS: dict[str, Any] = {
+    "models": list(MODELS), "seeds": 3, "steps": 200_000, "dqn_steps": 300_000,
+    "compositions": 10_000, "melody_steps": 32, "root": Path("benchmarks/runs/rl_tuner_table"),
+    "out": Path("docs/benchmarks/rl_tuner_table.md"),
+}
+"""The benchmark without flags."""
+QUICK: dict[str, Any] = {
+    "seeds": 1, "steps": 512, "dqn_steps": 512, "compositions": 200, "melody_steps": 16,
+    "root": Path("benchmarks/runs/rl_tuner_table-quick"),
+    "out": Path("benchmarks/runs/rl_tuner_table-quick/rl_tuner_table.md"),
+}
+"""``--quick``: one seed of 512 steps on melodies of 16, 200 compositions (a smoke run)."""
+QUICK_HYPERPARAMS: dict[str, list[str]] = {
+    "ppo": ["n_envs=4", "n_steps=32", "batch_size=64", "n_epochs=1"],
+    "dqn": ["learning_starts=64", "buffer_size=1000"],
+}
+"""``--quick``: small rollouts and buffers, so 512 steps see a few updates."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number > 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's arguments (None where the default depends on ``--quick``)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.rl_tuner_table",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=MODELS, metavar="MODEL",
+                        help=f"columns to compute, of {', '.join(MODELS)} (default: all)")
+    parser.add_argument("--seeds", type=positive_int,
+                        help=f"seeds 0..N-1 per model (default {DEFAULTS['seeds']}; 1 with "
+                             f"--quick)")
+    parser.add_argument("--steps", type=positive_int,
+                        help=f"env steps per PPO run (default {DEFAULTS['steps']:,})")
+    parser.add_argument("--dqn-steps", type=positive_int,
+                        help=f"env steps per DQN run (default {DEFAULTS['dqn_steps']:,}; RL "
+                             f"Tuner trained 1,000,000)")
+    parser.add_argument("--compositions", type=positive_int,
+                        help=f"compositions played per model and seed (default "
+                             f"{DEFAULTS['compositions']:,})")
+    parser.add_argument("--theory-weight", type=positive_float, default=THEORY_WEIGHT,
+                        help=f"weight of the theory reward, RL Tuner's 1/c (default "
+                             f"{THEORY_WEIGHT:g}, the paper's c = 0.5)")
+    parser.add_argument("--dqn-policy", choices=DQN_POLICIES, default="softmax",
+                        help="how DQN plays: sampling the softmax of its Q-values (RL "
+                             "Tuner's), greedy, or SB3's epsilon-greedy (default softmax)")
+    parser.add_argument("--root", type=Path, help=f"the grid's folder (default "
+                        f"{DEFAULTS['root']}; {QUICK['root']} with --quick)")
+    parser.add_argument("--out", type=Path, help=f"the page (default {DEFAULTS['out']}; "
+                        f"{QUICK['out']} with --quick)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="train on a local pool of processes, or as Ray tasks (default "
+                             "local); evaluation runs in this process")
+    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
+                                          "it (auto, ray://host:10001; default: a local Ray)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="training runs at once (local), or CPUs of the local Ray "
+                             "(default 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed of 512 steps on melodies of 16 steps, 200 compositions "
+                             "(for tests)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the cells (and which are trained) without running any")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings: the flags given, else ``--quick``'s or the defaults.
+
+    Raises:
+        ValueError: For ``--address`` without ``--backend ray``.
+    """
+    base = {**DEFAULTS, **QUICK} if args.quick else dict(DEFAULTS)
+    chosen = {name: getattr(args, name) if getattr(args, name) is not None else base[name]
+              for name in ("models", "seeds", "steps", "dqn_steps", "compositions", "root",
+                           "out")}
+    chosen["melody_steps"] = base["melody_steps"]
+    chosen["models"] = [model for model in MODELS if model in chosen["models"]]  # table order
+    chosen.update(theory_weight=args.theory_weight, dqn_policy=args.dqn_policy,
+                  quick=args.quick)
+    if args.address is not None and args.backend != "ray":
+        raise ValueError(f"--address {args.address!r} is for --backend ray")
+    return chosen
+
+
+def env_kwargs(chosen: dict[str, Any]) -> dict[str, Any]:
+    """The env arguments of every cell (the setting, the melody length, the reward weights)."""
+    return {**SETTING, "steps": chosen["melody_steps"],
+            "reward_weights": {"theory": chosen["theory_weight"], "note_rnn": 1.0}}
+
+
+def build_cells(chosen: dict[str, Any]) -> dict[str, list[Any]]:
+    """The cells of each trained model, seeds 0..N-1: ``{model: [Cell, ...]}``.
+
+    PPO models come first, so the quick ones are done before DQN's long runs.
+    """
+    from benchmarks.grid import Cell
+
+    cells: dict[str, list[Any]] = {}
+    for model in sorted((m for m in chosen["models"] if m in AGENT_OF), key=lambda m: m == "dqn"):
+        agent = AGENT_OF[model]
+        overrides = HYPERPARAMS[model] + (QUICK_HYPERPARAMS[agent] if chosen["quick"] else [])
+        steps = chosen["dqn_steps"] if agent == "dqn" else chosen["steps"]
+        cells[model] = [Cell(agent, ENV_ID, REWARD, seed=seed, accompaniment=False,
+                             steps=steps, env_kwargs=env_kwargs(chosen),
+                             hyperparams=overrides, eval_episodes=100)
+                        for seed in range(chosen["seeds"])]
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Trains what is missing, evaluates what is not evaluated yet, and writes the page."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from benchmarks.grid import GridError, read_cell, run_grid
+
+    try:
+        chosen = settings(args)
+        cells = build_cells(chosen)
+    except (ValueError, ImportError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    root = chosen["root"]
+    flat = [cell for model_cells in cells.values() for cell in model_cells]
+    done = sum(read_cell(root / cell.name) is not None for cell in flat)
+    print(f"RL Tuner table: {', '.join(chosen['models'])}; {chosen['seeds']} seeds; "
+          f"{len(flat)} training cells ({done} done) in {root}; "
+          f"{chosen['compositions']:,} compositions per model and seed")
+    if args.dry_run:
+        for model, model_cells in cells.items():
+            for cell in model_cells:
+                state = "done" if read_cell(root / cell.name) else "todo"
+                print(f"{state}  {model:7s} {cell.name}")
+        return 0
+    command = shlex.join(["python", "-m", "benchmarks.rl_tuner_table", *argv])
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the runs as Ctrl-C does
+    started = time.monotonic()
+    try:
+        if flat:
+            results = run_grid(flat, root, backend=args.backend, workers=args.workers,
+                               address=args.address, command=command,
+                               progress=not args.no_progress)
+        else:
+            results = []
+        from benchmarks import rl_tuner_report as report
+
+        columns = report.evaluate_all(chosen, cells, progress=not args.no_progress)
+    except GridError as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    except (ValueError, ImportError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished cells and evaluations are kept; run the same command "
+              f"again to do the rest\nruns: {root}", file=sys.stderr)
+        return 130
+    wall = time.monotonic() - started
+    trained = sum(not result["cached"] for result in results)
+    evaluated = sum(not e["cached"] for evaluations in columns.values() for e in evaluations)
+    if trained or evaluated:  # the page keeps the wall time of the last run that did work
+        report.record_run(root, command, wall, trained, evaluated)
+    page = report.write_page(chosen["out"], chosen, cells, columns, command, wall)
+    print(report.console_table(columns))
+    print(f"\n{time.monotonic() - started:.1f} s; wrote {page}\nruns: {root}")
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())
