@@ -69,9 +69,15 @@ class _AdversarialAgent(ImitationAgent):
                  n_disc_updates_per_round: int = 4,
                  disc_opt_kwargs: dict[str, Any] | None = None,
                  reward_net_kwargs: dict[str, Any] | None = None,
-                 max_windows: int | None = None, verbose: int = 0,
-                 tensorboard_log: str | None = None, device: str = "auto") -> None:
+                 max_windows: int | None = None, bc_warm_start_epochs: int = 0,
+                 verbose: int = 0, tensorboard_log: str | None = None,
+                 device: str = "auto") -> None:
         from agents.hyperparams import resolve
+
+        if isinstance(bc_warm_start_epochs, bool) or not isinstance(bc_warm_start_epochs, int) \
+                or bc_warm_start_epochs < 0:
+            raise ValueError(f"bc_warm_start_epochs must be an integer >= 0 (0: no warm start), "
+                             f"got {bc_warm_start_epochs!r}")
 
         gen_kwargs = resolve(dict(gen_kwargs or {}))
         net_kwargs = checked_net_kwargs(self.algorithm, reward_net_kwargs,
@@ -83,7 +89,8 @@ class _AdversarialAgent(ImitationAgent):
             "n_disc_updates_per_round": int(n_disc_updates_per_round),
             "disc_opt_kwargs": dict(disc_opt_kwargs or {}),
             "reward_net_kwargs": net_kwargs,
-            "max_windows": max_windows}, verbose, tensorboard_log)
+            "max_windows": max_windows,
+            "bc_warm_start_epochs": int(bc_warm_start_epochs)}, verbose, tensorboard_log)
         self._require_spec()
         algo = PPO(policy, self.venv, seed=seed, verbose=verbose, device=device, **gen_kwargs)
         self._attach(algo, None)
@@ -211,6 +218,7 @@ class _AdversarialAgent(ImitationAgent):
         """
         check_learn_kwargs(kwargs)
         trainer = self.trainer
+        self._warm_start()
         callback = as_callback(callback)
         bridge = None if callback is None else GeneratorCallback(callback, self)
         log_callback = trainer.gen_callback
@@ -232,6 +240,33 @@ class _AdversarialAgent(ImitationAgent):
             if bridge is not None and bridge.started:
                 callback.on_training_end()
         return self
+
+    def _warm_start(self) -> None:
+        """Behavioural cloning of the generator before its first round, if asked for.
+
+        ``bc_warm_start_epochs`` passes of BC (batches of 64, Adam at 1e-3, BC's defaults in
+        ``bc.yml``) over the demonstrations, run once, by a new agent only: an agent that has
+        taken steps (one loaded to resume) starts from its saved policy.
+        """
+        epochs = self.hyperparameters.get("bc_warm_start_epochs", 0)
+        if not epochs or self.algo.num_timesteps > 0 or getattr(self, "_warm", False):
+            return
+        import warnings
+
+        import numpy as np
+        from imitation.algorithms.bc import BC
+        from imitation.data import rollout
+
+        cloner = BC(observation_space=self.algo.observation_space,
+                    action_space=self.algo.action_space,
+                    rng=np.random.default_rng(self.seed), policy=self.algo.policy,
+                    demonstrations=rollout.flatten_trajectories(self.demonstrations),
+                    batch_size=64, optimizer_kwargs={"lr": 1e-3}, ent_weight=1e-3,
+                    device=self.algo.device, custom_logger=self._logger)
+        with warnings.catch_warnings():  # imitation 1.0 logs float(loss) with its graph
+            warnings.filterwarnings("ignore", "Converting a tensor with requires_grad=True")
+            cloner.train(n_epochs=epochs, log_interval=10**9, progress_bar=False)
+        self._warm = True
 
     def _save_extra(self, zip_path: Path) -> None:
         save_reward_net(reward_file(zip_path), self.algorithm, self.reward_net,
@@ -263,6 +298,8 @@ class GAILAgent(_AdversarialAgent):
         reward_net_kwargs: Arguments of the ``BasicRewardNet`` (``hid_sizes``, ``use_next_state``,
             ``normalize_input_layer``: ``"RunningNorm"`` by default...).
         max_windows: Demonstration windows (episodes) per melody (default: all).
+        bc_warm_start_epochs: Epochs of behavioural cloning of the generator on the
+            demonstrations before the first round (0: none).
         verbose: 1 prints imitation's tables of statistics.
         tensorboard_log: A folder for TensorBoard logs (``GAIL_<n>`` inside it).
         device: Torch device.

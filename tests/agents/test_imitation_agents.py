@@ -111,6 +111,37 @@ def test_adversarial_artifacts(trained, name):
                                   agent.predict(observations(), deterministic=True)[0])
 
 
+def _demo_log_likelihood(agent):
+    from imitation.data import rollout
+
+    transitions = rollout.flatten_trajectories(agent.demonstrations)
+    obs = torch.as_tensor(np.array(transitions.obs), device=agent.device)
+    acts = torch.as_tensor(np.array(transitions.acts), device=agent.device)
+    with torch.no_grad():
+        _, log_prob, _ = agent.policy.evaluate_actions(obs, acts)
+    return float(log_prob.mean())
+
+
+def test_bc_warm_start_clones_the_demonstrations_once(trained):
+    agent = small_agent("gail", bc_warm_start_epochs=3)
+    assert agent.hyperparameters["bc_warm_start_epochs"] == 3
+    before = _demo_log_likelihood(agent)
+    agent._warm_start()
+    warm = _demo_log_likelihood(agent)
+    assert warm > before + 0.5  # from uniform (log 1/90 = -4.5) towards the melodies
+    weights = networks(agent)
+    agent._warm_start()  # once only
+    assert all(torch.equal(weights[key], value) for key, value in networks(agent).items())
+    _, path = trained["gail"]  # trained without a warm start: a resumed agent never has one
+    loaded = GAILAgent.load(path)
+    loaded.hyperparameters["bc_warm_start_epochs"] = 3
+    weights = networks(loaded)
+    loaded._warm_start()
+    assert all(torch.equal(weights[key], value) for key, value in networks(loaded).items())
+    with pytest.raises(ValueError, match="bc_warm_start_epochs must be an integer >= 0"):
+        small_agent("gail", bc_warm_start_epochs=-1)
+
+
 def test_loaded_agent_trains_on_with_the_saved_env(trained):
     _, path = trained["gail"]
     loaded = GAILAgent.load(path)
@@ -137,7 +168,7 @@ def test_resume_keeps_the_discriminator_optimiser(trained, name):
     assert loaded.trainer._global_step == agent.trainer._global_step
     loaded.learn(ROUND)  # Adam goes on from the saved moments
     assert loaded.trainer._disc_step == agent.trainer._disc_step + \
-        SMALL[name].get("n_disc_updates_per_round", 4)
+        agent.hyperparameters["n_disc_updates_per_round"]
 
 
 def test_resume_refuses_an_optimiser_state_that_does_not_fit(trained, tmp_path):
