@@ -122,7 +122,8 @@ def render(results: list[dict[str, Any]], baselines: list[dict[str, Any]], comma
         f"{baseline['pitch_class']:.3f} / {baseline['interval']:.3f} / "
         f"{baseline['rhythm']:.3f}). The target is every ratio within {TARGET:g}x. The "
         "baselines: `random` draws each of the env's 90 actions uniformly; `note_rnn` samples "
-        "the bundled Note-RNN (`rewards.note_rnn`) at temperature 1.", "",
+        "the default Note-RNN (`NoteRNN.pretrained()`, trained with octave shifts) at "
+        "temperature 1.", "",
         *markdown_table(table), "", verdict(table), "",
     ]
     kept = None

@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 
 EVALUATION_FILE = "evaluation.json"
+NOTE_RNN = "rl_tuner"
+"""The shipped Note-RNN of the reward, the samples and the log-likelihood row: the one trained in
+RL Tuner's range (MIDI 48..83) only, as RL Tuner's Note RNN was (docs/note_rnn.md)."""
 LAST_RUN_FILE = "last_run.json"
 LABELS = {"note_rnn": "Note-RNN", "dqn": "DQN", "ppo": "PPO", "kl_ppo": "KL-PPO"}
 PAPER_COLUMNS = ("Note RNN", "Q", "Psi", "G")
@@ -120,12 +123,12 @@ def evaluate_note_rnn(root: Path, seed: int, chosen: dict[str, Any]) -> dict[str
 
     folder = root / f"note_rnn__{seed}"
     wanted = {"model": "note_rnn", "compositions": chosen["compositions"],
-              "melody_steps": chosen["melody_steps"], "seed": seed}
+              "melody_steps": chosen["melody_steps"], "seed": seed, "note_rnn": NOTE_RNN}
     cached = _cached(folder, wanted)
     if cached is not None:
         return {**cached, "cached": True}
     started = time.perf_counter()
-    note_rnn = NoteRNN.pretrained()
+    note_rnn = NoteRNN.pretrained(NOTE_RNN)
     melodies = note_rnn.sample(chosen["compositions"], chosen["melody_steps"], seed=seed)
     evaluation = {"settings": wanted, "table": score(melodies, note_rnn),
                   "seconds": round(time.perf_counter() - started, 2)}
@@ -167,13 +170,13 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
         warnings.filterwarnings("ignore", message=".*mini-batch size.*")
         model = load_run_model(run, run / "model.zip", config)
     kwargs = {key: value for key, value in config["env_kwargs"].items()
-              if key not in ("reward", "reward_weights")}
+              if key not in ("reward", "reward_weights", "reward_kwargs")}
     player = DQNSoftmax(model, cell.seed) if policy == "softmax" else model
     melodies, _, _ = play_episodes(player, lambda n: make_vector(config["env"], n, **kwargs,
                                                                 reward=None),
                                    chosen["compositions"], deterministic=policy == "greedy",
                                    progress=progress, seed=cell.seed)
-    evaluation = {"settings": wanted, "table": score(melodies, NoteRNN.pretrained()),
+    evaluation = {"settings": wanted, "table": score(melodies, NoteRNN.pretrained(NOTE_RNN)),
                   "seconds": round(time.perf_counter() - started, 2),
                   "training_seconds": record["seconds"], "git_commit": record["git_commit"],
                   "hyperparams": config["hyperparams"], "steps": config["steps"]}
@@ -282,10 +285,10 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
         "",
         f"Percentages are of all steps, or of compositions for the `compositions ...` rows; "
         f"leaps resolved is resolved / (resolved + doubled). `{LIKELIHOOD}` is the mean "
-        f"`NoteRNN.log_prob` of every step under our full Note-RNN (90 classes, not "
-        f"renormalised to the 38 actions); the paper reports no such row. The last two rows are "
-        f"ours. DQN plays by {_dqn_policy_text(chosen['dqn_policy'])}; PPO and KL-PPO sample "
-        f"their policies.",
+        f"`NoteRNN.log_prob` of every step under the reward's Note-RNN (`{NOTE_RNN}`; 90 "
+        f"classes, not renormalised to the 38 actions); the paper reports no such row. The last "
+        f"two rows are ours. DQN plays by {_dqn_policy_text(chosen['dqn_policy'])}; PPO and "
+        f"KL-PPO sample their policies.",
         "",
         "## The models",
         "",
@@ -293,8 +296,8 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
         "|---|---|---:|---|",
     ]
     if "note_rnn" in columns:
-        lines.append("| Note-RNN | `NoteRNN.pretrained().sample`, temperature 1, seed = the seed "
-                     "| - | - |")
+        lines.append(f"| Note-RNN | `NoteRNN.pretrained({NOTE_RNN!r}).sample`, temperature 1, "
+                     f"seed = the seed | - | - |")
     for model, model_cells in cells.items():
         if model in columns:
             cell = model_cells[0]

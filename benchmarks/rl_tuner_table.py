@@ -9,7 +9,8 @@ Run from the repository root::
 
 The setting is the paper's: ``MelodyEnv-v0`` with 32 steps, pitches 48..83, C major, no
 accompaniment, the ``count`` encoding, and the reward ``theory / c + note_rnn`` with the
-paper's ``c = 0.5`` (``--theory-weight 2``) for every agent. The models:
+paper's ``c = 0.5`` (``--theory-weight 2``) for every agent, and the Note-RNN trained in that
+range only (``NoteRNN.pretrained("rl_tuner")``), as RL Tuner's was. The models:
 
 * ``note_rnn``: the Note-RNN's own samples (no training);
 * ``dqn``: DQN with its YAML (RL Tuner's hyperparameters), played by sampling from the softmax
@@ -160,8 +161,11 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def env_kwargs(chosen: dict[str, Any]) -> dict[str, Any]:
     """The env arguments of every cell (the setting, the melody length, the reward weights)."""
+    from benchmarks.rl_tuner_report import NOTE_RNN
+
     return {**SETTING, "steps": chosen["melody_steps"],
-            "reward_weights": {"theory": chosen["theory_weight"], "note_rnn": 1.0}}
+            "reward_weights": {"theory": chosen["theory_weight"], "note_rnn": 1.0},
+            "reward_kwargs": {"note_rnn": {"model": NOTE_RNN}}}
 
 
 def build_cells(chosen: dict[str, Any]) -> dict[str, list[Any]]:

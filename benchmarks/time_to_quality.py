@@ -7,7 +7,8 @@ Run from the repository root (about 20 seconds on the project's 2-core machines)
     python -m benchmarks.time_to_quality --hyperparams learning_rate=1e-3 n_epochs=4
 
 It trains an agent in RL Tuner's setting (``MelodyEnv-v0`` with 32 steps, pitches 48..83, no
-accompaniment, the ``count`` encoding, reward ``theory+note_rnn``) on the batched env, as
+accompaniment, the ``count`` encoding, reward ``theory+note_rnn`` with the Note-RNN trained in
+that range, ``--note-rnn-model rl_tuner``) on the batched env, as
 ``mammad train`` does, and every ``--eval-every`` steps plays ``--episodes`` compositions and
 computes their RL Tuner statistics (and, once those meet their bars, the melodies' mean
 Note-RNN log-likelihood per step, under the full model as ``NoteRNN.log_prob`` gives it; a
@@ -53,6 +54,9 @@ ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None}
 """RL Tuner's setting: one octave and a half around middle C, two bars, no accompaniment."""
 REWARD = "theory+note_rnn"
+NOTE_RNN = "rl_tuner"
+"""The Note-RNN of the reward and of the likelihood bar: the shipped one trained in RL Tuner's
+range (MIDI 48..83) only, as RL Tuner's was."""
 THEORY_WEIGHT = 1.0
 """The theory reward's weight: RL Tuner's reward is ``log p(a|s) + r_MT / c`` (the paper's
 results are for ``c = 0.5``, its code uses ``c = 1``); ``--theory-weight 2`` is the paper's."""
@@ -103,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--theory-weight", type=float, default=THEORY_WEIGHT,
                         help=f"weight of the theory reward, RL Tuner's 1/c (default "
                              f"{THEORY_WEIGHT:g})")
-    parser.add_argument("--note-rnn-model", type=Path, metavar="PATH",
-                        help="the Note-RNN weights for the reward and the likelihood bar "
-                             "(default: the shipped model)")
+    parser.add_argument("--note-rnn-model", default=NOTE_RNN, metavar="PATH_OR_NAME",
+                        help=f"the Note-RNN of the reward and the likelihood bar: a weights "
+                             f"file, or a shipped model's name, 'default' or 'rl_tuner' "
+                             f"(default {NOTE_RNN!r}: trained in MIDI 48..83 only)")
     parser.add_argument("--scalar-envs", action="store_true",
                         help="train on scalar envs (the slow path, for comparison)")
     parser.add_argument("--no-stop", action="store_true",
@@ -133,21 +138,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from agents.runs import git_commit, versions, write_config
     from mammad_envs.compat import make_vector
     from rewards import metrics
-    from rewards.note_rnn import NoteRNN
+    from rewards.note_rnn.batched import load_note_rnn
 
     torch.set_num_threads(1)
     env_kwargs = dict(SETTING, reward=REWARD,
                       reward_weights={"theory": args.theory_weight, "note_rnn": 1.0})
-    if args.note_rnn_model is not None:
-        env_kwargs["reward_kwargs"] = {"note_rnn": {"model": str(args.note_rnn_model)}}
+    env_kwargs["reward_kwargs"] = {"note_rnn": {"model": args.note_rnn_model}}
     hyperparams = load_hyperparams(args.agent, ENV_ID)
     hyperparams.update(parse_overrides(args.hyperparams))
     if args.n_envs is not None:
         hyperparams["n_envs"] = args.n_envs
     n_envs = int(hyperparams.pop("n_envs", 1))
     batched = agent_spec(args.agent).batched and not args.scalar_envs
-    note_rnn = NoteRNN.pretrained() if args.note_rnn_model is None \
-        else NoteRNN.load(args.note_rnn_model)
+    note_rnn = load_note_rnn(args.note_rnn_model)
     samples = note_rnn.sample(args.episodes, SETTING["steps"], seed=args.seed)
     reference = float(np.mean(np.concatenate(note_rnn.log_prob(samples))))
     evaluation_envs: dict[int, Any] = {}
@@ -198,8 +201,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     env = make_training_env(ENV_ID, n_envs, args.seed, env_kwargs, batched=batched)
     model = make_agent(args.agent, env, seed=args.seed, hyperparams=hyperparams)
     print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {REWARD} "
-          f"(theory x {args.theory_weight:g}), {n_envs} {'batched' if batched else 'scalar'} "
-          f"envs, seed {args.seed}")
+          f"(theory x {args.theory_weight:g}, Note-RNN {args.note_rnn_model}), {n_envs} "
+          f"{'batched' if batched else 'scalar'} envs, seed {args.seed}")
     print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "
           f"log-likelihood >= {reference:.3f} - {LIKELIHOOD_MARGIN:g} (Note-RNN samples'); "
           f"set up in {elapsed():.1f} s", flush=True)

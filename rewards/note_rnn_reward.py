@@ -26,8 +26,10 @@ class NoteRNNTerm(RewardTerm):
         env: A MammadMelody env whose pitch range lies within 21..108.
         batch: Envs scored at once (one batched LSTM step for all).
         weight: Multiplies the log-probability.
-        model: Path of a weights file written by ``NoteRNN.save``; ``None`` (default) for the
-            shipped model.
+        model: Path of a weights file written by ``NoteRNN.save``, or the name of a shipped
+            model (``"rl_tuner"``: trained in MIDI 48..83 only, see
+            :data:`~rewards.note_rnn.model.PRETRAINED`); ``None`` (default) for the shipped
+            default, trained with octave shifts across the piano.
         renormalise: Renormalise over the env's actions when its pitch range is narrower than
             the model's (default True); False scores with the model's full distribution.
         threads: torch threads used for the LSTM step (1 is fastest for this small network on

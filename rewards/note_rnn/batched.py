@@ -13,14 +13,22 @@ import numpy as np
 import torch
 
 from mammad_envs.events import indices_of, playable_events
-from rewards.note_rnn.model import NoteRNN
+from rewards.note_rnn.model import PRETRAINED, NoteRNN
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, TOKEN_OF
 
 
 def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:
-    """The shipped Note-RNN (``None``) or one saved with ``NoteRNN.save`` at a path."""
-    return NoteRNN.pretrained() if model is None else NoteRNN.load(model)
+    """A Note-RNN: the shipped default (``None``), a shipped one by name, or a file.
+
+    A name is a key of :data:`~rewards.note_rnn.model.PRETRAINED` (e.g. ``"rl_tuner"``); any
+    other string or path is a file saved with ``NoteRNN.save``.
+    """
+    if model is None:
+        return NoteRNN.pretrained()
+    if isinstance(model, str) and model in PRETRAINED:
+        return NoteRNN.pretrained(model)
+    return NoteRNN.load(model)
 
 
 def action_tokens(lowest: int, highest: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,14 +32,19 @@ from rewards.note_rnn.tokens import (
     tokens_to_melody,
 )
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NoteRNN", "WEIGHTS_FILE"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "PRETRAINED", "NoteRNN", "WEIGHTS_FILE"]
 
 FORMAT: str = "mammad-envs/note-rnn"
 """The ``format`` entry of a weights file."""
 FORMAT_VERSION: int = 1
 """The ``format_version`` entry of a weights file."""
 WEIGHTS_FILE: str = "note_rnn.pt"
-"""Name of the shipped weights file in ``rewards/note_rnn/weights/``."""
+"""Name of the shipped default weights file in ``rewards/note_rnn/weights/``."""
+PRETRAINED: dict[str, str] = {"default": WEIGHTS_FILE, "rl_tuner": "note_rnn_rl_tuner.pt"}
+"""The shipped models by name, each a weights file in ``rewards/note_rnn/weights/`` with its
+card beside it: ``default`` is trained with octave shifts across the piano (card
+``model_card.md``); ``rl_tuner`` only in RL Tuner's range, MIDI 48..83 (card
+``model_card_rl_tuner.md``), the better fit for RL Tuner's setting and no good outside it."""
 
 State = tuple[torch.Tensor, torch.Tensor]
 """An LSTM state ``(h, c)``, each ``(1, batch, hidden_size)``."""
@@ -365,20 +370,28 @@ class NoteRNN(nn.Module):
         return model.eval()
 
     @classmethod
-    def pretrained(cls) -> NoteRNN:
-        """The shipped model, trained on O'Neill's, Ryan's and miscFolk (see its model card).
+    def pretrained(cls, name: str = "default") -> NoteRNN:
+        """A shipped model, trained on O'Neill's, Ryan's and miscFolk (see its model card).
 
-        The model is loaded once and cached: every call returns the same frozen instance (eval
+        Each model is loaded once and cached: every call returns the same frozen instance (eval
         mode, ``requires_grad=False``). Copy it (``copy.deepcopy``) to fine-tune.
+
+        Args:
+            name: A key of :data:`PRETRAINED`: ``"default"`` (trained with octave shifts, for
+                any pitch range) or ``"rl_tuner"`` (trained in MIDI 48..83 only).
 
         Returns:
             The shared pretrained model.
 
         Raises:
-            FileNotFoundError: If ``rewards/note_rnn/weights/note_rnn.pt`` is missing.
-            ValueError: If it is corrupt.
+            ValueError: If ``name`` is not a shipped model, or its file is corrupt.
+            FileNotFoundError: If its weights file is missing.
         """
-        return _pretrained()
+        if name not in PRETRAINED:
+            raise ValueError(f"unknown shipped Note-RNN {name!r}: choose one of "
+                             f"{', '.join(map(repr, PRETRAINED))}, or load a file with "
+                             f"NoteRNN.load(path)")
+        return _pretrained(name)
 
     def num_parameters(self) -> int:
         """Number of parameters."""
@@ -397,9 +410,9 @@ def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(metadata), default=default))
 
 
-@lru_cache(maxsize=1)
-def _pretrained() -> NoteRNN:
-    weights = resources.files("rewards.note_rnn") / "weights" / WEIGHTS_FILE
+@cache
+def _pretrained(name: str) -> NoteRNN:
+    weights = resources.files("rewards.note_rnn") / "weights" / PRETRAINED[name]
     with resources.as_file(weights) as path:
         model = NoteRNN.load(path)
     for parameter in model.parameters():

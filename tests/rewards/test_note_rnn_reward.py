@@ -36,6 +36,20 @@ def test_terms_equal_a_full_sequence_forward_pass(weights):
     np.testing.assert_allclose(play(env, EVENTS), terms, atol=1e-6)  # reset restarts the LSTM
 
 
+def test_a_shipped_model_by_name():
+    """``model="rl_tuner"`` scores with that shipped model, the default with the other."""
+    melody = [72, HOLD, 76, 79, HOLD, 84, REST, 72]  # an octave above RL Tuner's range
+    terms = {}
+    for name in (None, "rl_tuner"):
+        chosen = {} if name is None else {"model": name}
+        env = gym.make("MelodyEnv-v0", reward="note_rnn",
+                       reward_kwargs={"note_rnn": {**chosen, "renormalise": False}})
+        terms[name] = play(env, melody)
+        expected = NoteRNN.pretrained(name or "default").log_prob([np.array(melody)])[0]
+        np.testing.assert_allclose(terms[name], expected, atol=1e-4)
+    assert sum(terms[None]) > sum(terms["rl_tuner"])  # the default knows the octave above
+
+
 def test_weight_scales_the_term(weights):
     env = gym.make("MelodyEnv-v0", reward="note_rnn", reward_weights={"note_rnn": 0.5},
                    reward_kwargs={"note_rnn": {"model": weights}})

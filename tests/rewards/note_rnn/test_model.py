@@ -44,6 +44,17 @@ def test_shipped_weights_load(model):
     assert not any(p.requires_grad for p in model.parameters())
     assert NoteRNN.pretrained() is model  # cached
     assert model.metadata["data"]["source"] == "folk"
+    in_range = NoteRNN.pretrained("rl_tuner")
+    assert in_range is not model and NoteRNN.pretrained("rl_tuner") is in_range
+    assert (resources.files("rewards.note_rnn") / "weights" / "model_card_rl_tuner.md").is_file()
+    assert model.metadata["hyperparameters"]["octave_shift"]
+    assert not in_range.metadata["hyperparameters"].get("octave_shift", False)
+
+
+def test_an_unknown_shipped_model_names_the_choices():
+    with pytest.raises(ValueError, match="unknown shipped Note-RNN 'octaves'.*'default', "
+                                         "'rl_tuner'"):
+        NoteRNN.pretrained("octaves")
 
 
 def test_bad_input_is_a_clear_value_error(model):
