@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
 
 ENCODINGS = ("binary", "count", "decay")
 ENV_ID = "MammadMelody-{}-v0"
@@ -49,17 +50,6 @@ QUICK_HYPERPARAMS: dict[str, list[str]] = {
     "qrdqn": ["learning_starts=64", "buffer_size=1000"],
 }
 """``--quick``: small rollouts and buffers per agent, so 256 steps see a few updates."""
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,18 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path,
                         help=f"the grid's folder (default {DEFAULTS['root']}; "
                              f"{QUICK['root']} with --quick)")
-    parser.add_argument("--backend", choices=["local", "ray"], default="local",
-                        help="a local pool of processes, or Ray tasks (default local)")
-    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
-                                          "it (auto, ray://host:10001; default: a local Ray)")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="runs at once (local), or CPUs of the local Ray (default 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a tiny grid: ppo, theory, 2 seeds, the three encodings, no "
-                             "accompaniment, 256 steps on melodies of 16 (for tests)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="list the cells (and which are done) without running any")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(parser, quick="a tiny grid: ppo, theory, 2 seeds, the three encodings, no "
+                                   "accompaniment, 256 steps on melodies of 16")
     return parser
 
 
@@ -212,12 +192,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'done' if read_cell(root / cell.name) else 'todo'}  {cell.name}")
         return 0
     command = shlex.join(["python", "-m", "benchmarks.encodings", *argv])
-    signal.signal(signal.SIGTERM, _interrupt)  # stop the runs as Ctrl-C does
     started = time.monotonic()
     try:
-        results = run_grid(cells, root, backend=args.backend, workers=args.workers,
-                           address=args.address, command=command,
-                           progress=not args.no_progress)
+        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
+            results = run_grid(cells, root, backend=args.backend, workers=args.workers,
+                               address=args.address, command=command,
+                               progress=not args.no_progress)
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)
         return 1
@@ -232,10 +212,6 @@ def main(argv: list[str] | None = None) -> int:
           f"\nruns: {root}\naggregate with: python -m benchmarks.report --root {root} "
           f"--out docs/benchmarks/encodings.md")
     return 0
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

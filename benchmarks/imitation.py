@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encodings import ENV_ID, positive_int
+from benchmarks.encodings import ENV_ID
+from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
 
 AGENTS = ("gail", "airl", "bc")
 ENCODINGS = ("binary", "count", "decay")
@@ -90,17 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                   f"{DEFAULTS['root']})")
     parser.add_argument("--out", type=Path, help=f"the page to write (default {DEFAULTS['out']}"
                                                  f"; none with --quick unless given)")
-    parser.add_argument("--backend", choices=["local", "ray"], default="local",
-                        help="a local pool of processes, or Ray tasks (default local)")
-    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes it")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="training runs at once (local), or CPUs of the local Ray (default 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a tiny grid: one seed of each agent on count, 64 steps on "
-                             "melodies of 16, 32 compositions (for tests)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="list the cells (and which are done) without running any")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_options(parser, quick="a tiny grid: one seed of each agent on count, 64 steps on "
+                                   "melodies of 16, 32 compositions")
     return parser
 
 
@@ -304,23 +295,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = shlex.join(["python", "-m", "benchmarks.imitation",
                           *(arg for arg in argv if arg != "--no-progress")])
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # stop the runs as Ctrl-C does
     started, failed = time.monotonic(), None
     try:
-        try:
-            run_grid(cells, root, backend=args.backend, workers=args.workers,
-                     address=args.address, command=command, progress=not args.no_progress)
-        except GridError as error:  # evaluate the cells that did finish
-            failed = error
-        results, baselines = evaluate_all(cells, chosen, progress=not args.no_progress)
+        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
+            try:
+                run_grid(cells, root, backend=args.backend, workers=args.workers,
+                         address=args.address, command=command, progress=not args.no_progress)
+            except GridError as error:  # evaluate the cells that did finish
+                failed = error
+            results, baselines = evaluate_all(cells, chosen, progress=not args.no_progress)
     except (ValueError, ImportError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished cells and evaluations are kept; run the same command "
               f"again to do the rest\nruns: {root}", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     print("\n".join(summary_lines(results, baselines)))
     print(f"in {time.monotonic() - started:.1f} s; runs: {root}")
     if chosen["out"] is not None:
@@ -336,10 +325,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _read(path: Path) -> str | None:
     return path.read_text() if path.is_file() else None
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

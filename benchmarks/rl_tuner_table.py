@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
 
 ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83]}
@@ -72,17 +73,6 @@ QUICK_HYPERPARAMS: dict[str, list[str]] = {
     "dqn": ["learning_starts=64", "buffer_size=1000"],
 }
 """``--quick``: small rollouts and buffers, so 512 steps see a few updates."""
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
-    return value
 
 
 def positive_float(text: str) -> float:
@@ -123,20 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{DEFAULTS['root']}; {QUICK['root']} with --quick)")
     parser.add_argument("--out", type=Path, help=f"the page (default {DEFAULTS['out']}; "
                         f"{QUICK['out']} with --quick)")
-    parser.add_argument("--backend", choices=["local", "ray"], default="local",
-                        help="train on a local pool of processes, or as Ray tasks (default "
-                             "local); evaluation runs in this process")
-    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
-                                          "it (auto, ray://host:10001; default: a local Ray)")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="training runs at once (local), or CPUs of the local Ray "
-                             "(default 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 seed of 512 steps on melodies of 16 steps, 200 compositions "
-                             "(for tests)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="list the cells (and which are trained) without running any")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_options(parser, quick="1 seed of 512 steps on melodies of 16 steps, 200 "
+                                   "compositions",
+                    backend="train on a local pool of processes, or as Ray tasks; evaluation "
+                            "runs in this process")
     return parser
 
 
@@ -212,18 +192,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{state}  {model:7s} {cell.name}")
         return 0
     command = shlex.join(["python", "-m", "benchmarks.rl_tuner_table", *argv])
-    signal.signal(signal.SIGTERM, _interrupt)  # stop the runs as Ctrl-C does
     started = time.monotonic()
     try:
-        if flat:
+        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
             results = run_grid(flat, root, backend=args.backend, workers=args.workers,
                                address=args.address, command=command,
-                               progress=not args.no_progress)
-        else:
-            results = []
-        from benchmarks import rl_tuner_report as report
+                               progress=not args.no_progress) if flat else []
+            from benchmarks import rl_tuner_report as report
 
-        columns = report.evaluate_all(chosen, cells, progress=not args.no_progress)
+            columns = report.evaluate_all(chosen, cells, progress=not args.no_progress)
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)
         return 1
@@ -242,10 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     print(report.console_table(columns))
     print(f"\n{time.monotonic() - started:.1f} s; wrote {page}\nruns: {root}")
     return 0
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+"""The command-line pieces every grid benchmark shares (encodings, rl_tuner_table, imitation).
+
+:func:`add_run_options` adds where and how the cells run (``--backend``, ``--address``,
+``--workers``) and ``--quick``, ``--dry-run`` and ``--no-progress``; :func:`positive_int` is
+their argparse type for counts; :func:`sigterm_as_interrupt` makes SIGTERM stop a grid as
+Ctrl-C does, so its runs are stopped and its finished cells kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from benchmarks.grid import BACKENDS
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``100_000`` and ``100,000`` are read too)."""
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
+    return value
+
+
+def add_run_options(parser: argparse.ArgumentParser, quick: str,
+                    backend: str = "a local pool of processes, or Ray tasks") -> None:
+    """Adds the options of where and how cells run, and of a smoke run or a listing.
+
+    They are ``--backend``, ``--address``, ``--workers``, ``--quick``, ``--dry-run`` and
+    ``--no-progress``.
+
+    Args:
+        parser: The benchmark's parser.
+        quick: What ``--quick`` runs (its help).
+        backend: What ``--backend`` chooses between (its help, before the default).
+    """
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help=f"{backend} (default local)")
+    parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
+                                          "it (auto, ray://host:10001; default: a local Ray)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="training runs at once (local), or CPUs of the local Ray "
+                             "(default 1)")
+    parser.add_argument("--quick", action="store_true", help=f"{quick} (for tests)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the cells (and which are done) without running any")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``KeyboardInterrupt`` inside the block (the previous handler after it)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
