@@ -203,7 +203,7 @@ def read_cell(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _write_json_atomically(path: Path, values: dict[str, Any]) -> None:
+def write_json_atomically(path: Path, values: dict[str, Any]) -> None:
     """Writes ``path`` under a temporary name in its folder, then renames it into place."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
@@ -314,7 +314,7 @@ def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
                   "grid_command": command, "git_commit": config.get("git_commit", "unknown"),
                   "started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "seconds": round(time.monotonic() - clock, 2), "host": platform.node()}
-        _write_json_atomically(folder / CELL_FILE, record)  # last: the cell is done
+        write_json_atomically(folder / CELL_FILE, record)  # last: the cell is done
         return {**record, "cached": False}
     finally:
         lock.release()

@@ -203,7 +203,7 @@ def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
     """Plays a finished cell's model and caches the result (None if the cell is not done)."""
     from stable_baselines3 import PPO
 
-    from benchmarks.grid import _write_json_atomically, read_cell
+    from benchmarks.grid import read_cell, write_json_atomically
 
     folder = root / cell.name
     done = read_cell(folder)
@@ -219,14 +219,14 @@ def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
     values = record(melodies, time.monotonic() - started, name=cell.name, agent=cell.agent,
                     encoding=cell.env.split("-")[1], seed=cell.seed,
                     git_commit=done.get("git_commit"), train_seconds=done.get("seconds"))
-    _write_json_atomically(path, values)
+    write_json_atomically(path, values)
     return values
 
 
 def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episodes: int,
                       progress: bool = False) -> dict[str, Any]:
     """A baseline's melodies (as long as the cells'), evaluated once and cached under root."""
-    from benchmarks.grid import _write_json_atomically
+    from benchmarks.grid import write_json_atomically
     from rewards.compose import make_vector_env
 
     steps = make_vector_env(1, reward=None, **env_kwargs).template.steps
@@ -247,7 +247,7 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
     values = record(melodies, time.monotonic() - started, name=name, agent=name,
                     encoding=None, seed=None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_json_atomically(path, values)
+    write_json_atomically(path, values)
     return values
 
 

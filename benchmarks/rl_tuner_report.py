@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.grid import write_json_atomically
+
 EVALUATION_FILE = "evaluation.json"
 NOTE_RNN = "rl_tuner"
 """The shipped Note-RNN of the reward, the samples and the log-likelihood row: the one trained in
@@ -83,12 +85,6 @@ class DQNSoftmax:
         return np.minimum(actions, q_values.shape[1] - 1), None
 
 
-def _write_json_atomically(path: Path, values: dict[str, Any]) -> None:
-    from agents.runs import write_text_atomically
-
-    write_text_atomically(path, json.dumps(values, indent=2))
-
-
 def _cached(folder: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
     """A folder's evaluation if it was made with exactly these settings."""
     path = folder / EVALUATION_FILE
@@ -133,7 +129,7 @@ def evaluate_note_rnn(root: Path, seed: int, chosen: dict[str, Any]) -> dict[str
     evaluation = {"settings": wanted, "table": score(melodies, note_rnn),
                   "seconds": round(time.perf_counter() - started, 2)}
     folder.mkdir(parents=True, exist_ok=True)
-    _write_json_atomically(folder / EVALUATION_FILE, evaluation)
+    write_json_atomically(folder / EVALUATION_FILE, evaluation)
     return {**evaluation, "cached": False}
 
 
@@ -180,7 +176,7 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
                   "seconds": round(time.perf_counter() - started, 2),
                   "training_seconds": record["seconds"], "git_commit": record["git_commit"],
                   "hyperparams": config["hyperparams"], "steps": config["steps"]}
-    _write_json_atomically(folder / EVALUATION_FILE, evaluation)
+    write_json_atomically(folder / EVALUATION_FILE, evaluation)
     return {**evaluation, "cached": False}
 
 
@@ -357,7 +353,7 @@ def record_run(root: Path, command: str, seconds: float, trained: int, evaluated
     import time
 
     root.mkdir(parents=True, exist_ok=True)
-    _write_json_atomically(root / LAST_RUN_FILE, {
+    write_json_atomically(root / LAST_RUN_FILE, {
         "command": command, "seconds": round(seconds, 1), "trained": trained,
         "evaluated": evaluated, "finished": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
 
