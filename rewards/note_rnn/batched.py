@@ -28,6 +28,9 @@ def load_note_rnn(model: str | os.PathLike | None) -> NoteRNN:
         return NoteRNN.pretrained()
     if isinstance(model, str) and model in PRETRAINED:
         return NoteRNN.pretrained(model)
+    if not os.path.exists(model):
+        raise FileNotFoundError(f"Note-RNN weights file not found: {model} (or name a shipped "
+                                f"model: {', '.join(map(repr, PRETRAINED))})")
     return NoteRNN.load(model)
 
 

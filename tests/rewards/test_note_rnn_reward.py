@@ -50,6 +50,12 @@ def test_a_shipped_model_by_name():
     assert sum(terms[None]) > sum(terms["rl_tuner"])  # the default knows the octave above
 
 
+def test_an_unknown_model_name_lists_the_shipped_ones():
+    with pytest.raises(FileNotFoundError, match="octaves .*'default', 'rl_tuner'"):
+        gym.make("MelodyEnv-v0", reward="note_rnn",
+                 reward_kwargs={"note_rnn": {"model": "octaves"}})
+
+
 def test_weight_scales_the_term(weights):
     env = gym.make("MelodyEnv-v0", reward="note_rnn", reward_weights={"note_rnn": 0.5},
                    reward_kwargs={"note_rnn": {"model": weights}})
