@@ -1,17 +1,18 @@
-"""The encodings benchmark: binary / count / decay x agents x rewards x seeds, +/- accompaniment.
+"""The encodings benchmark: binary / count / decay / binary_stack x agents x rewards x seeds, +/- accompaniment.
 
 Run from the repository root::
 
-    python -m benchmarks.encodings --agents ppo dqn recurrent_ppo --rewards theory theory+note_rnn --seeds 5
+    python -m benchmarks.encodings --agents ppo dqn --rewards theory theory+note_rnn --seeds 5
     python -m benchmarks.encodings --backend ray --address auto      # the same grid on a Ray cluster
-    python -m benchmarks.encodings --quick                           # 6 tiny cells, ~30 s here
+    python -m benchmarks.encodings --quick                           # 8 tiny cells, ~40 s here
     python -m benchmarks.report --root benchmarks/runs/encodings     # then docs/benchmarks/encodings.md
 
 Every cell (agent, encoding, reward, accompaniment on or off, seed) is one ``mammad train`` run
-in its own process and folder (:mod:`benchmarks.grid`). A memory baseline, RecurrentPPO (an
-LSTM policy) on the binary encoding, which has no memory of its own, runs beside the other
-agents unless ``recurrent_ppo`` is among ``--agents`` already. Finished cells are cached: a
-rerun, or a grid killed halfway and started again, runs only the cells that are not done.
+in its own process and folder (:mod:`benchmarks.grid`). Two memory baselines: every agent on
+``binary_stack``, the binary snapshots of the last four 16ths (frame stacking, among the
+default encodings), and ``--memory-baseline``: RecurrentPPO (an LSTM policy) on ``binary``,
+about 20 times slower to train. Finished cells are cached: a rerun, or a grid killed halfway and
+started again, runs only the cells that are not done.
 """  # noqa: E501
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
+from benchmarks.grid_cli import add_run_options, command_errors, positive_int
 
-ENCODINGS = ("binary", "count", "decay")
+ENCODINGS = ("binary", "count", "decay", "binary_stack")
 ENV_ID = "MammadMelody-{}-v0"
+STACKED = "binary_stack"
+"""The frame-stacked binary encoding (:class:`~mammad_envs.encodings.StackedBinaryEncoding`):
+it has no id of its own, so its cells are ``MammadMelody-binary-v0`` with ``encoding=...``."""
 MEMORY_AGENT = "recurrent_ppo"
 MEMORY_ENCODING = "binary"
 DEFAULTS: dict[str, Any] = {
     "agents": ["ppo"], "rewards": ["theory"], "encodings": list(ENCODINGS), "seeds": 5,
     "steps": 100_000, "accompaniment": "both", "env_kwargs": [], "eval_episodes": 100,
-    "root": Path("benchmarks/runs/encodings"),
+    "root": Path("benchmarks/runs/encodings"), "memory_baseline": False,
 }
 """The grid without flags."""
 QUICK: dict[str, Any] = {
@@ -40,7 +44,7 @@ QUICK: dict[str, Any] = {
     "steps": 256, "accompaniment": "off", "env_kwargs": ["steps=16"], "eval_episodes": 8,
     "root": Path("benchmarks/runs/encodings-quick"), "memory_baseline": False,
 }
-"""``--quick``: six cells of 256 steps on melodies of 16 steps (a smoke run, not a result)."""
+"""``--quick``: eight cells of 256 steps on melodies of 16 steps (a smoke run, not a result)."""
 QUICK_HYPERPARAMS: dict[str, list[str]] = {
     "ppo": ["n_envs=4", "n_steps=32", "batch_size=64", "n_epochs=1"],
     "maskable_ppo": ["n_envs=4", "n_steps=32", "batch_size=64", "n_epochs=1"],
@@ -63,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rewards", nargs="+", help=f"rewards, each joined by '+' (default "
                         f"{' '.join(DEFAULTS['rewards'])})")
     parser.add_argument("--encodings", nargs="+", choices=ENCODINGS,
-                        help="encodings (default: all three)")
+                        help=f"encodings (default: all four; {STACKED} is the binary "
+                             f"snapshots of the last four 16ths)")
     parser.add_argument("--seeds", type=positive_int,
                         help=f"seeds 0..N-1 per cell (default {DEFAULTS['seeds']})")
     parser.add_argument("--steps", type=positive_int,
@@ -72,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with a bundled accompaniment drawn at each reset, without, or "
                              "both (default both)")
     parser.add_argument("--memory-baseline", action=argparse.BooleanOptionalAction,
-                        help=f"add {MEMORY_AGENT} on the {MEMORY_ENCODING} encoding (default: "
-                             f"on unless {MEMORY_AGENT} is in --agents; off with --quick)")
+                        help=f"add {MEMORY_AGENT} (an LSTM policy) on the {MEMORY_ENCODING} "
+                             f"encoding unless it is in --agents already; about 6 minutes a "
+                             f"100,000-step run here (default: off; {STACKED} among the "
+                             f"encodings is the frame-stacked memory baseline)")
     parser.add_argument("--env-kwargs", nargs="*", metavar="KEY=VALUE",
                         help="env arguments for every cell, e.g. steps=32 (default: the ids' "
                              "own)")
@@ -84,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path,
                         help=f"the grid's folder (default {DEFAULTS['root']}; "
                              f"{QUICK['root']} with --quick)")
-    add_run_options(parser, quick="a tiny grid: ppo, theory, 2 seeds, the three encodings, no "
+    add_run_options(parser, quick="a tiny grid: ppo, theory, 2 seeds, the four encodings, no "
                                    "accompaniment, 256 steps on melodies of 16")
     return parser
 
@@ -96,13 +103,17 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
               for name in ("agents", "rewards", "encodings", "seeds", "steps",
                            "accompaniment", "env_kwargs", "eval_episodes", "root",
                            "memory_baseline")}
-    if chosen["memory_baseline"] is None:
-        chosen["memory_baseline"] = MEMORY_AGENT not in chosen["agents"]
+    if MEMORY_AGENT in chosen["agents"]:
+        chosen["memory_baseline"] = False  # recurrent_ppo runs on every encoding already
     if args.address is not None and args.backend != "ray":
         raise ValueError("--address is for --backend ray")
     if any(pair.partition("=")[0].strip() == "accompaniment" for pair in chosen["env_kwargs"]):
         raise ValueError("choose the accompaniment with --accompaniment on|off|both, not "
                          "--env-kwargs")
+    if any(pair.partition("=")[0].strip() in ("encoding", "encoding_kwargs")
+           for pair in chosen["env_kwargs"]):
+        raise ValueError(f"choose the encodings with --encodings (from {', '.join(ENCODINGS)}), "
+                         f"not --env-kwargs")
     for name in ("agents", "rewards", "encodings"):
         chosen[name] = list(dict.fromkeys(chosen[name]))  # once each, in the order given
     return chosen
@@ -128,13 +139,25 @@ def build_cells(chosen: dict[str, Any], hyperparams: list[str] | None = None,
         for reward in chosen["rewards"]:
             for accompaniment in settings_of[chosen["accompaniment"]]:
                 for seed in range(chosen["seeds"]):
-                    cells.append(Cell(agent, ENV_ID.format(encoding), reward, seed=seed,
+                    env, env_kwargs = env_of(encoding, chosen["env_kwargs"])
+                    cells.append(Cell(agent, env, reward, seed=seed,
                                       accompaniment=accompaniment, steps=chosen["steps"],
-                                      env_kwargs=chosen["env_kwargs"],
+                                      env_kwargs=env_kwargs,
                                       hyperparams=_merged(overrides),
                                       eval_episodes=chosen["eval_episodes"]))
     _check_env_arguments(cells)
     return cells
+
+
+def env_of(encoding: str, env_kwargs: list[str]) -> tuple[str, list[str]]:
+    """The env id and env arguments of an encoding's cells.
+
+    ``binary_stack`` has no registered id: its cells are ``MammadMelody-binary-v0`` told
+    ``encoding=binary_stack`` (four 16ths, the encoding's default).
+    """
+    if encoding == STACKED:
+        return ENV_ID.format("binary"), [*env_kwargs, f"encoding={STACKED}"]
+    return ENV_ID.format(encoding), list(env_kwargs)
 
 
 def _merged(overrides: list[str]) -> list[str]:
@@ -178,11 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from benchmarks.grid import GridError, read_cell, run_grid
 
-    try:
+    with command_errors(parser):
         chosen = settings(args)
         cells = build_cells(chosen, args.hyperparams, quick=args.quick)
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
     root = chosen["root"]
     done = sum(read_cell(root / cell.name) is not None for cell in cells)
     print(f"encodings grid: {len(cells)} cells ({done} done), {chosen['steps']:,} steps each, "
@@ -194,19 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "benchmarks.encodings", *argv])
     started = time.monotonic()
     try:
-        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
+        with command_errors(parser, root):
             results = run_grid(cells, root, backend=args.backend, workers=args.workers,
                                address=args.address, command=command,
                                progress=not args.no_progress)
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)
         return 1
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: the finished cells are kept; run the same command again to do "
-              f"the rest\nruns: {root}", file=sys.stderr)
-        return 130
     ran = sum(not result["cached"] for result in results)
     print(f"{ran} cells run, {len(results) - ran} cached, in {time.monotonic() - started:.1f} s"
           f"\nruns: {root}\naggregate with: python -m benchmarks.report --root {root} "

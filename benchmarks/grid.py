@@ -10,7 +10,10 @@ the one ``mammad train`` writes::
         cell.json                         written last, atomically: the cell is done
 
 ``cell.json`` is the cache. :func:`run_cell` skips a cell that has it; a cell folder without it
-(the process was killed, or failed) is cleared and the cell is run again from the start. A cell
+(the process was killed, or failed) is cleared and the cell is run again from the start. So a
+finished cell never resumes training, and the replay buffers an off-policy agent's checkpoints
+keep for ``mammad train --resume`` (about 100 MB for DQN on one 128-entry encoding) are deleted
+when the cell finishes; the models stay. A cell
 is locked while it runs (``<root>/.locks/<cell name>.lock``, an OS lock that dies with its
 process),
 so two grids sharing a root never run one cell twice at once.
@@ -242,6 +245,21 @@ def _finished_run(folder: Path) -> Path:
     return runs[0]
 
 
+def drop_replay_buffers(run: Path) -> int:
+    """Deletes the replay buffers a finished run kept for resuming; returns the bytes freed.
+
+    A grid's cell is never resumed (a killed cell starts again), so its buffers are dead weight.
+    """
+    from agents.model_files import BUFFER_SUFFIX, PICKLED_BUFFER_SUFFIX
+
+    freed = 0
+    for suffix in (BUFFER_SUFFIX, PICKLED_BUFFER_SUFFIX):
+        for path in run.rglob(f"*{suffix}"):
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
 def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
              python: str | None = None) -> dict[str, Any]:
     """Runs one cell's ``mammad train`` in a subprocess, unless the cell is done already.
@@ -306,6 +324,7 @@ def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
             raise CellFailedError(f"cell {cell.name}: mammad train exited with {returncode}; "
                                   f"{folder / LOG_FILE} ends with:\n  " + "\n  ".join(tail))
         run = _finished_run(folder)
+        drop_replay_buffers(run)
         import yaml
 
         config = yaml.safe_load((run / "config.yml").read_text())

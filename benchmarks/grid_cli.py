@@ -3,15 +3,18 @@
 :func:`add_run_options` adds where and how the cells run (``--backend``, ``--address``,
 ``--workers``) and ``--quick``, ``--dry-run`` and ``--no-progress``; :func:`positive_int` is
 their argparse type for counts; :func:`sigterm_as_interrupt` makes SIGTERM stop a grid as
-Ctrl-C does, so its runs are stopped and its finished cells kept.
+Ctrl-C does, so its runs are stopped and its finished cells kept. :func:`command_errors` turns
+a bad setting into argparse's exit 2 and an interruption into exit 130, the same for every grid.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from benchmarks.grid import BACKENDS
@@ -65,3 +68,32 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def command_errors(parser: argparse.ArgumentParser, root: Path | None = None,
+                   kept: str = "the finished cells are kept") -> Iterator[None]:
+    """A grid command's errors, the same for every grid benchmark.
+
+    Inside the block, SIGTERM stops the runs as Ctrl-C does. A ``ValueError`` or
+    ``ImportError`` (a bad setting, a missing extra) exits with argparse's status 2 and the
+    message; Ctrl-C or SIGTERM exits with 130, saying what was kept and how to go on.
+
+    Args:
+        parser: The command's parser (its ``prog`` starts the error message).
+        root: The grid's folder, named after an interruption (None: not yet chosen).
+        kept: What an interruption keeps.
+
+    Raises:
+        SystemExit: 2 for a bad setting, 130 for an interruption.
+    """
+    try:
+        with sigterm_as_interrupt():
+            yield
+    except (ValueError, ImportError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    except KeyboardInterrupt:
+        where = f"\nruns: {root}" if root is not None else ""
+        print(f"\ninterrupted: {kept}; run the same command again to do the rest{where}",
+              file=sys.stderr)
+        raise SystemExit(130) from None

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.encodings import ENV_ID
-from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
+from benchmarks.grid_cli import add_run_options, command_errors, positive_int
 
 AGENTS = ("gail", "airl", "bc")
 ENCODINGS = ("binary", "count", "decay")
@@ -277,11 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
+    with command_errors(parser):
         chosen = settings(args)
         cells = build_cells(chosen, args.hyperparams, quick=args.quick)
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
     root = chosen["root"]
     done = sum(read_cell(root / cell.name) is not None for cell in cells)
     print(f"imitation grid: {len(cells)} cells ({done} trained), {chosen['steps']:,} steps "
@@ -296,20 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "benchmarks.imitation",
                           *(arg for arg in argv if arg != "--no-progress")])
     started, failed = time.monotonic(), None
-    try:
-        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
-            try:
-                run_grid(cells, root, backend=args.backend, workers=args.workers,
-                         address=args.address, command=command, progress=not args.no_progress)
-            except GridError as error:  # evaluate the cells that did finish
-                failed = error
-            results, baselines = evaluate_all(cells, chosen, progress=not args.no_progress)
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished cells and evaluations are kept; run the same command "
-              f"again to do the rest\nruns: {root}", file=sys.stderr)
-        return 130
+    with command_errors(parser, root, kept="finished cells and evaluations are kept"):
+        try:
+            run_grid(cells, root, backend=args.backend, workers=args.workers,
+                     address=args.address, command=command, progress=not args.no_progress)
+        except GridError as error:  # evaluate the cells that did finish
+            failed = error
+        results, baselines = evaluate_all(cells, chosen, progress=not args.no_progress)
     print("\n".join(summary_lines(results, baselines)))
     print(f"in {time.monotonic() - started:.1f} s; runs: {root}")
     if chosen["out"] is not None:

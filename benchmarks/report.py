@@ -421,8 +421,10 @@ def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 
               "## RL Tuner statistics", "", "Of the final models' melodies (`stats.json`); "
               "fractions as percentages, autocorrelations as coefficients.", "",
               *statistics_tables(runs), "## Learning curves", "", _provenance(runs), "",
-              "The mean over seeds; the band spans the lowest to the highest seed. A dashed "
-              "line is the memory baseline (an LSTM policy on the binary encoding).", ""]
+              "The mean over seeds; the band spans the lowest to the highest seed. "
+              "`binary_stack` is the frame-stacked memory baseline (the binary snapshots of "
+              "the last four 16ths); a dashed line is the LSTM memory baseline (RecurrentPPO "
+              "on the binary encoding), where the grid has it.", ""]
     lines += [f"![{Path(p).stem}]({p})" for p in relative] + [""]
     lines += ["## Aggregate: IQM and probability of improvement", "",
               "With rliable's definitions (Agarwal et al., *Deep RL at the Edge of the "

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid_cli import add_run_options, positive_int, sigterm_as_interrupt
+from benchmarks.grid_cli import add_run_options, command_errors, positive_int
 
 ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83]}
@@ -174,11 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from benchmarks.grid import GridError, read_cell, run_grid
 
-    try:
+    with command_errors(parser):
         chosen = settings(args)
         cells = build_cells(chosen)
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
     root = chosen["root"]
     flat = [cell for model_cells in cells.values() for cell in model_cells]
     done = sum(read_cell(root / cell.name) is not None for cell in flat)
@@ -194,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "benchmarks.rl_tuner_table", *argv])
     started = time.monotonic()
     try:
-        with sigterm_as_interrupt():  # stop the runs as Ctrl-C does
+        with command_errors(parser, root, kept="finished cells and evaluations are kept"):
             results = run_grid(flat, root, backend=args.backend, workers=args.workers,
                                address=args.address, command=command,
                                progress=not args.no_progress) if flat else []
@@ -204,12 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)
         return 1
-    except (ValueError, ImportError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished cells and evaluations are kept; run the same command "
-              f"again to do the rest\nruns: {root}", file=sys.stderr)
-        return 130
     wall = time.monotonic() - started
     trained = sum(not result["cached"] for result in results)
     evaluated = sum(not e["cached"] for evaluations in columns.values() for e in evaluations)

@@ -20,6 +20,12 @@ decay      ``c <- decay * c + onsets``, 16th by 16th          ``steps * max_onse
 =========  ===============================================  ==================================
 
 For ``decay`` a note played ``k`` 16ths ago weighs ``decay ** k``; ``decay <= count`` always.
+
+A fourth encoding, ``binary_stack``, is the frame-stacked ``binary`` of the memory baseline of
+``benchmarks.encodings``: the snapshots of the last ``frames`` 16ths side by side (the latest
+first; zeros before the first 16th), ``frames * 128`` entries. It is not one of the registered
+ids; ask for it with ``gym.make("MammadMelody-binary-v0", encoding="binary_stack",
+encoding_kwargs={"frames": 4})``.
 Encodings take arrays, not an env, so they are tested without one.
 """
 
@@ -162,8 +168,50 @@ class DecayEncoding(Encoding):
         return self.decay * previous + onsets.astype(OBS_DTYPE)
 
 
+class StackedBinaryEncoding(Encoding):
+    """The ``binary`` snapshots of the last ``frames`` 16ths, the latest first.
+
+    A memory of the last few 16ths for agents without one (frame stacking, as Atari agents
+    stack screens): entries ``[k * 128, (k + 1) * 128)`` are the pitches sounding ``k + 1``
+    16ths ago, 0 before the first 16th.
+
+    Args:
+        steps: Number of 16ths in an episode.
+        max_onsets: The most onsets of one pitch in one 16th.
+        frames: How many 16ths the observation shows, at least 1 (1 is ``binary``).
+    """
+
+    name = "binary_stack"
+
+    def __init__(self, steps: int, max_onsets: int = 2, frames: int = 4) -> None:
+        super().__init__(steps, max_onsets)
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise ValueError(f"frames must be an integer >= 1, got {frames!r}")
+        self.frames = frames
+
+    @property
+    def high(self) -> float:
+        """Always 1."""
+        return 1.0
+
+    def space(self) -> spaces.Box:
+        """``Box(0, 1, (frames * 128,), float32)``."""
+        return spaces.Box(0.0, 1.0, (self.frames * NUM_PITCHES,), OBS_DTYPE)
+
+    def initial(self, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
+        """All zeros: no 16th played yet."""
+        return np.zeros((*batch_shape, self.frames * NUM_PITCHES), dtype=OBS_DTYPE)
+
+    def encode(self, previous: np.ndarray, sounding: np.ndarray, onsets: np.ndarray
+               ) -> np.ndarray:
+        """This 16th's snapshot first, then the previous ones, the oldest dropped."""
+        return np.concatenate([sounding.astype(OBS_DTYPE), previous[..., :-NUM_PITCHES]],
+                              axis=-1)
+
+
 ENCODINGS = Registry("encoding", {
-    encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding)})
+    encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding,
+                                             StackedBinaryEncoding)})
 """Encodings by name (classes or ``"module:Class"`` strings); add yours with
 :func:`register_encoding`."""
 

@@ -15,7 +15,7 @@ if str(REPO) not in sys.path:  # `benchmarks` is a folder of the checkout, not a
 
 @pytest.fixture(scope="session")
 def quick_grid(tmp_path_factory):
-    """``python -m benchmarks.encodings --quick`` into a fresh root (six cells of 256 steps)."""
+    """``python -m benchmarks.encodings --quick`` into a fresh root (eight cells of 256 steps)."""
     root = tmp_path_factory.mktemp("encodings") / "grid"
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "benchmarks.encodings", "--quick", "--root",

@@ -40,6 +40,9 @@ run = runs / "fake_run"
 run.mkdir(parents=True)
 (run / "config.yml").write_text("git_commit: abc123\\n")
 (run / "stats.json").write_text(json.dumps({{"mean episode return": 1.0}}))
+(run / "checkpoints").mkdir()
+for name in ("model_64_steps.zip", "model_64_steps_replay_buffer.npz"):
+    (run / "checkpoints" / name).write_bytes(b"x" * 64)
 print("run folder:", run)
 """
 
@@ -148,6 +151,8 @@ def test_a_done_cell_is_cached_and_a_failed_one_redone(tmp_path, fake_python, mo
     assert not first["cached"] and read_cell(folder)["run"] == "fake_run"
     assert first["grid_command"] == "grid --here" and first["git_commit"] == "abc123"
     assert first["command"].startswith("mammad train --agent ppo")
+    checkpoints = folder / "fake_run" / "checkpoints"
+    assert [p.name for p in checkpoints.iterdir()] == ["model_64_steps.zip"]  # buffer dropped
     before = snapshot(tmp_path)
     assert run_cell(cell, tmp_path, python=fake_python)["cached"]
     assert snapshot(tmp_path) == before
@@ -214,10 +219,10 @@ def test_run_grid_says_a_cell_is_held_elsewhere_not_failed(tmp_path, fake_python
 def test_the_encodings_grid_is_built_from_its_flags(capsys, tmp_path):
     assert encodings.main(["--quick", "--dry-run", "--root", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"encodings grid: 6 cells (0 done), 256 steps each, in {tmp_path}")
+    assert lines[0].startswith(f"encodings grid: 8 cells (0 done), 256 steps each, in {tmp_path}")
     names = [line.split()[1] for line in lines[1:]]
     assert sorted(name.split("__")[0] for name in names) == sorted(
-        f"MammadMelody-{e}-v0" for e in ("binary", "count", "decay") for _ in range(2))
+        f"MammadMelody-{e}-v0" for e in ("binary", "binary", "count", "decay") for _ in range(2))
     assert all("__ppo__theory__acc-off__" in name for name in names)
 
     def cells(*flags):
@@ -226,12 +231,17 @@ def test_the_encodings_grid_is_built_from_its_flags(capsys, tmp_path):
 
     full = cells("--agents", "ppo", "dqn", "--rewards", "theory", "theory+note_rnn",
                  "--seeds", "3", "--steps", "1000")
-    baseline = [c for c in full if c.agent == "recurrent_ppo"]
-    assert len(full) == (2 * 3 + 1) * 2 * 2 * 3 and len(baseline) == 2 * 2 * 3
-    assert {c.env for c in baseline} == {"MammadMelody-binary-v0"}
+    assert len(full) == 2 * 4 * 2 * 2 * 3 and {c.agent for c in full} == {"ppo", "dqn"}
+    stacked = [c for c in full if "encoding=binary_stack" in c.env_kwargs]
+    assert len(stacked) == 2 * 2 * 2 * 3 and {c.env for c in stacked} == {"MammadMelody-binary-v0"}
     assert {c.accompaniment for c in full} == {False, True}
-    with_lstm = cells("--agents", "ppo", "recurrent_ppo", "--accompaniment", "on")
-    assert len(with_lstm) == 2 * 3 * 5  # recurrent_ppo on every encoding, no second baseline
+    lstm = cells("--agents", "ppo", "--encodings", "count", "--memory-baseline")
+    baseline = [c for c in lstm if c.agent == "recurrent_ppo"]
+    assert len(lstm) == 2 * 2 * 5 and len(baseline) == 2 * 5
+    assert {(c.env, c.env_kwargs) for c in baseline} == {("MammadMelody-binary-v0", ())}
+    with_lstm = cells("--agents", "ppo", "recurrent_ppo", "--accompaniment", "on",
+                      "--memory-baseline")
+    assert len(with_lstm) == 2 * 4 * 5  # recurrent_ppo on every encoding, no second baseline
     quick = cells("--quick", "--memory-baseline", "--encodings", "count")
     assert [(c.agent, c.env) for c in quick] == [("ppo", "MammadMelody-count-v0")] * 2 + [
         ("recurrent_ppo", "MammadMelody-binary-v0")] * 2
@@ -243,6 +253,9 @@ def test_the_encodings_grid_is_built_from_its_flags(capsys, tmp_path):
     (["--rewards", "bogus"], "unknown reward 'bogus'"),
     (["--env-kwargs", "steps=0"], "steps must be a positive integer"),
     (["--env-kwargs", "accompaniment=null"], "with --accompaniment"),
+    (["--env-kwargs", "encoding=count"], "choose the encodings with --encodings (from binary, "
+                                         "count, decay, binary_stack)"),
+    (["--encodings", "onehot"], "invalid choice: 'onehot'"),
     (["--address", "auto"], "--address is for --backend ray"),
 ])
 def test_the_encodings_cli_refuses_bad_flags(tmp_path, flags, message):
@@ -253,10 +266,10 @@ def test_the_encodings_cli_refuses_bad_flags(tmp_path, flags, message):
 @pytest.mark.slow
 def test_the_quick_grid_runs_once_and_redoes_only_a_killed_cell(quick_grid, tmp_path):
     root = quick_grid.root
-    assert "6 cells run, 0 cached" in quick_grid.stdout
+    assert "8 cells run, 0 cached" in quick_grid.stdout
     assert f"python -m benchmarks.report --root {root}" in quick_grid.stdout
     cells = sorted(p for p in root.iterdir() if p.name != ".locks")
-    assert len(cells) == 6
+    assert len(cells) == 8
     for folder in cells:
         record = read_cell(folder)
         assert record["grid_command"].startswith("python -m benchmarks.encodings --quick")
@@ -265,7 +278,7 @@ def test_the_quick_grid_runs_once_and_redoes_only_a_killed_cell(quick_grid, tmp_
 
     before = snapshot(root)
     rerun = run_module("benchmarks.encodings", "--quick", "--root", root, "--no-progress")
-    assert rerun.returncode == 0 and "0 cells run, 6 cached" in rerun.stdout, rerun.stderr
+    assert rerun.returncode == 0 and "0 cells run, 8 cached" in rerun.stdout, rerun.stderr
     assert snapshot(root) == before  # nothing touched
 
     copy = tmp_path / "grid"
@@ -277,7 +290,7 @@ def test_the_quick_grid_runs_once_and_redoes_only_a_killed_cell(quick_grid, tmp_
     before = {name: mtime for name, mtime in snapshot(copy).items()
               if not name.startswith(killed.name)}
     rerun = run_module("benchmarks.encodings", "--quick", "--root", copy, "--no-progress")
-    assert rerun.returncode == 0 and "1 cells run, 5 cached" in rerun.stdout, rerun.stderr
+    assert rerun.returncode == 0 and "1 cells run, 7 cached" in rerun.stdout, rerun.stderr
     after = snapshot(copy)
     assert {name: after[name] for name in before} == before  # the other cells untouched
     assert read_cell(killed) is not None and not (killed / "partial.tmp").exists()

@@ -208,8 +208,10 @@ def test_the_report_of_the_quick_grid_matches_its_stats_files(quick_grid, tmp_pa
         record = json.loads(cell_file.read_text())
         stats = json.loads((cell_file.parent / record["run"] / "stats.json").read_text())
         encoding = record["cell"]["env"].split("-")[1]
+        if "encoding=binary_stack" in record["cell"]["env_kwargs"]:
+            encoding = "binary_stack"
         by_encoding.setdefault(encoding, []).append(stats)
-    assert sorted(by_encoding) == ["binary", "count", "decay"]
+    assert sorted(by_encoding) == ["binary", "binary_stack", "count", "decay"]
     statistics = text.split("## RL Tuner statistics")[1]
     for encoding, seeds in by_encoding.items():  # by hand: the mean and spread over two seeds
         returns = np.array([s["mean episode return"] for s in seeds])

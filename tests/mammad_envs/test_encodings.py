@@ -27,16 +27,19 @@ def run(encoding, frames):
 FRAMES = [frame({60, 45}, [60, 45]), frame({60, 45}), frame({45}), frame({64}, [64, 64])]
 
 
-def test_registry_has_three_encodings():
-    assert sorted(ENCODINGS) == ["binary", "count", "decay"]
+def test_registry_has_the_three_encodings_and_the_stacked_binary():
+    assert sorted(ENCODINGS) == ["binary", "binary_stack", "count", "decay"]
 
 
 @pytest.mark.parametrize("name", sorted(ENCODINGS))
 def test_initial_observation_is_zero_and_in_space(name):
     encoding = make_encoding(name, steps=8)
     obs = encoding.initial()
-    assert obs.shape == (128,) and obs.dtype == np.float32 and not obs.any()
-    assert encoding.space().contains(obs)
+    width = 4 * 128 if name == "binary_stack" else 128
+    assert obs.shape == (width,) and obs.dtype == np.float32 and not obs.any()
+    assert encoding.space().contains(obs) and encoding.space().shape == (width,)
+    batch = encoding.initial((3,))
+    assert batch.shape == (3, width) and not batch.any()
 
 
 def test_binary_is_the_snapshot_of_the_last_frame():
@@ -46,6 +49,30 @@ def test_binary_is_the_snapshot_of_the_last_frame():
     assert set(np.flatnonzero(out[2])) == {45}
     assert set(np.flatnonzero(out[3])) == {64}
     assert out[3].max() == 1.0
+
+
+def test_binary_stack_shows_the_last_frames_latest_first():
+    out = run(make_encoding("binary_stack", 4, frames=3), FRAMES)
+    snapshots = run(make_encoding("binary", 4), FRAMES)
+    assert out[0].shape == (3 * 128,)
+    np.testing.assert_array_equal(out[0][:128], snapshots[0])
+    assert not out[0][128:].any()  # nothing before the first 16th
+    for t in range(2, len(FRAMES)):
+        for k in range(3):
+            np.testing.assert_array_equal(out[t][k * 128:(k + 1) * 128], snapshots[t - k])
+    assert out[3].max() == 1.0
+
+
+@pytest.mark.parametrize("frames", [0, -1, 2.5, True, "4"])
+def test_binary_stack_refuses_a_bad_number_of_frames(frames):
+    with pytest.raises(ValueError, match=f"frames must be an integer >= 1, got {frames!r}"):
+        make_encoding("binary_stack", 4, frames=frames)
+
+
+def test_binary_stack_of_one_frame_is_binary():
+    one = run(make_encoding("binary_stack", 4, frames=1), FRAMES)
+    for stacked, snapshot in zip(one, run(make_encoding("binary", 4), FRAMES), strict=True):
+        np.testing.assert_array_equal(stacked, snapshot)
 
 
 def test_count_adds_onsets_only():

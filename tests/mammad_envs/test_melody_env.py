@@ -70,7 +70,7 @@ def test_accompaniment_loops():
     assert nonzero(obs[16]) == {40: 1}  # bar 2: bass E2
 
 
-@pytest.mark.parametrize("encoding", ["binary", "count", "decay"])
+@pytest.mark.parametrize("encoding", ["binary", "count", "decay", "binary_stack"])
 def test_reset_observation_is_zero_and_melody_empty(encoding):
     env = MelodyEnv(encoding)
     play(env, EVENTS)

@@ -23,7 +23,7 @@ def replay(encoding, accompaniment, actions, **kwargs):
 
 
 @settings(max_examples=40, deadline=None)
-@given(encoding=st.sampled_from(["binary", "count", "decay"]), accompaniment=ACCOMPANIMENTS,
+@given(encoding=st.sampled_from(["binary", "count", "decay", "binary_stack"]), accompaniment=ACCOMPANIMENTS,
        actions=ACTIONS)
 def test_observations_stay_in_space_and_length_is_exact(encoding, accompaniment, actions):
     env, observations, flags = replay(encoding, accompaniment, actions)
@@ -48,6 +48,22 @@ def expected_counts(env):
 def test_count_equals_the_onsets_replayed(accompaniment, actions):
     env, observations, _ = replay("count", accompaniment, actions)
     np.testing.assert_array_equal(observations[-1], expected_counts(env))
+
+
+@settings(max_examples=40, deadline=None)
+@given(accompaniment=ACCOMPANIMENTS, actions=ACTIONS, frames=st.integers(1, 5))
+def test_binary_stack_is_the_last_binary_observations(accompaniment, actions, frames):
+    _, snapshots, _ = replay("binary", accompaniment, actions)
+    _, stacked, _ = replay("binary_stack", accompaniment, actions,
+                           encoding_kwargs={"frames": frames})
+    for t, observation in enumerate(stacked):
+        assert observation.shape == (frames * 128,)
+        for k in range(frames):
+            block = observation[k * 128:(k + 1) * 128]
+            if t - k >= 0:
+                np.testing.assert_array_equal(block, snapshots[t - k])
+            else:
+                assert not block.any()
 
 
 @settings(max_examples=40, deadline=None)

@@ -40,7 +40,7 @@ def compare(vector, scalars, seed, actions):
 
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(1, 4), seed=st.integers(0, 2**16),
-       encoding=st.sampled_from(["binary", "count", "decay"]),
+       encoding=st.sampled_from(["binary", "count", "decay", "binary_stack"]),
        accompaniment=st.sampled_from(["random", None, "march"]),
        steps=st.integers(1, 20), data=st.data())
 def test_equals_bare_scalar_envs(n, seed, encoding, accompaniment, steps, data):
