@@ -11,7 +11,7 @@ Every cell (agent, encoding, reward, accompaniment on or off, seed) is one ``mam
 in its own process and folder (:mod:`benchmarks.grid`). Two memory baselines: every agent on
 ``binary_stack``, the binary snapshots of the last four 16ths (frame stacking, among the
 default encodings), and ``--memory-baseline``: RecurrentPPO (an LSTM policy) on ``binary``,
-about 20 times slower to train. Finished cells are cached: a rerun, or a grid killed halfway and
+about 10 times slower to train. Finished cells are cached: a rerun, or a grid killed halfway and
 started again, runs only the cells that are not done.
 """  # noqa: E501
 
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "both (default both)")
     parser.add_argument("--memory-baseline", action=argparse.BooleanOptionalAction,
                         help=f"add {MEMORY_AGENT} (an LSTM policy) on the {MEMORY_ENCODING} "
-                             f"encoding unless it is in --agents already; about 6 minutes a "
+                             f"encoding unless it is in --agents already; about 2.5 minutes a "
                              f"100,000-step run here (default: off; {STACKED} among the "
                              f"encodings is the frame-stacked memory baseline)")
     parser.add_argument("--env-kwargs", nargs="*", metavar="KEY=VALUE",

@@ -79,6 +79,10 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     ``m = 2``: a melody and an accompaniment onset of the same pitch at the same 16th count
     twice. A held note sounds (binary) but makes no new onset.
 
+    ``binary_stack`` (frame stacking, for agents without memory) is
+    ``Box(0, 1, (frames * 128,), float32)``: the binary snapshots of the last ``frames`` 16ths
+    (default 4), the latest first, 0 before the first 16th.
+
     ## Rewards
     The bare env rewards 0.0 at every step and reports ``info["reward_terms"] = {}``; reward
     wrappers add their terms. The registered ids wrap it in the music-theory reward by default
@@ -101,7 +105,8 @@ class MelodyEnv(gym.Env[np.ndarray, np.int64]):
     gym.make("MammadMelody-binary-v0")          # or -count-v0, -decay-v0
     gym.make("MelodyEnv-v0", encoding="decay", decay=0.8, steps=32, accompaniment="march")
     ```
-    * ``encoding``: ``"binary"``, ``"count"`` or ``"decay"`` (see Observation Space).
+    * ``encoding``: ``"binary"``, ``"count"``, ``"decay"`` or ``"binary_stack"`` (see
+      Observation Space).
     * ``steps``: 16ths per episode (default 64, four bars), at most :data:`MAX_STEPS` (4096).
     * ``pitch_range``: lowest and highest playable MIDI pitch, inclusive (default 21..108).
     * ``accompaniment``: a bundled accompaniment's name (``march``, ``rock``, ``alberti``,
