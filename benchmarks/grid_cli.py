@@ -10,6 +10,7 @@ a bad setting into argparse's exit 2 and an interruption into exit 130, the same
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def add_run_options(parser: argparse.ArgumentParser, quick: str,
                     backend: str = "a local pool of processes, or Ray tasks") -> None:
     """Adds the options of where and how cells run, and of a smoke run or a listing.
@@ -47,9 +55,10 @@ def add_run_options(parser: argparse.ArgumentParser, quick: str,
                         help=f"{backend} (default local)")
     parser.add_argument("--address", help="with --backend ray: the cluster, as ray.init takes "
                                           "it (auto, ray://host:10001; default: a local Ray)")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="training runs at once (local), or CPUs of the local Ray "
-                             "(default 1)")
+    parser.add_argument("--workers", type=positive_int, default=available_cores(),
+                        help=f"training runs at once (local), or CPUs of the local Ray "
+                             f"(default: the cores this process may use, {available_cores()} "
+                             f"here; each run trains on one core)")
     parser.add_argument("--quick", action="store_true", help=f"{quick} (for tests)")
     parser.add_argument("--dry-run", action="store_true",
                         help="list the cells (and which are done) without running any")

@@ -30,7 +30,8 @@ def parser():
 
 def test_the_run_options_and_their_defaults():
     args = parser().parse_args([])
-    assert (args.backend, args.address, args.workers) == ("local", None, 1)
+    assert (args.backend, args.address) == ("local", None)
+    assert args.workers == len(os.sched_getaffinity(0)) >= 1  # every core, one run on each
     assert not (args.quick or args.dry_run or args.no_progress)
     with pytest.raises(SystemExit):
         parser().parse_args(["--workers", "0"])
