@@ -86,3 +86,21 @@ def play_episodes(model: Any, make_vector: Callable[[int], MelodyVectorEnv], epi
             first += size
             bar.update(size)
     return melodies, accompaniments, returns
+
+
+class UniformRandom:
+    """An agent whose ``predict`` draws every action uniformly: the random baseline.
+
+    Args:
+        n_actions: The env's number of actions.
+        seed: Seeds the draws.
+    """
+
+    def __init__(self, n_actions: int, seed: int = 0) -> None:
+        self.n_actions = n_actions
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, None]:
+        """Uniform actions for a batch of observations (the arguments beside it are ignored)."""
+        return self.rng.integers(self.n_actions, size=len(observations)), None

@@ -164,19 +164,6 @@ def play(model: Any, env_kwargs: dict[str, Any], episodes: int, progress: bool
     return melodies
 
 
-class UniformRandom:
-    """A model whose ``predict`` draws every action uniformly (the env's 90 actions)."""
-
-    def __init__(self, n_actions: int, seed: int = 0) -> None:
-        self.n_actions = n_actions
-        self.rng = np.random.default_rng(seed)
-
-    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
-                deterministic: bool = False) -> tuple[np.ndarray, None]:
-        """Uniform actions for a batch of observations (the arguments beside it are ignored)."""
-        return self.rng.integers(self.n_actions, size=len(observations)), None
-
-
 def record(melodies: list[np.ndarray], seconds: float, **extra: Any) -> dict[str, Any]:
     """What ``imitation.json`` holds: histograms (counts), distances, ratios, settings."""
     from rewards.similarity import demo_baseline, demo_melodies, distances, histograms
@@ -237,6 +224,8 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
         return cached
     started = time.monotonic()
     if name == "random":
+        from agents.rollouts import UniformRandom
+
         melodies = play(UniformRandom(90, seed=EVAL_SEED), env_kwargs, episodes, progress)
     elif name == "note_rnn":
         from rewards.note_rnn import NoteRNN

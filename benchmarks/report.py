@@ -17,7 +17,10 @@ A cell of the report is (agent, encoding, reward, accompaniment), over its seeds
   per encoding (the mean over seeds) with a band from the lowest to the highest seed;
 * the interquartile mean (IQM) of the normalised final return per agent x encoding, with 95%
   stratified-bootstrap confidence intervals, and the probability of improvement between
-  encodings, with rliable's definitions (Agarwal et al., 2021), computed with numpy here.
+  encodings, with rliable's definitions (Agarwal et al., 2021), computed with numpy here. A
+  run's score is 0 at the mean return of uniformly random actions in its task and 1 at the
+  grid's best run of the task (as Atari scores are random- and human-normalised), so a
+  collapsed run of one agent does not squeeze every other run's score.
 
 Every table has the command that made its runs and their git commit beside it. The report is a
 function of the runs and the arguments: the bootstrap draws from a generator seeded by
@@ -50,6 +53,8 @@ STATISTICS = {
     "mean autocorrelation lag 3": "autocorr. 3",
 }
 """The rows of RL Tuner's Table 1 (:data:`rewards.metrics.TABLE_1`) and their short names."""
+RANDOM_EPISODES = 1_000
+"""Episodes of uniformly random actions that give a task's score 0."""
 MEMORY = ("recurrent_ppo", "binary")
 """The memory baseline of :mod:`benchmarks.encodings`: an LSTM policy on a memoryless encoding."""
 
@@ -69,6 +74,8 @@ class Run:
     scalars: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     grid_command: str | None = None
     git_commit: str = "unknown"
+    env: str = ""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def method(self) -> tuple[str, str]:
@@ -131,7 +138,8 @@ def load_runs(root: Path) -> list[Run]:
         runs.append(Run(cell["agent"], _encoding(config), cell["reward"],
                         bool(cell["accompaniment"]), int(cell["seed"]), setting,
                         float(stats["mean episode return"]), stats, read_scalars(folder / "tb"),
-                        record.get("grid_command"), str(config.get("git_commit", "unknown"))))
+                        record.get("grid_command"), str(config.get("git_commit", "unknown")),
+                        str(config["env"]), dict(config["env_kwargs"])))
     if not runs:
         raise ValueError(f"no finished cell under {str(root)!r} (a finished cell has a "
                          f"cell.json: run python -m benchmarks.encodings first)")
@@ -226,14 +234,67 @@ def _rng(seed: int, label: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
-def normalised_returns(runs: list[Run]) -> dict[int, float]:
-    """Per run (by ``id``), its final return min-max normalised over the runs of its reward."""
-    by_reward: dict[str, list[Run]] = defaultdict(list)
+ENCODING_ARGUMENTS = ("encoding", "encoding_kwargs", "decay")
+"""Env arguments a random policy's return does not depend on."""
+
+
+def random_return(env: str, env_kwargs: dict[str, Any], episodes: int = RANDOM_EPISODES,
+                  seed: int = 0) -> float:
+    """The mean return of uniformly random actions on an env id with its arguments and rewards.
+
+    Args:
+        env: A MammadMelody env id.
+        env_kwargs: Its arguments, as a run's ``config.yml`` holds them (``reward`` included).
+        episodes: How many episodes (played at once on the batched env).
+        seed: Seeds the episodes and the actions.
+    """
+    from agents.rollouts import UniformRandom, play_episodes
+    from mammad_envs.compat import make_vector
+
+    def make(n: int) -> Any:
+        return make_vector(env, n, **env_kwargs)
+
+    agent = UniformRandom(int(make(1).single_action_space.n), seed=seed)
+    _, _, returns = play_episodes(agent, make, episodes, seed=seed)
+    return float(np.mean(returns))
+
+
+def random_references(runs: list[Run], episodes: int = RANDOM_EPISODES
+                      ) -> dict[tuple[str, bool], float]:
+    """Per task, the mean return of random actions on its runs' env (the score 0).
+
+    Raises:
+        ValueError: If the runs of a task play envs on which random actions score differently
+            (other steps or pitch range, say): their returns are not comparable.
+    """
+    found: dict[str, float] = {}
+    references: dict[tuple[str, bool], set[float]] = defaultdict(set)
     for run in runs:
-        by_reward[run.reward].append(run)
+        kwargs = {k: v for k, v in run.env_kwargs.items() if k not in ENCODING_ARGUMENTS}
+        key = json.dumps([run.env, kwargs], sort_keys=True, default=str)
+        if key not in found:
+            found[key] = random_return(run.env, kwargs, episodes)
+        references[run.task].add(round(found[key], 6))
+    for task, values in references.items():
+        if len(values) > 1:
+            raise ValueError(f"the runs of {_task_name(task)} play envs on which random actions "
+                             f"score differently ({sorted(values)}): report one setting per "
+                             f"root")
+    return {task: values.pop() for task, values in references.items()}
+
+
+def normalised_returns(runs: list[Run], references: dict[tuple[str, bool], float]
+                       ) -> dict[int, float]:
+    """Per run (by ``id``), its final return normalised in its task: 0 random, 1 the best run.
+
+    A task where no run beats random actions scores every run 0.
+    """
+    by_task: dict[tuple[str, bool], list[Run]] = defaultdict(list)
+    for run in runs:
+        by_task[run.task].append(run)
     scores = {}
-    for group in by_reward.values():
-        low = min(r.final_return for r in group)
+    for task, group in by_task.items():
+        low = references[task]
         span = max(r.final_return for r in group) - low
         for run in group:
             scores[id(run)] = (run.final_return - low) / span if span > 0 else 0.0
@@ -313,9 +374,10 @@ def statistics_tables(runs: list[Run]) -> list[str]:
     return lines
 
 
-def aggregate_tables(runs: list[Run], reps: int, seed: int) -> list[str]:
+def aggregate_tables(runs: list[Run], reps: int, seed: int,
+                     references: dict[tuple[str, bool], float]) -> list[str]:
     """The IQM of each agent x encoding and the probability of improvement between encodings."""
-    scores = normalised_returns(runs)
+    scores = normalised_returns(runs, references)
     methods: dict[tuple, dict[tuple, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         methods[run.method][run.task].append(scores[id(run)])
@@ -396,10 +458,9 @@ def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 
     images = images or out.parent / "images"
     pictures = learning_curves(runs, images, out.stem)
     relative = [_relative(p, out.parent) for p in pictures]
-    spans = {}
-    for reward in sorted({r.reward for r in runs}):
-        values = [r.final_return for r in runs if r.reward == reward]
-        spans[reward] = (min(values), max(values))
+    references = random_references(runs)
+    spans = {task: (references[task], max(r.final_return for r in runs if r.task == task))
+             for task in sorted(references)}
     lines = [f"# {title}", "", "Made by:", "", "```bash",
              *sorted({r.grid_command or "(not recorded)" for r in runs}),
              command or f"python -m benchmarks.report --root {root} --out {out}", "```", "",
@@ -430,10 +491,12 @@ def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 
               "With rliable's definitions (Agarwal et al., *Deep RL at the Edge of the "
               "Statistical Precipice*, 2021), computed with numpy (`benchmarks/report.py`). A "
               "*task* is a reward x accompaniment setting; the score of a run is its final "
-              "return, min-max normalised over every run of its reward in this grid (0: the "
-              "grid's lowest, 1: its highest): " +
-              "; ".join(f"{reward} [{low:.2f}, {high:.2f}]" for reward, (low, high)
-                        in spans.items()) +
+              "return normalised in its task, 0 at the mean return of uniformly random "
+              f"actions ({RANDOM_EPISODES:,} episodes) and 1 at the task's best run in this "
+              "grid, as Atari scores are random- and human-normalised (a run worse than random "
+              "scores below 0): " +
+              "; ".join(f"{_task_name(task)} [{low:.2f}, {high:.2f}]"
+                        for task, (low, high) in spans.items()) +
               f". The IQM is the mean of the middle 50% of an agent x encoding's scores over "
               f"every run of every task; its 95% interval is the percentile interval of "
               f"{reps:,} stratified bootstrap resamples (runs resampled within each task). "
@@ -441,7 +504,7 @@ def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 
               f"Y (ties half; the Mann-Whitney U over the number of pairs), averaged over "
               f"tasks, with X's and Y's runs resampled independently for its interval. It "
               f"compares the encodings of each agent, and each of them with the memory "
-              f"baseline.", "", *aggregate_tables(runs, reps, seed)]
+              f"baseline.", "", *aggregate_tables(runs, reps, seed, references)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines).rstrip() + "\n")
     return out

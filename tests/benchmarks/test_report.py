@@ -154,7 +154,10 @@ def test_the_report_of_made_up_runs(made_up_grid, tmp_path):
     assert statistics[-1] == "-"  # an autocorrelation undefined for every seed
 
     aggregate = text.split("### Interquartile mean")[1]
-    normalised = (np.array(RETURNS[("ppo", "binary")]) + 14) / 13  # min -14, max -1
+    random = report.random_return("MammadMelody-count-v0", {"accompaniment": None,
+                                                            "reward": "theory"})
+    assert f"theory, accompaniment off [{random:.2f}, -1.00]" in text  # random, the best run
+    normalised = (np.array(RETURNS[("ppo", "binary")]) - random) / (-1 - random)
     assert row(aggregate, "ppo / binary")[1] == f"{normalised.mean():.3f}"
     assert row(aggregate, "ppo / binary | ppo / count")[2:4] == ["0.000", "[0.000, 0.000]"]
     assert row(aggregate, "ppo / count | ppo / decay")[2:4] == ["0.000", "[0.000, 0.000]"]
@@ -178,6 +181,32 @@ def test_the_report_of_made_up_runs(made_up_grid, tmp_path):
     assert again.read_text().replace("again/", "docs/") == text  # a function of the runs
     assert [p.read_bytes() for p in sorted((tmp_path / "again" / "images").iterdir())] == [
         p.read_bytes() for p in images]
+
+
+def test_the_random_reference_is_the_mean_return_of_uniform_actions():
+    import gymnasium as gym
+
+    episodes, kwargs = 300, {"accompaniment": None, "reward": "theory", "steps": 32}
+    batched = report.random_return("MammadMelody-decay-v0", kwargs, episodes=episodes)
+    env, rng, returns = gym.make("MammadMelody-count-v0", **kwargs), np.random.default_rng(1), []
+    for episode in range(episodes):  # by hand: one scalar env, other random draws
+        env.reset(seed=1000 + episode)
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            total, done = total + reward, terminated or truncated
+        returns.append(total)
+    error = np.std(returns) * np.sqrt(2 / episodes)  # of the difference of the two means
+    assert batched < 0 and abs(batched - np.mean(returns)) < 4 * error
+
+
+def test_scores_are_zero_at_random_and_one_at_the_best_run():
+    runs = [report.Run("ppo", encoding, "theory", False, seed, (), value, {})
+            for seed, (encoding, value) in enumerate([("binary", -50.0), ("count", 10.0),
+                                                      ("count", -120.0)])]
+    scores = report.normalised_returns(runs, {("theory", False): -50.0})
+    assert [scores[id(run)] for run in runs] == [0.0, 1.0, pytest.approx(-70 / 60)]
+    assert set(report.normalised_returns(runs, {("theory", False): 10.0}).values()) == {0.0}
 
 
 def test_the_report_refuses_an_empty_or_mixed_root(tmp_path):
