@@ -452,7 +452,7 @@ def learning_curves(runs: list[Run], folder: Path, prefix: str) -> list[Path]:
 
 def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 50_000,
                  seed: int = 0, command: str | None = None,
-                 title: str = "Encodings: binary, count and decay") -> Path:
+                 title: str = "Encodings: binary, count, decay and binary_stack") -> Path:
     """Writes the report of the finished cells under ``root`` to ``out`` (and its PNGs)."""
     runs = load_runs(root)
     images = images or out.parent / "images"
