@@ -74,7 +74,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int) 
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="episode k is played with seed + k")
     parser.add_argument("--deterministic", action="store_true",
-                        help="the policy's most likely action at each step")
+                        help="the policy's most likely action at each step (default: sampled; "
+                             "DQN and QR-DQN sample the softmax of their Q-values)")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (1: the Note-RNN reward then steps on the other "
                              "core)")
@@ -617,13 +618,14 @@ def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
     """Writes stats.json and sample melodies for a trained model, each file atomically."""
     import os
 
-    from agents.rollouts import play_episodes
+    from agents.rollouts import play_episodes, sampling_player
     from agents.runs import SAMPLES, STATS, replace_folder, scratch_folder
     from rewards import metrics
 
     samples = int(config.get("samples", 4))
     episodes = max(int(config.get("eval_episodes", 100)), samples, 1)
-    melodies, accompaniments, returns = play_episodes(model, vector_env_maker(config), episodes)
+    melodies, accompaniments, returns = play_episodes(sampling_player(model),
+                                                      vector_env_maker(config), episodes)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
     replace_folder(run / SAMPLES, lambda folder: write_samples(
@@ -670,7 +672,7 @@ def _load_model(paths: list[Path], threads: int = 1,
 
 def sample_command(args: argparse.Namespace) -> int:
     """``mammad sample``: MIDI, piano-roll PNG and WAV per melody."""
-    from agents.rollouts import play_episodes
+    from agents.rollouts import play_episodes, sampling_player
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {str(args.out)!r} is a file: give a folder (it is made if "
@@ -680,7 +682,8 @@ def sample_command(args: argparse.Namespace) -> int:
 
         check_engine(args.audio)
     model, config = _load_model(args.model, args.threads, args.trust_pickle)
-    melodies, accompaniments, _ = play_episodes(model, vector_env_maker(config), args.n,
+    melodies, accompaniments, _ = play_episodes(sampling_player(model, args.seed),
+                                                vector_env_maker(config), args.n,
                                                 args.deterministic, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     written = write_samples(args.out, melodies, accompaniments, wav=not args.no_wav,
@@ -779,7 +782,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     Prints the table, the time taken, and as its last line a JSON object (the mean episode
     return), for scripts.
     """
-    from agents.rollouts import play_episodes
+    from agents.rollouts import play_episodes, sampling_player
     from rewards import metrics
 
     if args.json is not None and args.json.is_dir():
@@ -787,9 +790,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
                          f"{args.json / 'stats.json'}")
     model, config = _load_model(args.model, args.threads, args.trust_pickle)
     started = time.perf_counter()
-    melodies, _, returns = play_episodes(model, vector_env_maker(config), args.n,
-                                         args.deterministic, progress=not args.no_progress,
-                                         seed=args.seed)
+    melodies, _, returns = play_episodes(sampling_player(model, args.seed),
+                                         vector_env_maker(config), args.n, args.deterministic,
+                                         progress=not args.no_progress, seed=args.seed)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
     print(metrics.format_table(table, title=f"statistic ({config['agent']} on {config['env']})"))

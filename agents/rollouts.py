@@ -3,6 +3,12 @@
 Every MammadMelody episode lasts exactly ``steps`` 16ths, so a
 :class:`~mammad_envs.vector_env.MelodyVectorEnv` of ``B`` envs plays ``B`` episodes in
 ``steps`` lockstep steps, with one batched policy call per step.
+
+How an agent plays sampled (not greedy) melodies is :func:`sampling_player`'s choice: a policy
+agent samples its policy; a value-based agent (DQN, QR-DQN) samples the softmax of its Q-values
+(:class:`QSoftmax`), as RL Tuner's ``generate_music`` does. SB3's own sampled actions for these
+agents are epsilon-greedy with the last epsilon of training (0.1 in ``dqn.yml``): exploration
+noise, after which a Q-network often holds one note for the rest of the melody.
 """
 
 from __future__ import annotations
@@ -104,3 +110,59 @@ class UniformRandom:
                 deterministic: bool = False) -> tuple[np.ndarray, None]:
         """Uniform actions for a batch of observations (the arguments beside it are ignored)."""
         return self.rng.integers(self.n_actions, size=len(observations)), None
+
+
+class QSoftmax:
+    """Plays a value-based agent by sampling the softmax of its Q-values (RL Tuner's way).
+
+    Args:
+        model: A stable-baselines3 DQN or an sb3-contrib QR-DQN (Q-values: the mean of its
+            quantiles).
+        seed: Seeds the draws.
+    """
+
+    def __init__(self, model: Any, seed: int = 0) -> None:
+        self.model = model
+        self.rng = np.random.default_rng(seed)
+
+    def q_values(self, observations: np.ndarray) -> np.ndarray:
+        """``(batch, actions)`` float64 Q-values of a batch of observations."""
+        import torch
+
+        with torch.no_grad():
+            tensor, _ = self.model.policy.obs_to_tensor(observations)
+            if hasattr(self.model, "quantile_net"):
+                values = self.model.quantile_net(tensor).mean(dim=1)
+            else:
+                values = self.model.q_net(tensor)
+        return values.double().cpu().numpy()
+
+    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, None]:
+        """Actions for a batch of observations (``deterministic``: the greedy ones)."""
+        q_values = self.q_values(observations)
+        if deterministic:
+            return q_values.argmax(axis=1), None
+        probabilities = np.exp(q_values - q_values.max(axis=1, keepdims=True))
+        cumulative = np.cumsum(probabilities, axis=1)
+        draws = self.rng.random(len(q_values))[:, None] * cumulative[:, -1:]
+        actions = (cumulative < draws).sum(axis=1)
+        return np.minimum(actions, q_values.shape[1] - 1), None
+
+
+def is_value_based(model: Any) -> bool:
+    """Whether an agent acts greedily on Q-values (DQN's ``q_net``, QR-DQN's ``quantile_net``)."""
+    return hasattr(model, "q_net") or hasattr(model, "quantile_net")
+
+
+def sampling_player(model: Any, seed: int = 0) -> Any:
+    """The agent as it plays sampled melodies (see the module docstring).
+
+    Args:
+        model: A trained agent.
+        seed: Seeds a value-based agent's draws.
+
+    Returns:
+        A :class:`QSoftmax` of a value-based agent; any other agent itself.
+    """
+    return QSoftmax(model, seed) if is_value_based(model) else model

@@ -56,35 +56,6 @@ FINDINGS_PLACEHOLDER = (FINDINGS_MARKER + "; python -m benchmarks.rl_tuner_table
                         "differ from the paper\n\n(To be written from the table above.)\n")
 
 
-class DQNSoftmax:
-    """Plays a DQN by sampling the softmax of its Q-values, as RL Tuner's ``generate_music``.
-
-    Args:
-        model: A stable-baselines3 DQN.
-        seed: Seed of the sampling generator.
-    """
-
-    def __init__(self, model: Any, seed: int = 0) -> None:
-        self.model = model
-        self.rng = np.random.default_rng(seed)
-
-    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
-                deterministic: bool = False) -> tuple[np.ndarray, None]:
-        """Actions for a batch of observations (``deterministic``: the greedy ones)."""
-        import torch
-
-        with torch.no_grad():
-            tensor, _ = self.model.policy.obs_to_tensor(observations)
-            q_values = self.model.q_net(tensor).double().cpu().numpy()
-        if deterministic:
-            return q_values.argmax(axis=1), None
-        probabilities = np.exp(q_values - q_values.max(axis=1, keepdims=True))
-        cumulative = np.cumsum(probabilities, axis=1)
-        draws = self.rng.random(len(q_values))[:, None] * cumulative[:, -1:]
-        actions = (cumulative < draws).sum(axis=1)
-        return np.minimum(actions, q_values.shape[1] - 1), None
-
-
 def _cached(folder: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
     """A folder's evaluation if it was made with exactly these settings."""
     path = folder / EVALUATION_FILE
@@ -141,7 +112,7 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
     import torch
 
     from agents.cli import load_run_model
-    from agents.rollouts import play_episodes
+    from agents.rollouts import QSoftmax, play_episodes
     from agents.runs import read_config
     from benchmarks.grid import read_cell
     from mammad_envs.compat import make_vector
@@ -167,7 +138,7 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
         model = load_run_model(run, run / "model.zip", config)
     kwargs = {key: value for key, value in config["env_kwargs"].items()
               if key not in ("reward", "reward_weights", "reward_kwargs")}
-    player = DQNSoftmax(model, cell.seed) if policy == "softmax" else model
+    player = QSoftmax(model, cell.seed) if policy == "softmax" else model
     melodies, _, _ = play_episodes(player, lambda n: make_vector(config["env"], n, **kwargs,
                                                                 reward=None),
                                    chosen["compositions"], deterministic=policy == "greedy",

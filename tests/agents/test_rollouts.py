@@ -4,7 +4,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.rollouts import chunk_sizes, play_episodes
+from agents.rollouts import (
+    QSoftmax,
+    UniformRandom,
+    chunk_sizes,
+    is_value_based,
+    play_episodes,
+    sampling_player,
+)
 from rewards import make_vector_env
 
 KWARGS = {"encoding": "count", "steps": 12, "pitch_range": [55, 75], "reward": "theory"}
@@ -68,3 +75,53 @@ def test_chunks():
     assert chunk_sizes(1) == [1]
     with pytest.raises(ValueError, match="must be positive"):
         chunk_sizes(0)
+
+
+def untrained(name):
+    """A freshly built (untrained) agent of the registry on a small env."""
+    from agents import make_agent
+
+    small = {"buffer_size": 1000} if name in ("dqn", "qrdqn") else {"n_envs": 2}
+    return make_agent(name, "MelodyEnv-v0", seed=0, env_kwargs=KWARGS, hyperparams=small)
+
+
+@pytest.mark.parametrize("name", ["dqn", "qrdqn"])
+def test_value_based_agents_sample_the_softmax_of_their_q_values(name):
+    model = untrained(name)
+    player = sampling_player(model, seed=3)
+    assert isinstance(player, QSoftmax) and is_value_based(model)
+    observations = np.random.default_rng(0).random((4000, 128)).astype(np.float32)
+    observations[:] = observations[0]  # one state, 4,000 draws
+    q_values = player.q_values(observations[:1])[0]
+    expected = np.exp(q_values - q_values.max())
+    actions, _ = player.predict(observations)
+    frequencies = np.bincount(actions, minlength=len(q_values)) / len(actions)
+    assert np.abs(frequencies - expected / expected.sum()).max() < 0.03
+    greedy, _ = player.predict(observations[:5], deterministic=True)
+    sb3_greedy, _ = model.predict(observations[:5], deterministic=True)
+    np.testing.assert_array_equal(greedy, sb3_greedy)
+
+
+def test_q_softmax_follows_exp_q_on_known_values():
+    class Net:
+        def __call__(self, tensor):
+            return tensor
+
+    class Policy:
+        def obs_to_tensor(self, observations):
+            import torch
+
+            return torch.as_tensor(observations), True
+
+    q_values = np.log(np.array([[0.7, 0.2, 0.1]] * 20000))
+    model = type("DQNLike", (), {"policy": Policy(), "q_net": Net()})()
+    actions, _ = QSoftmax(model, seed=0).predict(q_values)
+    assert np.allclose(np.bincount(actions, minlength=3) / len(actions), [0.7, 0.2, 0.1],
+                       atol=0.01)
+
+
+def test_policy_agents_play_themselves():
+    model = untrained("ppo")
+    assert sampling_player(model) is model and not is_value_based(model)
+    random = UniformRandom(23, seed=0)
+    assert sampling_player(random) is random

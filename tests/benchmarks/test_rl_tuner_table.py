@@ -96,21 +96,3 @@ def test_bad_arguments_are_refused_naming_the_value(argv, message, capsys, tmp_p
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "grid").exists()
-
-
-def test_dqn_softmax_samples_in_proportion_to_exp_q():
-    class Policy:
-        def obs_to_tensor(self, observations):
-            import torch
-
-            return torch.as_tensor(observations), True
-
-    import numpy as np
-
-    q_values = np.log(np.array([[0.7, 0.2, 0.1]] * 20000))
-    model = SimpleNamespace(policy=Policy(), q_net=lambda tensor: tensor)
-    actions, _ = report.DQNSoftmax(model, seed=0).predict(q_values)
-    assert np.allclose(np.bincount(actions, minlength=3) / len(actions), [0.7, 0.2, 0.1],
-                       atol=0.01)
-    greedy, _ = report.DQNSoftmax(model).predict(q_values, deterministic=True)
-    assert (greedy == 0).all()
