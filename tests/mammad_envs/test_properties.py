@@ -23,8 +23,8 @@ def replay(encoding, accompaniment, actions, **kwargs):
 
 
 @settings(max_examples=40, deadline=None)
-@given(encoding=st.sampled_from(["binary", "count", "decay", "binary_stack"]), accompaniment=ACCOMPANIMENTS,
-       actions=ACTIONS)
+@given(encoding=st.sampled_from(["binary", "count", "decay", "binary_stack"]),
+       accompaniment=ACCOMPANIMENTS, actions=ACTIONS)
 def test_observations_stay_in_space_and_length_is_exact(encoding, accompaniment, actions):
     env, observations, flags = replay(encoding, accompaniment, actions)
     assert all(env.observation_space.contains(obs) for obs in observations)
