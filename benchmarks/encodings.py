@@ -4,7 +4,7 @@ Run from the repository root::
 
     python -m benchmarks.encodings --agents ppo dqn --rewards theory theory+note_rnn --seeds 5
     python -m benchmarks.encodings --backend ray --address auto      # the same grid on a Ray cluster
-    python -m benchmarks.encodings --quick                           # 8 tiny cells, ~40 s here
+    python -m benchmarks.encodings --quick                           # 8 tiny cells (a smoke run)
     python -m benchmarks.report --root benchmarks/runs/encodings     # then docs/benchmarks/encodings.md
 
 Every cell (agent, encoding, reward, accompaniment on or off, seed) is one ``mammad train`` run
