@@ -96,20 +96,24 @@ def restart_rows(infos: dict[str, Any], rows: np.ndarray) -> None:
     infos["_reward_terms"][rows] = False
 
 
-def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray,
+def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray | None = None,
               skip: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The per-env info dicts of the given envs (Python numbers, masks dropped).
 
     Args:
         infos: Infos in the vector layout.
-        rows: The envs, in the order wanted.
+        rows: The envs, in the order wanted (default: every env, in order).
         skip: Keys to leave out.
 
     Returns:
         One dict per row, with the keys whose mask is True for that env.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    count = len(rows)
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        count = len(rows)
+    else:
+        count = next((len(value) for value in infos.values() if isinstance(value, np.ndarray)), 0)
+    complete: dict[int, tuple[bool, list]] = {}  # masks are often one shared array: check once
     keys: list[str] = []
     columns: list[list] = []
     partial: list[tuple[str, list, list]] = []  # keys that some of the rows lack
@@ -123,11 +127,19 @@ def row_infos(infos: Mapping[str, Any], rows: Sequence[int] | np.ndarray,
         else:
             entries = _column(value, rows)
         mask = infos.get(f"_{key}")
-        if mask is None or mask.all():
+        if mask is None:
+            keys.append(key)
+            columns.append(entries)
+            continue
+        if id(mask) not in complete:
+            present = mask if rows is None else mask[rows]
+            complete[id(mask)] = (bool(present.all()), present.tolist())
+        everyone, present = complete[id(mask)]
+        if everyone:
             keys.append(key)
             columns.append(entries)
         else:
-            partial.append((key, entries, mask[rows].tolist()))
+            partial.append((key, entries, present))
     result = _dicts(keys, columns, count)
     for key, entries, present in partial:
         for index, entry in enumerate(entries):
@@ -144,8 +156,10 @@ def _dicts(keys: list[str], columns: list[list], count: int) -> list[dict[str, A
     return [dict(zip(keys, entry)) for entry in zip(*columns)]  # noqa: B905
 
 
-def _column(value: Any, rows: np.ndarray) -> list:
+def _column(value: Any, rows: np.ndarray | None) -> list:
     """One entry per row of an info array (as Python values)."""
+    if rows is None:
+        return value.tolist() if isinstance(value, np.ndarray) else list(value)
     if isinstance(value, np.ndarray):
         return value[rows].tolist()
     return [value[row] for row in rows]

@@ -68,7 +68,7 @@ class MelodySB3VecEnv(VecEnv):
         """Steps every env; a finished env's last observation is its ``terminal_observation``."""
         observations, rewards, terminated, truncated, infos = self.vector.step(self._actions)
         dones = terminated | truncated
-        step_infos = row_infos(infos, range(self.num_envs), skip=NOT_PER_STEP)
+        step_infos = row_infos(infos, skip=NOT_PER_STEP)
         for info in step_infos:  # as SB3's DummyVecEnv: the env never truncates
             info["TimeLimit.truncated"] = False
         done = np.flatnonzero(dones)

@@ -33,8 +33,8 @@ class NoteRNNTerm(RewardTerm):
         renormalise: Renormalise over the env's actions when its pitch range is narrower than
             the model's (default True); False scores with the model's full distribution.
         threads: torch threads used for the LSTM step (1 is fastest for this small network on
-            the project's 2-core machines); ``None`` leaves torch's setting alone.
-        overlap: Run the LSTM step in a background thread, overlapping whatever the caller
+            the project's 2-core machines); ``None`` uses torch's current setting.
+        overlap: Run the LSTM step in a background worker, overlapping whatever the caller
             does next (default: for batches of 16 or more; see
             :class:`~rewards.note_rnn.batched.BatchedNoteRNN`).
     """

@@ -48,13 +48,18 @@ def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path):
 
 
 def test_pipeline_speed_prints_its_table():
-    result = subprocess.run([sys.executable, "-m", "benchmarks.pipeline_speed", "--quick"],
-                            cwd=SCRIPT.parents[1], capture_output=True, text=True, check=True,
-                            timeout=600)
-    rows = [line.split(" | ")[0].lstrip("| ") for line in result.stdout.splitlines()
-            if line.startswith("| ") and not line.startswith("| figure")]
+    result = subprocess.run([sys.executable, "-m", "benchmarks.pipeline_speed", "--quick",
+                             "--rounds", "1"], cwd=SCRIPT.parents[1], capture_output=True,
+                            text=True, check=True, timeout=600)
+    lines = [line for line in result.stdout.splitlines()
+             if line.startswith("| ") and not line.startswith("| figure")]
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines]
     assert [row.split(",")[0] for row in rows] == [
-        "PPO training", "PPO training", "batched env alone", "mammad evaluate -n 500 (new process)"]
+        "PPO training", "PPO training", "env share of training time (in the env's step)",
+        "batched env stepped alone", "mammad evaluate -n 500 (new process)"]
+    share, cartpole_share = (float(cell.split("%")[0].split()[-1])
+                             for cell in lines[2].split(" | ")[1:3])
+    assert 0 < share < 100 and 0 < cartpole_share < 100
 
 
 def test_rlhf_benchmark_prints_both_tables(tmp_path):

@@ -49,7 +49,7 @@ def split_tunes(text: str) -> list[tuple[int, str]]:
     return tunes
 
 
-def _require_music21() -> str:
+def require_music21() -> str:
     """The installed music21 version, or a clear ImportError."""
     from importlib import metadata
 
@@ -75,7 +75,7 @@ def parse_tune(corpus_path: str, number: int):  # noqa: ANN201 (music21 is impor
     Returns:
         The music21 score.
     """
-    _require_music21()
+    require_music21()
     from music21 import abcFormat, corpus
 
     path = Path(corpus.getWork(corpus_path))

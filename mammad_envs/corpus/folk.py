@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mammad_envs.corpus.abc_notation import _require_music21, parse_abc, split_tunes
+from mammad_envs.corpus.abc_notation import parse_abc, require_music21, split_tunes
 from mammad_envs.corpus.convert import convert_lenient
 from mammad_envs.corpus.grid import TuneError
 from mammad_envs.melody import MELODY_DTYPE
@@ -196,7 +196,7 @@ def cache_path(collection: str, cache_dir: str | Path | None = None,
     Returns:
         ``<cache_dir>/folk_<collection>_music21-<version>_rules-<RULES_VERSION>.npz``.
     """
-    version = music21_version or _require_music21()
+    version = music21_version or require_music21()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return folder / f"folk_{collection}_music21-{version}_rules-{RULES_VERSION}.npz"
 
@@ -262,7 +262,7 @@ def load_folk_corpus(collections: Sequence[str] = DEFAULT_COLLECTIONS,
         ImportError: If music21 is not installed.
         ValueError: If a collection is unknown or excluded.
     """
-    _require_music21()
+    require_music21()
     tunes: list[CorpusTune] = []
     for collection in collections:
         if collection not in DEFAULT_COLLECTIONS:
@@ -286,7 +286,7 @@ def folk_corpus_drops(collections: Sequence[str] = DEFAULT_COLLECTIONS,
     Returns:
         ``{collection: {"seen": n, "kept": k, reason: count, ...}}``.
     """
-    _require_music21()
+    require_music21()
     result = {}
     for collection in collections:
         arrays = _load_collection(collection, cache_dir, progress=True, refresh=False)

@@ -7,12 +7,12 @@ per call; :class:`FoldedStep` is the small-batch step with the embedding folded 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from mammad_envs.events import indices_of, playable_events
+from rewards.note_rnn.background import ProcessStepper, ThreadStepper, make_stepper
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, TOKEN_OF
@@ -47,11 +47,11 @@ def action_tokens(lowest: int, highest: int) -> np.ndarray:
 
 
 OVERLAP_MIN_BATCH = 16
-"""Batches from which the LSTM step runs in a background thread, overlapping with the caller.
+"""Batches from which the LSTM step runs in a background worker, overlapping with the caller.
 
 On the project's 2-core machines the policy's forward pass and the LSTM step then run on the
-two cores at once; for smaller batches handing the step to a thread (about 30 us) costs more
-than it saves."""
+two cores at once; for smaller batches handing the step over (about 30 us) costs more than it
+saves."""
 
 FOLDED_LIMIT = 16384
 """``batch * hidden_size`` from which ``nn.LSTM`` steps a batch, below it a :class:`FoldedStep`.
@@ -120,8 +120,11 @@ class BatchedNoteRNN:
 
     The log-probabilities of a step's events come from the previous LSTM step, so the step on
     the new events is only needed by the next call: with ``overlap`` it runs in a background
-    thread while the caller goes on (say, to the policy's forward pass), and the next call (or
-    :meth:`restart`) waits for it. The values are the same either way.
+    worker while the caller goes on (say, to the policy's forward pass), and the next call (or
+    :meth:`restart`) waits for it. The worker is a forked process on Linux (the state moves to
+    shared memory) and a thread elsewhere (:mod:`rewards.note_rnn.background`); it ends with
+    :meth:`close`, when the object is garbage-collected, or with the process. The values are
+    the same either way.
 
     Args:
         lowest: Lowest pitch of the env's action range.
@@ -130,10 +133,9 @@ class BatchedNoteRNN:
         model: A weights file, or ``None`` for the shipped model.
         renormalise: Renormalise over the env's actions when its range is narrower than the
             model's.
-        threads: torch threads for the LSTM step (``None``: leave torch's setting alone).
-        overlap: Step in a background thread (default: for batches of
-            :data:`OVERLAP_MIN_BATCH` or more, when torch already runs ``threads`` threads, so
-            the step needs no change of torch's global setting).
+        threads: torch threads for the LSTM step (``None``: torch's current setting).
+        overlap: Step in a background worker (default: for batches of
+            :data:`OVERLAP_MIN_BATCH` or more).
 
     Raises:
         ValueError: If the range exceeds the model's, or the weights file is bad.
@@ -159,43 +161,49 @@ class BatchedNoteRNN:
         with torch_threads(threads):
             start_log_probs, (hidden, cell) = self.model.start(1)
         self._start = (self._restricted(start_log_probs), hidden[0], cell[0])
+        # The state, updated in place (shared with a worker process when one steps it).
+        self._tokens = torch.zeros(batch, dtype=torch.int64)
         self._log_probs = self._start[0].repeat(batch, 1)
         self._hidden = self._start[1].repeat(batch, 1)
         self._cell = self._start[2].repeat(batch, 1)
         self.overlap = batch >= OVERLAP_MIN_BATCH if overlap is None else bool(overlap)
-        self._executor: ThreadPoolExecutor | None = None
-        self._owner = os.getpid()  # a forked copy makes its own thread
-        self._pending: Future | None = None
+        self._stepper: ThreadStepper | ProcessStepper | None = None
+        self._owner = os.getpid()  # a forked copy makes its own stepper
 
     def __getstate__(self) -> dict:
         self.wait()
         state = dict(self.__dict__)
-        state["_executor"] = None
+        state["_stepper"] = None
         return state
 
     @property
     def log_probs(self) -> torch.Tensor:
-        """``(batch, classes)`` each melody's next-event log-probabilities (up to date)."""
+        """``(batch, classes)`` each melody's next-event log-probabilities (a copy)."""
         self.wait()
-        return self._log_probs
+        return self._log_probs.clone()
 
     @property
     def hidden(self) -> torch.Tensor:
-        """``(batch, hidden_size)`` the LSTM's hidden state."""
+        """``(batch, hidden_size)`` the LSTM's hidden state (a copy)."""
         self.wait()
-        return self._hidden
+        return self._hidden.clone()
 
     @property
     def cell(self) -> torch.Tensor:
-        """``(batch, hidden_size)`` the LSTM's cell state."""
+        """``(batch, hidden_size)`` the LSTM's cell state (a copy)."""
         self.wait()
-        return self._cell
+        return self._cell.clone()
 
     def wait(self) -> None:
         """Waits for a background LSTM step (if one is running)."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        if self._stepper is not None and self._owner == os.getpid():
+            self._stepper.wait()
+
+    def close(self) -> None:
+        """Ends the background worker, if any (a later overlapping step starts a new one)."""
+        if self._stepper is not None and self._owner == os.getpid():
+            stepper, self._stepper = self._stepper, None
+            stepper.close()
 
     def restart(self, rows: np.ndarray | None = None) -> None:
         """Puts melodies (all, or the given rows) back in the START state."""
@@ -226,27 +234,40 @@ class BatchedNoteRNN:
                              f"probabilities are renormalised to them)")
         self.wait()
         values = self._log_probs.numpy()[np.arange(self.batch), columns].astype(np.float64)
-        tokens = torch.from_numpy(tokens)
-        if self.overlap and (self.threads is None or torch.get_num_threads() == self.threads):
-            if self._executor is None or self._owner != os.getpid():
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="note-rnn")
-                self._owner = os.getpid()
-            self._pending = self._executor.submit(self._advance, tokens, None)
+        self._tokens.numpy()[:] = tokens
+        if self.overlap:
+            self._background().start()
         else:
-            self._advance(tokens, self.threads)
+            with torch_threads(self.threads):
+                self._advance()
         return values
 
-    def _advance(self, tokens: torch.Tensor, threads: int | None) -> None:
-        """One LSTM step on one token per melody: the next events' log-probabilities."""
-        with torch_threads(threads):
-            if self.folded:  # already over the classes kept
-                self._log_probs, self._hidden, self._cell = self._step(tokens, self._hidden,
-                                                                    self._cell)
-                return
-            log_probs, (hidden, cell) = self.model.step(tokens, (self._hidden[None],
-                                                                 self._cell[None]))
-            self._hidden, self._cell = hidden[0], cell[0]
-            self._log_probs = self._restricted(log_probs)
+    def _background(self) -> ThreadStepper | ProcessStepper:
+        """The stepper of this process, made on first use (the state moves to shared memory)."""
+        if self._owner != os.getpid():  # a forked copy: state of its own, and its own worker
+            self._tokens, self._log_probs, self._hidden, self._cell = (
+                part.clone() for part in (self._tokens, self._log_probs, self._hidden,
+                                          self._cell))
+            self._stepper, self._owner = None, os.getpid()
+        if self._stepper is None:
+            for part in (self._tokens, self._log_probs, self._hidden, self._cell):
+                part.share_memory_()
+            threads = self.threads if self.threads is not None else torch.get_num_threads()
+            self._stepper = make_stepper(self._advance, threads)
+        return self._stepper
+
+    @torch.no_grad()
+    def _advance(self) -> None:
+        """One LSTM step on each melody's token: the next events' log-probabilities, in place."""
+        if self.folded:  # already over the classes kept
+            log_probs, hidden, cell = self._step(self._tokens, self._hidden, self._cell)
+        else:
+            log_probs, (hidden, cell) = self.model.step(self._tokens, (self._hidden[None],
+                                                                       self._cell[None]))
+            hidden, cell, log_probs = hidden[0], cell[0], self._restricted(log_probs)
+        self._log_probs.copy_(log_probs)
+        self._hidden.copy_(hidden)
+        self._cell.copy_(cell)
 
     def _restricted(self, log_probs: torch.Tensor) -> torch.Tensor:
         """Log-probabilities over every class -> over the classes kept (renormalised)."""

@@ -1,6 +1,6 @@
 """Tests of mammad_envs.corpus.folk: the collection rules and the cache work without music21.
 
-``_require_music21`` is replaced by a fixed version where a test exercises the rules or the
+``require_music21`` is replaced by a fixed version where a test exercises the rules or the
 cache rather than music21; only the test that lists music21's corpus needs music21 itself.
 """
 
@@ -18,7 +18,7 @@ from mammad_envs.melody import HOLD, MELODY_DTYPE, REST
 @pytest.fixture
 def fake_music21(monkeypatch):
     """music21 "9.9.9" as far as the cache key goes; converting (which needs it) fails loudly."""
-    monkeypatch.setattr(folk, "_require_music21", lambda: "9.9.9")
+    monkeypatch.setattr(folk, "require_music21", lambda: "9.9.9")
 
     def no_conversion(collection, progress):
         raise AssertionError(f"{collection} was converted instead of read from the cache")
@@ -80,7 +80,7 @@ def converted_arrays():
 
 
 def test_converts_once_then_reads_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(folk, "_require_music21", lambda: "9.9.9")
+    monkeypatch.setattr(folk, "require_music21", lambda: "9.9.9")
     calls = []
 
     def convert(collection, progress):
@@ -110,7 +110,7 @@ def test_converts_once_then_reads_the_cache(tmp_path, monkeypatch):
 
 
 def test_a_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setattr(folk, "_require_music21", lambda: "9.9.9")
+    monkeypatch.setattr(folk, "require_music21", lambda: "9.9.9")
     monkeypatch.setattr(folk, "_convert_collection", lambda collection, progress:
                         converted_arrays())
     folk.cache_path("miscFolk", tmp_path).write_bytes(b"not a zip file")
@@ -136,7 +136,7 @@ def test_the_cached_corpus_keeps_the_lenient_rules(monkeypatch):
         pytest.skip(f"no folk corpus cached in {folk.default_cache_dir()} (mammad-train-note-rnn "
                     "--data folk builds it, with music21)")
     for collection, version in caches.items():
-        monkeypatch.setattr(folk, "_require_music21", lambda version=version: version)
+        monkeypatch.setattr(folk, "require_music21", lambda version=version: version)
         monkeypatch.setattr(folk, "_convert_collection", None)  # a conversion would fail
         tunes = folk.load_folk_corpus((collection,), details=True, progress=False)
         assert tunes, collection

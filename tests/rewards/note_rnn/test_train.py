@@ -111,7 +111,7 @@ def test_folk_data_without_music21_is_a_clear_error(monkeypatch, tmp_path):
     def missing():
         raise ImportError("no music21")
 
-    monkeypatch.setattr(corpus.folk, "_require_music21", missing)
+    monkeypatch.setattr(corpus.folk, "require_music21", missing)
     with pytest.raises(SystemExit, match=r"music21.*\.\[dataset\]"):
         main(["--data", "folk", "--out", str(tmp_path), "--no-progress"])
 
