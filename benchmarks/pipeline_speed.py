@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{100 * share:.1f}% | CartPole's: {100 * statistics.median(cartpole_shares):.1f}% | "
           f"<= 15%: {'met' if share <= 0.15 else 'not met'} |")
     print(f"| batched env stepped alone, {n_envs} envs, {reward} | "
-          f"{env_only:,.0f} env-steps/s | nothing to overlap the LSTM step with |  |")
+          f"{env_only:,.0f} env-steps/s | "
+          f"{'nothing to overlap the LSTM step with' if 'note_rnn' in reward else ''} |  |")
     verdict = f"<= 10 s: {'met' if evaluation <= 10 else 'not met'}" if episodes == 10_000 else ""
     print(f"| mammad evaluate -n {episodes:,} (new process) | {evaluation:.1f} s | "
           f"{episodes / evaluation:,.0f} compositions/s | {verdict} |")
