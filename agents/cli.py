@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="PPO fine-tuning steps per round")
     rlhf.add_argument("--note-rnn-weight", type=float, default=1.0,
                       help="weight of the Note-RNN term, the KL anchor")
+    rlhf.add_argument("--note-rnn-model", metavar="PATH_OR_NAME",
+                      help="the anchor's Note-RNN: a shipped model's name, 'default' or "
+                           "'rl_tuner' (trained in MIDI 48..83 only), or a weights file "
+                           "(default: the shipped default)")
     rlhf.add_argument("--members", type=positive_int, default=3,
                       help="reward nets in the ensemble")
     rlhf.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
@@ -759,11 +763,16 @@ def rlhf_command(args: argparse.Namespace) -> int:
 
     from agents.hyperparams import parse_overrides
     from agents.rlhf import RLHFSettings, results_table, run_rlhf
+    from rewards.note_rnn.model import PRETRAINED
 
+    anchor = args.note_rnn_model  # a file by its absolute path: rounds resume from anywhere
+    if anchor is not None and anchor not in PRETRAINED and Path(anchor).is_file():
+        anchor = str(Path(anchor).resolve())
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
         note_rnn_weight=args.note_rnn_weight, labeler=args.labeler,
+        note_rnn_model=anchor,
         temperature=args.temperature, members=args.members,
         hyperparams=parse_overrides(args.hyperparams), seed=args.seed)
     label = re.sub(r"[^A-Za-z0-9_.+-]+", "-", args.labeler)

@@ -49,6 +49,9 @@ class RLHFSettings:
         pairs: Pairs labelled per round.
         steps: PPO steps of fine-tuning per round.
         note_rnn_weight: Weight of the Note-RNN term (the KL anchor) against the preference.
+        note_rnn_model: The anchor's Note-RNN: a shipped model's name (``"default"``,
+            ``"rl_tuner"``) or a weights file written by ``NoteRNN.save`` (``None``: the
+            shipped default).
         labeler: ``synthetic:<reward>`` or ``module:function``.
         temperature: The labeler's Bradley-Terry noise.
         members: Reward nets in the ensemble.
@@ -63,6 +66,7 @@ class RLHFSettings:
     pairs: int = 100
     steps: int = 20_000
     note_rnn_weight: float = 1.0
+    note_rnn_model: str | None = None
     labeler: str = "synthetic:theory"
     temperature: float = 1.0
     members: int = 3
@@ -79,10 +83,24 @@ class RLHFSettings:
         if not np.isfinite(self.note_rnn_weight) or self.note_rnn_weight < 0:
             raise ValueError(f"note_rnn_weight must be a number >= 0, got "
                              f"{self.note_rnn_weight!r}")
+        if self.note_rnn_model is not None:
+            check_note_rnn_model(self.note_rnn_model)
         clash = {"reward", "reward_weights", "reward_kwargs"} & set(self.env_kwargs or {})
         if clash:
             raise ValueError(f"the loop sets the env's rewards itself (preference+note_rnn); "
                              f"drop {sorted(clash)} from the env arguments")
+
+
+def check_note_rnn_model(model: str) -> None:
+    """Refuses a Note-RNN that is neither a shipped model's name nor an existing file."""
+    from rewards.note_rnn.model import PRETRAINED
+
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"note_rnn_model must be a shipped model's name or a weights file, got "
+                         f"{model!r}")
+    if model not in PRETRAINED and not Path(model).is_file():
+        raise ValueError(f"note_rnn_model {model!r} is neither a shipped Note-RNN "
+                         f"({', '.join(map(repr, PRETRAINED))}) nor a weights file")
 
 
 def pair_candidates(accompaniments: list[str | None], count: int,
@@ -275,6 +293,8 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
     env_kwargs = {**base_kwargs, "reward": "preference+note_rnn",
                   "reward_weights": {"preference": 1.0, "note_rnn": settings.note_rnn_weight},
                   "reward_kwargs": {"preference": {"model": reward_path}}}
+    if settings.note_rnn_model is not None:
+        env_kwargs["reward_kwargs"]["note_rnn"] = {"model": settings.note_rnn_model}
     config = {"agent": "ppo", "env": settings.env, "env_kwargs": env_kwargs,
               "seed": settings.seed, "steps": settings.steps * (index + 1),
               "hyperparams": hyperparams, "batched": True, "rlhf_round": index}

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from agents.cli import main
 from agents.rlhf import RLHFSettings, choose_pairs, pair_candidates, run_rlhf
@@ -36,12 +37,34 @@ def test_a_short_loop_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert (out / "round_1" / "pref_model" / "model_card.md").is_file()
     main(["evaluate", str(out / "round_1"), "-n", "4", "--no-progress"])  # a run folder
     assert "4 compositions" in capsys.readouterr().out
+    config = yaml.safe_load((out / "round_1" / "config.yml").read_text())
+    assert "note_rnn" not in config["env_kwargs"]["reward_kwargs"]  # the shipped default
 
     (out / "round_1" / "round.json").unlink()  # killed after labelling, before the end
     main(["rlhf", "--rounds", "3", "--labeler", labeler, "--out", str(out), *SMALL])
     capsys.readouterr()
     with PreferenceStore(out / "prefs.sqlite") as store:
         assert store.counts()["labelled"] == 72  # round 1's labels were not asked again
+
+
+@pytest.mark.slow
+def test_the_anchor_can_be_another_note_rnn(tmp_path, capsys, monkeypatch):
+    from rewards.note_rnn import NoteRNN
+
+    torch.manual_seed(0)
+    weights = NoteRNN(embedding_dim=8, hidden_size=16).save(tmp_path / "small.pt")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "loop"
+    main(["rlhf", "--rounds", "1", "--labeler", f"{__name__}:high_register", "--out", str(out),
+          "--note-rnn-model", "small.pt", *SMALL])  # relative to the working folder
+    assert "| 0 | 24 |" in capsys.readouterr().out
+    config = yaml.safe_load((out / "round_0" / "config.yml").read_text())
+    assert config["env_kwargs"]["reward_kwargs"]["note_rnn"] == {"model": str(weights.resolve())}
+    assert json.loads((out / "rlhf.json").read_text())["note_rnn_model"] == str(weights.resolve())
+    with pytest.raises(SystemExit):  # resumed with another anchor: refused
+        main(["rlhf", "--rounds", "1", "--labeler", f"{__name__}:high_register", "--out",
+              str(out), "--note-rnn-model", "rl_tuner", *SMALL])
+    assert "['note_rnn_model'] differ" in capsys.readouterr().err
 
 
 def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
@@ -59,6 +82,8 @@ def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     (["--env", "CartPole-v1"], "is not a MammadMelody env"),
     (["--env-kwargs", "reward=theory"], "the loop sets the env's rewards itself"),
     (["--temperature", "-1"], "temperature must be a number >= 0"),
+    (["--note-rnn-model", "rl_tunr"], "'rl_tunr' is neither a shipped Note-RNN ('default', "
+                                      "'rl_tuner') nor a weights file"),
 ])
 def test_bad_arguments(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit):
@@ -97,5 +122,7 @@ def test_settings_are_checked():
         RLHFSettings(samples=1)
     with pytest.raises(ValueError, match="note_rnn_weight must be a number >= 0"):
         RLHFSettings(note_rnn_weight=-1.0)
+    with pytest.raises(ValueError, match="note_rnn_model must be a shipped model's name"):
+        RLHFSettings(note_rnn_model="")
     with pytest.raises(ValueError, match="unknown env"):
         run_rlhf(RLHFSettings(env="Nope-v0"), None)
