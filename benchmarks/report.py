@@ -263,15 +263,25 @@ def random_references(runs: list[Run], episodes: int = RANDOM_EPISODES
                       ) -> dict[tuple[str, bool], float]:
     """Per task, the mean return of random actions on its runs' env (the score 0).
 
+    Played once per env setting: runs of ids that differ only in their encoding share it.
+
     Raises:
         ValueError: If the runs of a task play envs on which random actions score differently
             (other steps or pitch range, say): their returns are not comparable.
     """
+    import gymnasium as gym
+
+    import mammad_envs  # noqa: F401 (registers the ids)
+
     found: dict[str, float] = {}
     references: dict[tuple[str, bool], set[float]] = defaultdict(set)
     for run in runs:
         kwargs = {k: v for k, v in run.env_kwargs.items() if k not in ENCODING_ARGUMENTS}
-        key = json.dumps([run.env, kwargs], sort_keys=True, default=str)
+        # Keyed by what the env does, not its id: the ids differ only in their encodings.
+        spec = gym.spec(run.env)
+        setting = {k: v for k, v in {**spec.kwargs, **kwargs}.items()
+                   if k not in ENCODING_ARGUMENTS}
+        key = json.dumps([spec.entry_point, setting], sort_keys=True, default=str)
         if key not in found:
             found[key] = random_return(run.env, kwargs, episodes)
         references[run.task].add(round(found[key], 6))

@@ -200,6 +200,27 @@ def test_the_random_reference_is_the_mean_return_of_uniform_actions():
     assert batched < 0 and abs(batched - np.mean(returns)) < 4 * error
 
 
+def test_random_actions_play_once_per_setting_whatever_the_encoding(monkeypatch):
+    played = []
+    monkeypatch.setattr(report, "random_return",
+                        lambda env, kwargs, episodes: played.append((env, kwargs))
+                        or -float(kwargs.get("steps", 64)))
+    runs = [report.Run("ppo", encoding, "theory", False, 0, (), 0.0, {},
+                       env=f"MammadMelody-{encoding}-v0", env_kwargs=dict(kwargs))
+            for encoding in ("binary", "count", "decay")
+            for kwargs in ({"accompaniment": None}, {"accompaniment": None, "steps": 32})]
+    runs.append(report.Run("ppo", "binary_stack", "theory", False, 0, (), 0.0, {},
+                           env="MammadMelody-binary-v0",
+                           env_kwargs={"accompaniment": None, "encoding": "binary_stack"}))
+    assert report.random_references(runs[::2]) == {("theory", False): -64.0}
+    assert len(played) == 1
+    played.clear()
+    with pytest.raises(ValueError, match=r"score differently \(\[-64.0, -32.0\]\)"):
+        report.random_references(runs)  # two settings in one task: refused
+    assert played == [("MammadMelody-binary-v0", {"accompaniment": None}),
+                      ("MammadMelody-binary-v0", {"accompaniment": None, "steps": 32})]
+
+
 def test_scores_are_zero_at_random_and_one_at_the_best_run():
     runs = [report.Run("ppo", encoding, "theory", False, seed, (), value, {})
             for seed, (encoding, value) in enumerate([("binary", -50.0), ("count", 10.0),
