@@ -10,7 +10,8 @@ outputs into tensors the caller shares with it.
   in a thread, every torch operation of the step hands Python's lock (the GIL) back and forth
   with the training loop, which cost PPO about 8% of its speed on the project's 2-core
   machines; in a process it costs nothing measurable (``docs/benchmarks/pipeline.md``).
-* :class:`ThreadStepper`: a background thread, where ``fork`` is not safe (macOS, Windows).
+* :class:`ThreadStepper`: a background thread, where ``fork`` is not safe (macOS, Windows)
+  or not allowed (in a daemonic process).
 """
 
 from __future__ import annotations
@@ -165,5 +166,10 @@ def _stop(connection: Connection, process: multiprocessing.Process, owner: int) 
 
 def make_stepper(function: Callable[[], None], threads: int = 1
                  ) -> ThreadStepper | ProcessStepper:
-    """A :class:`ProcessStepper` on Linux, else a :class:`ThreadStepper`."""
-    return (ProcessStepper if FORKS else ThreadStepper)(function, threads)
+    """A :class:`ProcessStepper` on Linux, else a :class:`ThreadStepper`.
+
+    A daemonic process (a ``multiprocessing.Pool`` worker, say) may not have children, so
+    there too the stepper is a thread.
+    """
+    forks = FORKS and not multiprocessing.current_process().daemon
+    return (ProcessStepper if forks else ThreadStepper)(function, threads)

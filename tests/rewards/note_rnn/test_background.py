@@ -90,6 +90,22 @@ def test_make_stepper_forks_on_linux_only():
     stepper.close()
 
 
+def _stepper_kind_in_a_pool_worker(_: int) -> tuple[str, np.ndarray]:
+    lstm = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=True)
+    scores = lstm.score(np.full(16, 60))
+    lstm.score(np.full(16, 62))
+    return type(lstm._stepper).__name__, scores
+
+
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked on Linux only")
+def test_a_daemonic_process_steps_in_a_thread():
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
+        kind, scores = pool.map(_stepper_kind_in_a_pool_worker, [0])[0]
+    assert kind == "ThreadStepper"
+    inline = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=False)
+    np.testing.assert_array_equal(scores, inline.score(np.full(16, 60)))
+
+
 def _melody_scores(lstm: BatchedNoteRNN, events: np.ndarray) -> np.ndarray:
     return np.stack([lstm.score(row) for row in events])
 
