@@ -71,6 +71,14 @@ def test_a_worker_process_ends_when_closed_or_collected():
     gc.collect()
     assert not process.is_alive() and process.exitcode == 0
 
+    lstm = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=True)  # refers to its stepper
+    lstm.score(np.full(16, 60))  # and its stepper to it, through the step function
+    process = lstm._stepper._process
+    del lstm
+    gc.collect()
+    process.join(timeout=5)
+    assert not process.is_alive() and process.exitcode == 0
+
 
 @pytest.mark.skipif(not FORKS, reason="worker processes are forked on Linux only")
 def test_a_dead_worker_is_reported_with_its_pid():
