@@ -37,12 +37,13 @@ _GO, _DONE = b"g", b"d"
 class ThreadStepper:
     """Runs ``function`` in a background thread.
 
+    The thread runs torch with the process's thread setting (torch has one for the process).
+
     Args:
         function: The step (reads and writes the shared tensors).
-        threads: Unused: the thread runs torch with the caller's setting.
     """
 
-    def __init__(self, function: Callable[[], None], threads: int = 1) -> None:
+    def __init__(self, function: Callable[[], None]) -> None:
         self.function = function
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="note-rnn")
         self._pending: Future | None = None
@@ -68,22 +69,22 @@ class ProcessStepper:
 
     The function's tensors must be in shared memory (``Tensor.share_memory_()``) before the
     stepper is made: the worker is forked then, and sees them through the fork. The worker
-    runs torch on one thread, ignores Ctrl-C (the caller handles it), and ends when the
-    stepper is closed or garbage-collected, or when the caller's process ends.
+    runs torch on one thread (a forked child that uses more can hang in OpenMP, which the parent
+    may have started), ignores Ctrl-C (the caller handles it), and ends when the stepper is
+    closed or garbage-collected, or when the caller's process ends.
 
     Args:
         function: The step (reads and writes the shared tensors).
-        threads: torch threads in the worker.
 
     Raises:
         RuntimeError: From :meth:`wait`, if the function raised in the worker or the worker
             died.
     """
 
-    def __init__(self, function: Callable[[], None], threads: int = 1) -> None:
+    def __init__(self, function: Callable[[], None]) -> None:
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(function, theirs, ours, threads),
+        self._process = context.Process(target=_serve, args=(function, theirs, ours),
                                         name="note-rnn", daemon=True)
         with warnings.catch_warnings():
             # Python 3.12+ warns on any fork of a process with threads; the worker only runs
@@ -131,12 +132,12 @@ class ProcessStepper:
             self._finalizer()
 
 
-def _serve(function: Callable[[], None], connection: Connection, parents_end: Connection,
-           threads: int) -> None:
+def _serve(function: Callable[[], None], connection: Connection, parents_end: Connection
+           ) -> None:
     """The worker's loop: one call per byte received, one byte back; ends at end of file."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parents_end.close()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     while True:
         try:
             connection.recv_bytes()
@@ -164,12 +165,15 @@ def _stop(connection: Connection, process: multiprocessing.Process, owner: int) 
             process.join()
 
 
-def make_stepper(function: Callable[[], None], threads: int = 1
-                 ) -> ThreadStepper | ProcessStepper:
+def make_stepper(function: Callable[[], None]) -> ThreadStepper | ProcessStepper:
     """A :class:`ProcessStepper` on Linux, else a :class:`ThreadStepper`.
 
     A daemonic process (a ``multiprocessing.Pool`` worker, say) may not have children, so
     there too the stepper is a thread.
     """
-    forks = FORKS and not multiprocessing.current_process().daemon
-    return (ProcessStepper if forks else ThreadStepper)(function, threads)
+    return (ProcessStepper if forks() else ThreadStepper)(function)
+
+
+def forks() -> bool:
+    """Whether :func:`make_stepper` makes a process here (Linux, and not a daemonic process)."""
+    return FORKS and not multiprocessing.current_process().daemon

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from mammad_envs.events import indices_of, playable_events
-from rewards.note_rnn.background import ProcessStepper, ThreadStepper, make_stepper
+from rewards.note_rnn.background import ProcessStepper, ThreadStepper, forks, make_stepper
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, TOKEN_OF
@@ -133,7 +133,9 @@ class BatchedNoteRNN:
         model: A weights file, or ``None`` for the shipped model.
         renormalise: Renormalise over the env's actions when its range is narrower than the
             model's.
-        threads: torch threads for the LSTM step (``None``: torch's current setting).
+        threads: torch threads for the LSTM step in the caller's thread (``None``: torch's
+            current setting). A forked worker runs on one thread; a worker thread only when
+            torch already runs ``threads`` threads (else the step runs in the caller's thread).
         overlap: Step in a background worker (default: for batches of
             :data:`OVERLAP_MIN_BATCH` or more).
 
@@ -235,7 +237,10 @@ class BatchedNoteRNN:
         self.wait()
         values = self._log_probs.numpy()[np.arange(self.batch), columns].astype(np.float64)
         self._tokens.numpy()[:] = tokens
-        if self.overlap:
+        # A thread shares torch's thread setting with the caller: it overlaps only when that
+        # is already the step's (a forked worker always runs on one thread).
+        if self.overlap and (forks() or self.threads is None
+                             or torch.get_num_threads() == self.threads):
             self._background().start()
         else:
             with torch_threads(self.threads):
@@ -252,8 +257,7 @@ class BatchedNoteRNN:
         if self._stepper is None:
             for part in (self._tokens, self._log_probs, self._hidden, self._cell):
                 part.share_memory_()
-            threads = self.threads if self.threads is not None else torch.get_num_threads()
-            self._stepper = make_stepper(self._advance, threads)
+            self._stepper = make_stepper(self._advance)
         return self._stepper
 
     @torch.no_grad()

@@ -99,6 +99,7 @@ def test_make_stepper_forks_on_linux_only():
 
 
 def _stepper_kind_in_a_pool_worker(_: int) -> tuple[str, np.ndarray]:
+    torch.set_num_threads(1)  # a forked child on more threads can hang in OpenMP (torch's issue)
     lstm = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=True)
     scores = lstm.score(np.full(16, 60))
     lstm.score(np.full(16, 62))
