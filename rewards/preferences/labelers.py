@@ -8,13 +8,17 @@ higher score always wins, equal scores tie). :func:`make_labeler` builds one fro
   (:func:`~rewards.preferences.scoring.reward_scores`), e.g. ``synthetic:theory`` or
   ``synthetic:theory+note_rnn``;
 * ``module:function``: any importable function from a list of melody arrays to one score each
-  (it may also take ``accompaniments=``, the accompaniment each melody was written over).
+  (it may also take ``accompaniments=``, the accompaniment each melody was written over). A
+  module that is not installed is looked for in the working folder too, as ``python -m`` would
+  (so ``mammad rlhf --labeler my_taste:score`` finds ``./my_taste.py``).
 
 People label on the page of ``mammad label``; both kinds of label land in the same store.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -120,6 +124,19 @@ def import_scorer(spec: str) -> Scorer:
         raise ValueError(f"labeler {spec!r} is neither synthetic:<reward> nor module:function")
     try:
         module = import_module(module_name)
+    except ModuleNotFoundError as error:
+        # A module of the working folder, as `python -m` would find it (the `mammad` command's
+        # own folder is first on its path, not the working folder): look there last.
+        here = os.getcwd()
+        if error.name != module_name.split(".")[0] or here in sys.path or "" in sys.path:
+            raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}: {error}") \
+                from None
+        sys.path.append(here)
+        try:
+            module = import_module(module_name)
+        except ImportError as again:
+            raise ValueError(f"labeler {spec!r}: cannot import {module_name!r} (looked in the "
+                             f"installed packages and in {here}): {again}") from None
     except ImportError as error:
         raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}: {error}") from None
     target = module

@@ -47,6 +47,29 @@ def test_module_function_labelers_and_the_accompaniment():
     assert list(scores) == [1.0, 0.0]
 
 
+def test_a_module_of_the_working_folder_is_found_as_python_m_would(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "taste_of_the_working_folder.py").write_text(
+        "def loudness(melodies):\n    return [float(len(m)) for m in melodies]\n")
+    monkeypatch.chdir(tmp_path)
+    # as under the `mammad` command: neither the working folder nor '' on the path
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    labeler = make_labeler("taste_of_the_working_folder:loudness", temperature=0)
+    assert labeler.label([np.array([60, 62])], [np.array([60])]) == ["a"]
+    assert sys.path[-1] == str(tmp_path)  # looked in last: it shadows no installed module
+
+
+def test_a_module_found_nowhere_names_the_working_folder(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    with pytest.raises(ValueError, match=r"cannot import 'not_here_either' \(looked in the "
+                                         r"installed packages and in "):
+        make_labeler("not_here_either:f")
+
+
 @pytest.mark.parametrize("spec, message", [
     ("synthetic:theroy", "unknown reward 'theroy'"),
     ("nothing", "neither synthetic:<reward> nor module:function"),
