@@ -33,6 +33,15 @@ FORKS = sys.platform.startswith("linux")
 
 _GO, _DONE = b"g", b"d"
 
+_forking_worker = False
+"""True in the parent while it forks a worker, and so for good in the worker (whose memory is
+the parent's at that moment): what tells a worker from other forked children."""
+
+
+def in_worker() -> bool:
+    """Whether this process is a :class:`ProcessStepper`'s worker (read by fork hooks)."""
+    return _forking_worker
+
 
 class ThreadStepper:
     """Runs ``function`` in a background thread.
@@ -82,6 +91,7 @@ class ProcessStepper:
     """
 
     def __init__(self, function: Callable[[], None]) -> None:
+        global _forking_worker
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe()
         self._process = context.Process(target=_serve, args=(function, theirs, ours),
@@ -91,7 +101,11 @@ class ProcessStepper:
             # torch operations on tensors it was given and talks over its own pipe.
             warnings.filterwarnings("ignore", category=DeprecationWarning,
                                     message=".*fork.*")
-            self._process.start()
+            _forking_worker = True
+            try:
+                self._process.start()
+            finally:
+                _forking_worker = False
         theirs.close()
         self._connection = ours
         self._busy = False

@@ -7,12 +7,19 @@ per call; :class:`FoldedStep` is the small-batch step with the embedding folded 
 from __future__ import annotations
 
 import os
+import weakref
 
 import numpy as np
 import torch
 
 from mammad_envs.events import indices_of, playable_events
-from rewards.note_rnn.background import ProcessStepper, ThreadStepper, forks, make_stepper
+from rewards.note_rnn.background import (
+    ProcessStepper,
+    ThreadStepper,
+    forks,
+    in_worker,
+    make_stepper,
+)
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import HIGHEST_PITCH, LOWEST_PITCH, NUM_CLASSES, TOKEN_OF
@@ -110,6 +117,34 @@ class FoldedStep:
         return torch.log_softmax(logits, dim=-1), hidden, cell
 
 
+_OVERLAPPING: weakref.WeakSet[BatchedNoteRNN] = weakref.WeakSet()
+"""The Note-RNNs of this process that step in the background (their state is shared)."""
+
+
+def _settle_before_fork() -> None:
+    """Before this process forks: every background step finishes.
+
+    So a child copies a settled state (a worker writes the shared state, and a thread's writes
+    may be half done).
+    """
+    for lstm in list(_OVERLAPPING):
+        lstm._settle()
+
+
+def _own_state_in_child() -> None:
+    """In a forked child (but a worker): each Note-RNN takes a private copy of its state.
+
+    At once, before its parent's next step writes the shared one.
+    """
+    if not in_worker():
+        for lstm in list(_OVERLAPPING):
+            lstm._own_state()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_settle_before_fork, after_in_child=_own_state_in_child)
+
+
 class BatchedNoteRNN:
     """The Note-RNN's LSTM state for a batch of melodies: one batched step per env step.
 
@@ -171,6 +206,7 @@ class BatchedNoteRNN:
         self.overlap = batch >= OVERLAP_MIN_BATCH if overlap is None else bool(overlap)
         self._stepper: ThreadStepper | ProcessStepper | None = None
         self._owner = os.getpid()  # a forked copy makes its own stepper
+        self._failure: Exception | None = None  # a step's error met by a fork hook
 
     def __getstate__(self) -> dict:
         self.wait()
@@ -198,6 +234,9 @@ class BatchedNoteRNN:
 
     def wait(self) -> None:
         """Waits for a background LSTM step (if one is running)."""
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         if self._stepper is not None and self._owner == os.getpid():
             self._stepper.wait()
 
@@ -249,16 +288,28 @@ class BatchedNoteRNN:
 
     def _background(self) -> ThreadStepper | ProcessStepper:
         """The stepper of this process, made on first use (the state moves to shared memory)."""
-        if self._owner != os.getpid():  # a forked copy: state of its own, and its own worker
-            self._tokens, self._log_probs, self._hidden, self._cell = (
-                part.clone() for part in (self._tokens, self._log_probs, self._hidden,
-                                          self._cell))
-            self._stepper, self._owner = None, os.getpid()
+        self._own_state()
         if self._stepper is None:
             for part in (self._tokens, self._log_probs, self._hidden, self._cell):
                 part.share_memory_()
             self._stepper = make_stepper(self._advance)
+            _OVERLAPPING.add(self)
         return self._stepper
+
+    def _settle(self) -> None:
+        """Lets a background step finish (before a fork); its error waits for :meth:`wait`."""
+        try:
+            self.wait()
+        except Exception as error:  # noqa: BLE001 (raised again by the next wait)
+            self._failure = error
+
+    def _own_state(self) -> None:
+        """In a forked copy: a private copy of the state, and no stepper (it makes its own)."""
+        if self._owner != os.getpid():
+            self._tokens, self._log_probs, self._hidden, self._cell = (
+                part.clone() for part in (self._tokens, self._log_probs, self._hidden,
+                                          self._cell))
+            self._stepper, self._owner = None, os.getpid()
 
     @torch.no_grad()
     def _advance(self) -> None:

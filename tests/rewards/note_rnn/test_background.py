@@ -167,3 +167,40 @@ def test_a_forked_copy_steps_its_own_state_without_touching_the_parents():
     _melody_scores(forked, events[:4])
     np.testing.assert_array_equal(child_scores, _melody_scores(forked, events[4:][::-1]))
     parent.close()
+
+
+def _slowed(lstm: BatchedNoteRNN, seconds: float) -> None:
+    """Makes each LSTM step of ``lstm`` take ``seconds`` longer (before its worker starts)."""
+    step = lstm._advance
+
+    def slow() -> None:
+        time.sleep(seconds)
+        step()
+
+    lstm._advance = slow
+
+
+@pytest.mark.skipif(not FORKS, reason="fork hooks matter where processes fork")
+@pytest.mark.parametrize("worker", ["process", "thread"])
+def test_a_fork_during_a_step_copies_the_settled_state(worker, monkeypatch):
+    import rewards.note_rnn.background as background
+
+    monkeypatch.setattr(background, "FORKS", worker == "process")
+    events = np.random.default_rng(2).choice([-2, 48, 60, 72], size=(8, 16))
+    parent = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=True, threads=None)
+    _slowed(parent, 0.3)
+    _melody_scores(parent, events[:2])  # the second step is still running
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_score_in_child, args=(parent, events[2:][::-1], theirs))
+    child.start()  # forks: the step finishes first, and the child copies the state at once
+    parent_scores = _melody_scores(parent, events[2:])  # the parent goes on meanwhile
+    child_scores = ours.recv()
+    child.join()
+    reference = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=False)
+    _melody_scores(reference, events[:2])
+    forked = BatchedNoteRNN(48, 83, 16, "rl_tuner", overlap=False)
+    _melody_scores(forked, events[:2])
+    np.testing.assert_array_equal(parent_scores, _melody_scores(reference, events[2:]))
+    np.testing.assert_array_equal(child_scores, _melody_scores(forked, events[2:][::-1]))
+    parent.close()
