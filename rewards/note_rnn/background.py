@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import warnings
 import weakref
 from collections.abc import Callable
@@ -109,25 +110,28 @@ class ProcessStepper:
         theirs.close()
         self._connection = ours
         self._busy = False
+        self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _stop, ours, self._process, os.getpid())
 
     def start(self) -> None:
         """Starts one call of the function."""
-        try:
-            self._connection.send_bytes(_GO)
-        except OSError:
-            raise self._died() from None
-        self._busy = True
+        with self._lock:
+            try:
+                self._connection.send_bytes(_GO)
+            except OSError:
+                raise self._died() from None
+            self._busy = True
 
     def wait(self) -> None:
         """Waits for the call started last (if any)."""
-        if not self._busy:
-            return
-        self._busy = False
-        try:
-            reply = self._connection.recv_bytes()
-        except (EOFError, OSError):
-            raise self._died() from None
+        with self._lock:  # a fork hook may wait from another thread
+            if not self._busy:
+                return
+            self._busy = False
+            try:
+                reply = self._connection.recv_bytes()
+            except (EOFError, OSError):
+                raise self._died() from None
         if reply != _DONE:
             raise RuntimeError(f"the Note-RNN step failed in its worker process: "
                                f"{reply.decode(errors='replace')}")
