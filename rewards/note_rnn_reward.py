@@ -32,8 +32,9 @@ class NoteRNNTerm(RewardTerm):
             default, trained with octave shifts across the piano.
         renormalise: Renormalise over the env's actions when its pitch range is narrower than
             the model's (default True); False scores with the model's full distribution.
-        threads: torch threads used for the LSTM step (1 is fastest for this small network on
-            the project's 2-core machines); ``None`` uses torch's current setting.
+        threads: torch threads used for the LSTM step when it runs in the caller's thread (1
+            is fastest for this small network on the project's 2-core machines); ``None`` uses
+            torch's current setting. A background worker process always runs on one.
         overlap: Run the LSTM step in a background worker, overlapping whatever the caller
             does next (default: for batches of 16 or more; see
             :class:`~rewards.note_rnn.batched.BatchedNoteRNN`).

@@ -276,21 +276,34 @@ class BatchedNoteRNN:
         self.wait()
         values = self._log_probs.numpy()[np.arange(self.batch), columns].astype(np.float64)
         self._tokens.numpy()[:] = tokens
-        # A thread shares torch's thread setting with the caller: it overlaps only when that
-        # is already the step's (a forked worker always runs on one thread).
-        if self.overlap and (forks() or self.threads is None
-                             or torch.get_num_threads() == self.threads):
+        if self._overlaps():
             self._background().start()
         else:
             with torch_threads(self.threads):
                 self._advance()
         return values
 
+    def _overlaps(self) -> bool:
+        """Whether this step runs in the background.
+
+        Always in a worker process (it runs on one thread); in a thread, which shares torch's
+        thread setting with the caller, only when that setting is already the step's.
+        """
+        if not self.overlap:
+            return False
+        if isinstance(self._stepper, ProcessStepper) and self._owner == os.getpid():
+            return True  # the usual case, decided when the worker was made
+        return forks() or self.threads is None or torch.get_num_threads() == self.threads
+
+    def _state(self) -> tuple[torch.Tensor, ...]:
+        """The state a background step updates in place: tokens, log-probs, hidden, cell."""
+        return self._tokens, self._log_probs, self._hidden, self._cell
+
     def _background(self) -> ThreadStepper | ProcessStepper:
         """The stepper of this process, made on first use (the state moves to shared memory)."""
         self._own_state()
         if self._stepper is None:
-            for part in (self._tokens, self._log_probs, self._hidden, self._cell):
+            for part in self._state():
                 part.share_memory_()
             self._stepper = make_stepper(self._advance)
             _OVERLAPPING.add(self)
@@ -307,8 +320,7 @@ class BatchedNoteRNN:
         """In a forked copy: a private copy of the state, and no stepper (it makes its own)."""
         if self._owner != os.getpid():
             self._tokens, self._log_probs, self._hidden, self._cell = (
-                part.clone() for part in (self._tokens, self._log_probs, self._hidden,
-                                          self._cell))
+                part.clone() for part in self._state())
             self._stepper, self._owner = None, os.getpid()
 
     @torch.no_grad()
