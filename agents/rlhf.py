@@ -209,8 +209,8 @@ def describe(result: dict[str, Any]) -> str:
 def _policy(settings: RLHFSettings, index: int, out: Path, env: Any) -> Any:
     """The policy the round starts from: the last round's, or a new PPO."""
     from agents import make_agent
-    from agents.cli import load_run_model
     from agents.runs import read_config
+    from agents.training import load_run_model
 
     if index == 0:
         return make_agent("ppo", env, seed=settings.seed,
@@ -224,10 +224,10 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
               progress: bool = True) -> dict[str, Any]:
     """One round (see the module docstring); returns its figures."""
     from agents import make_training_env
-    from agents.cli import vector_env_maker
     from agents.hyperparams import load_hyperparams
     from agents.rollouts import play_episodes
     from agents.runs import replace_folder, save_model_atomically, write_config
+    from agents.training import vector_env_maker
     from rewards.preferences import (
         PreferenceStore,
         TrainingSettings,

@@ -111,9 +111,9 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
 
     import torch
 
-    from agents.cli import load_run_model
     from agents.rollouts import QSoftmax, play_episodes
     from agents.runs import read_config
+    from agents.training import load_run_model
     from benchmarks.grid import read_cell
     from mammad_envs.compat import make_vector
     from rewards.note_rnn import NoteRNN

@@ -205,9 +205,9 @@ def _fill_from_midi(store: PreferenceStore, folder: Path, count: int | None,
 
 def _fill_from_run(store: PreferenceStore, path: Path, count: int, steps: int | None,
                    seed: int, trust_pickle: bool) -> list[int]:
-    from agents.cli import load_run_model, vector_env_maker
     from agents.rollouts import play_episodes
     from agents.runs import read_config, run_of_model
+    from agents.training import load_run_model, vector_env_maker
 
     try:
         run, model_file = run_of_model(path)

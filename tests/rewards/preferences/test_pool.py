@@ -150,9 +150,9 @@ def tiny_run(tmp_path_factory):
 
 @pytest.mark.slow  # trains a tiny agent
 def test_run_melodies_come_with_the_accompaniment_their_episode_drew(store, tiny_run):
-    from agents.cli import load_run_model, vector_env_maker
     from agents.rollouts import play_episodes
     from agents.runs import read_config
+    from agents.training import load_run_model, vector_env_maker
 
     assert pool_kind(tiny_run) == "run"
     ids = fill_store(store, tiny_run, count=8, seed=3)
