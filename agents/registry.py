@@ -1,7 +1,8 @@
 """The agent registry: names to algorithm classes, imported only when used.
 
 Built in: ``dqn``, ``qrdqn``, ``ppo``, ``a2c``, ``recurrent_ppo``, ``maskable_ppo``
-(stable-baselines3 / sb3-contrib) and ``gail``, ``airl``, ``bc`` (imitation, trained from the
+(stable-baselines3 / sb3-contrib), ``note_rnn_ppo`` (PPO from the pretrained Note-RNN,
+:mod:`agents.prior`) and ``gail``, ``airl``, ``bc`` (imitation, trained from the
 bundled demonstrations). Add your own with :func:`register_agent`, or from an installed package
 through the entry-point group ``mammad.agents``::
 
@@ -123,6 +124,9 @@ BUILTIN = [
               description="PPO with an LSTM policy"),
     AgentSpec("maskable_ppo", "sb3_contrib:MaskablePPO",
               description="PPO that plays only action_masks() actions"),
+    AgentSpec("note_rnn_ppo", "agents.prior:NoteRNNPPO", policy="NoteRNNPolicy",
+              description="PPO fine-tuning the pretrained Note-RNN under KL control (RL "
+                          "Tuner, MusicRL)"),
     # The imitation agents rebuild their training env from the spec of the env they are given
     # (batched for an id with its rewards), so they are handed scalar envs that carry it.
     AgentSpec("gail", "agents.imitation:GAILAgent",
