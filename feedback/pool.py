@@ -23,6 +23,7 @@ one, it picks at random. A and B are put in random order.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections import defaultdict
@@ -47,6 +48,8 @@ LOWEST_SCORED, HIGHEST_SCORED = 21, 108
 """Pitches a reward model reads (the Note-RNN's tokens): melodies outside are not scheduled."""
 SCORE_BATCH = 256
 """Candidate pairs scored at once."""
+
+logger = logging.getLogger(__name__)
 
 
 class PoolError(ValueError):
@@ -199,7 +202,7 @@ def _fill_from_midi(store: PreferenceStore, folder: Path, count: int | None,
         details = "; ".join(problems[:3]) or "no MIDI files"
         raise PoolError(f"no melody could be read from {str(folder)!r}: {details}")
     for problem in problems:
-        print(f"skipped {problem}")
+        logger.warning("skipped %s", problem)
     return ids
 
 

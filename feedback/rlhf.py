@@ -25,16 +25,35 @@ reward model and the fine-tuning are redone).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agents import check_env_id, make_agent, make_training_env
+from agents.hyperparams import load_hyperparams
+from agents.rollouts import play_episodes
+from agents.runs import read_config, replace_folder, save_model_atomically, write_config
+from agents.training import load_run_model, vector_env_maker
+from feedback.labelers import make_labeler
+from rewards.preferences import (
+    PreferenceStore,
+    TrainingSettings,
+    comparisons_from_store,
+    load_reward_model,
+    model_card,
+    train_reward_model,
+)
+
 ROUND_FILE = "round.json"
 PAIRS_FILE = "pairs.json"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,7 +158,8 @@ def choose_pairs(melodies: list[np.ndarray], accompaniments: list[str | None], c
 
 
 def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
-             progress: bool = True, log: Any = print) -> list[dict[str, Any]]:
+             progress: bool = True, log: Callable[[str], object] | None = None
+             ) -> list[dict[str, Any]]:
     """Runs (or resumes) the loop in ``out``; returns every round's figures.
 
     Args:
@@ -149,14 +169,13 @@ def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
             refused).
         db: The preference store (default ``<out>/prefs.sqlite``).
         progress: Progress bars while training.
-        log: Where to print each round's line.
+        log: Receives each finished round's line (:func:`describe`); ``mammad rlhf`` passes
+            ``print``. Default: logged at INFO level.
 
     Raises:
         ValueError: On bad settings, or a folder holding another loop.
     """
-    from agents import check_env_id
-    from rewards.preferences import make_labeler
-
+    log = log or logger.info
     check_env_id(settings.env)
     labeler = make_labeler(settings.labeler, settings.temperature, settings.seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -208,10 +227,6 @@ def describe(result: dict[str, Any]) -> str:
 
 def _policy(settings: RLHFSettings, index: int, out: Path, env: Any) -> Any:
     """The policy the round starts from: the last round's, or a new PPO."""
-    from agents import make_agent
-    from agents.runs import read_config
-    from agents.training import load_run_model
-
     if index == 0:
         return make_agent("ppo", env, seed=settings.seed,
                           hyperparams={k: v for k, v in (settings.hyperparams or {}).items()
@@ -220,48 +235,27 @@ def _policy(settings: RLHFSettings, index: int, out: Path, env: Any) -> Any:
     return load_run_model(previous, previous / "model.zip", read_config(previous), env=env)
 
 
-def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: Any,
-              progress: bool = True) -> dict[str, Any]:
-    """One round (see the module docstring); returns its figures."""
-    from agents import make_training_env
-    from agents.hyperparams import load_hyperparams
-    from agents.rollouts import play_episodes
-    from agents.runs import replace_folder, save_model_atomically, write_config
-    from agents.training import vector_env_maker
-    from rewards.preferences import (
-        PreferenceStore,
-        TrainingSettings,
-        comparisons_from_store,
-        load_reward_model,
-        model_card,
-        train_reward_model,
-    )
+def _sample(policy: Any, sampling: dict[str, Any], count: int,
+            seed: int) -> tuple[list[np.ndarray], list[str | None]]:
+    """``count`` melodies of the policy, and the name of the accompaniment each drew."""
+    melodies, accompaniments, _ = play_episodes(policy, vector_env_maker(sampling), count,
+                                                seed=seed)
+    return melodies, [None if a is None else a.name for a in accompaniments]
 
-    started = time.perf_counter()
-    folder = out / f"round_{index}"
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([settings.seed, index])
-    base_kwargs = dict(settings.env_kwargs or {})
-    hyperparams = load_hyperparams("ppo", settings.env)
-    hyperparams.update(settings.hyperparams or {})
-    n_envs = int(hyperparams.get("n_envs", 1))
-    sampling = {"env": settings.env, "env_kwargs": {**base_kwargs, "reward": None}}
-    # The policy is built on (or loaded with) an env of the training env's shape, so that
-    # set_env can hand it the training env once the round's reward model exists.
-    bare_env = make_training_env(settings.env, n_envs, settings.seed, sampling["env_kwargs"])
-    policy = _policy(settings, index, out, bare_env)
-    episode_seed = settings.seed * 1_000_003 + index * settings.samples
-    melodies, accompaniments, _ = play_episodes(policy, vector_env_maker(sampling),
-                                                settings.samples, seed=episode_seed)
-    names = [None if a is None else a.name for a in accompaniments]
-    before = float(np.mean(labeler.scores(melodies, names)))
 
+def _label_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: Any,
+                 melodies: list[np.ndarray], names: list[str | None]) -> tuple[int, list[Any]]:
+    """Stores the round's melodies, pairs and labels them; the new labels and all comparisons.
+
+    A resumed round finds its pairs in ``pairs.json`` and asks only the unlabelled ones.
+    """
     previous_model = None
     if index > 0:
         previous_model = load_reward_model(out / f"round_{index - 1}" / "pref_model" / "model.pt")
+    rng = np.random.default_rng([settings.seed, index])
     with PreferenceStore(db) as store:
         ref = f"{out.name}/round_{index}"
-        chosen = folder / PAIRS_FILE
+        chosen = out / f"round_{index}" / PAIRS_FILE
         if chosen.is_file():  # a resumed round: the same pairs, only the unlabelled asked
             tokens = json.loads(chosen.read_text())
         else:
@@ -276,7 +270,12 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
                                 [p.context.accompaniment for p in fresh])
         store.record_many([(p.token, c, labeler.name) for p, c in zip(fresh, choices,
                                                                      strict=True)])
-        comparisons = comparisons_from_store(store)
+        return len(fresh), comparisons_from_store(store)
+
+
+def _learn_reward(settings: RLHFSettings, index: int, out: Path, db: Path,
+                  comparisons: list[Any], progress: bool) -> Any:
+    """The round's reward ensemble on every label so far, saved in ``round_<k>/pref_model``."""
     ensemble = train_reward_model(comparisons, TrainingSettings(members=settings.members,
                                                                 seed=settings.seed + index),
                                   progress=progress)
@@ -287,31 +286,60 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
         (target / "model_card.md").write_text(model_card(ensemble.card, f"mammad rlhf "
                                                           f"(round {index} of {out})"))
 
-    replace_folder(folder / "pref_model", write_model)
+    replace_folder(out / f"round_{index}" / "pref_model", write_model)
+    return ensemble
 
+
+def _round_config(settings: RLHFSettings, index: int, folder: Path,
+                  base_kwargs: dict[str, Any], hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """The round's run config: PPO on ``preference + note_rnn`` with the round's reward model."""
     reward_path = str((folder / "pref_model" / "model.pt").resolve())
     env_kwargs = {**base_kwargs, "reward": "preference+note_rnn",
                   "reward_weights": {"preference": 1.0, "note_rnn": settings.note_rnn_weight},
                   "reward_kwargs": {"preference": {"model": reward_path}}}
     if settings.note_rnn_model is not None:
         env_kwargs["reward_kwargs"]["note_rnn"] = {"model": settings.note_rnn_model}
-    config = {"agent": "ppo", "env": settings.env, "env_kwargs": env_kwargs,
-              "seed": settings.seed, "steps": settings.steps * (index + 1),
-              "hyperparams": hyperparams, "batched": True, "rlhf_round": index}
+    return {"agent": "ppo", "env": settings.env, "env_kwargs": env_kwargs,
+            "seed": settings.seed, "steps": settings.steps * (index + 1),
+            "hyperparams": hyperparams, "batched": True, "rlhf_round": index}
+
+
+def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: Any,
+              progress: bool = True) -> dict[str, Any]:
+    """One round (see the module docstring); returns its figures."""
+    started = time.perf_counter()
+    folder = out / f"round_{index}"
+    folder.mkdir(parents=True, exist_ok=True)
+    base_kwargs = dict(settings.env_kwargs or {})
+    hyperparams = load_hyperparams("ppo", settings.env)
+    hyperparams.update(settings.hyperparams or {})
+    n_envs = int(hyperparams.get("n_envs", 1))
+    sampling = {"env": settings.env, "env_kwargs": {**base_kwargs, "reward": None}}
+    # The policy is built on (or loaded with) an env of the training env's shape, so that
+    # set_env can hand it the training env once the round's reward model exists.
+    bare_env = make_training_env(settings.env, n_envs, settings.seed, sampling["env_kwargs"])
+    policy = _policy(settings, index, out, bare_env)
+    episode_seed = settings.seed * 1_000_003 + index * settings.samples
+    melodies, names = _sample(policy, sampling, settings.samples, episode_seed)
+    before = float(np.mean(labeler.scores(melodies, names)))
+
+    new_labels, comparisons = _label_round(settings, index, out, db, labeler, melodies, names)
+    ensemble = _learn_reward(settings, index, out, db, comparisons, progress)
+
+    config = _round_config(settings, index, folder, base_kwargs, hyperparams)
     write_config(folder, config)
-    train_env = make_training_env(settings.env, n_envs, settings.seed + index, env_kwargs)
+    train_env = make_training_env(settings.env, n_envs, settings.seed + index,
+                                  config["env_kwargs"])
     policy.set_env(train_env)
     policy.learn(settings.steps, reset_num_timesteps=False, progress_bar=progress)
     save_model_atomically(policy, folder / "model.zip")
 
-    melodies, accompaniments, _ = play_episodes(policy, vector_env_maker(sampling),
-                                                settings.samples, seed=episode_seed + 10**6)
-    names = [None if a is None else a.name for a in accompaniments]
+    melodies, names = _sample(policy, sampling, settings.samples, episode_seed + 10**6)
     after = float(np.mean(labeler.scores(melodies, names)))
     distinct = len({melody.tobytes() for melody in melodies})
     held = ensemble.card["held_out"]
     result = {"round": index, "labels": ensemble.card["labels"],
-              "new_labels": len(fresh),
+              "new_labels": new_labels,
               "reward_model": {"held_out_accuracy": held["accuracy"],
                                "held_out_pairs": held["pairs"]},
               "labeler": labeler.name, "labeler_score_before": before,
