@@ -4,6 +4,7 @@ melody, presses keys and finds the labels in SQLite."""
 
 import importlib
 import importlib.util
+import logging
 import os
 import re
 import socket
@@ -295,6 +296,14 @@ def test_build_app_fills_the_store_and_pairs_by_the_model(tmp_path, capsys):
         store.close()
     with pytest.raises(ValueError, match="pairs"):
         build_app(tmp_path / "other.sqlite", pool, pairs=0)
+
+
+def test_build_app_logs_the_pool_without_an_announce_callback(tmp_path, capsys, caplog):
+    pool = march_folder(tmp_path / "pool")
+    with caplog.at_level(logging.INFO, logger="feedback.labelling.server"):
+        app, store = build_app(tmp_path / "prefs.sqlite", pool, labeler="alice")
+    store.close()
+    assert "4 melodies" in caplog.text and "4 melodies" not in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- a real browser
