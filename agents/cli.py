@@ -629,13 +629,13 @@ def label_command(args: argparse.Namespace) -> int:
     if missing:
         raise ImportError(f"mammad label needs {' and '.join(missing)} (the label extra): "
                           f"pip install -e \".[label]\"")
-    from rewards.preferences.labelling import serve
+    from feedback.labelling import serve
 
     return serve(args.db, args.pool, host=args.host, port=args.port, model=args.model,
                  labeler=args.labeler, pairs=args.pairs, count=args.count, steps=args.steps,
                  seed=args.seed, temperature=args.temperature,
                  accompaniment=args.accompaniment, trust_pickle=args.trust_pickle,
-                 shuffle=args.shuffle)
+                 shuffle=args.shuffle, announce=lambda line: print(line, flush=True))
 
 
 def rlhf_command(args: argparse.Namespace) -> int:
@@ -645,7 +645,7 @@ def rlhf_command(args: argparse.Namespace) -> int:
     import torch
 
     from agents.hyperparams import parse_overrides
-    from agents.rlhf import RLHFSettings, results_table, run_rlhf
+    from feedback.rlhf import RLHFSettings, results_table, run_rlhf
     from rewards.note_rnn.model import PRETRAINED
 
     anchor = args.note_rnn_model  # a file by its absolute path: rounds resume from anywhere
@@ -662,7 +662,7 @@ def rlhf_command(args: argparse.Namespace) -> int:
     out = args.out or Path("rlhf") / f"{args.env}__{label}__{args.seed}"
     torch.set_num_threads(args.threads)
     print(f"RLHF loop in {out} ({settings.rounds} rounds, labeler {settings.labeler})")
-    results = run_rlhf(settings, out, args.db, progress=not args.no_progress)
+    results = run_rlhf(settings, out, args.db, progress=not args.no_progress, log=print)
     print("\n" + "\n".join(results_table(results)))
     print(f"\nfolder: {out}; the last policy: mammad evaluate {out}/round_{len(results) - 1}")
     return 0

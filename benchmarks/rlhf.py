@@ -40,8 +40,9 @@ def high_register(melodies: list[np.ndarray]) -> np.ndarray:
 
 def labelled_pairs(count: int, seed: int) -> tuple[list[Any], np.ndarray]:
     """``count`` labelled pairs of Note-RNN samples, and P(a preferred) of the noiseless taste."""
+    from feedback.labelers import SyntheticLabeler
     from rewards.note_rnn import NoteRNN
-    from rewards.preferences import Comparison, SyntheticLabeler
+    from rewards.preferences import Comparison
 
     rng = np.random.default_rng(seed)
     melodies = NoteRNN.pretrained().sample(2 * count, STEPS, seed=seed)
@@ -100,12 +101,12 @@ def accuracy_table(sizes: list[int], seeds: int, test_pairs: int) -> list[str]:
 
 def loop_table(rounds: int, steps: int, samples: int, pairs: int, out: Path) -> list[str]:
     """Rows of part 2 (runs ``mammad rlhf`` in ``out``)."""
-    from agents.rlhf import RLHFSettings, results_table, run_rlhf
+    from feedback.rlhf import RLHFSettings, results_table, run_rlhf
 
     settings = RLHFSettings(env="MammadMelody-count-v0", env_kwargs={"steps": STEPS},
                             rounds=rounds, samples=samples, pairs=pairs, steps=steps,
                             labeler="benchmarks.rlhf:high_register", temperature=TEMPERATURE)
-    results = run_rlhf(settings, out, progress=False)
+    results = run_rlhf(settings, out, progress=False, log=print)
     return results_table(results)
 
 

@@ -18,11 +18,11 @@ MODULES = [
     "rewards.learned_reward",
     "rewards.metrics",
     "rewards.note_rnn_reward",
-    "rewards.preferences.labelers",
     "rewards.theory.rules",
     "rewards.theory.wrapper",
     "agents.registry",
     "agents.imitation.adversarial",
+    "feedback.labelers",
 ]
 """Every module with ``>>>`` examples (``test_every_module_with_examples_is_listed`` checks)."""
 
@@ -30,7 +30,7 @@ NEEDS_IMITATION = {"agents.imitation.adversarial"}
 """Modules that import the imitation extra."""
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mammad_envs", "rewards", "agents")
+PACKAGES = ("mammad_envs", "rewards", "agents", "feedback")
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@
   (accompaniment, key, length), pairs of melodies of the same context, and one label per pair
   (``"a"``, ``"b"``, ``"tie"`` or ``"skip"``) in a SQLite file that several processes may write
   at once.
-* :mod:`~rewards.preferences.labelers`: synthetic labelers (``synthetic:<reward>``,
-  ``module:function``) with Bradley-Terry noise.
 * :mod:`~rewards.preferences.reward_model` and :mod:`~rewards.preferences.training`: the
   Bradley-Terry reward model (an ensemble of LSTMs over melody and accompaniment) and its
   training from the store's labels.
+* :mod:`~rewards.preferences.scoring`: what a suite reward pays each melody.
 
-See ``docs/rlhf.md``.
+The human-feedback loop that fills the store and uses the model (the pools, the labelling page,
+the synthetic labelers, ``mammad rlhf``) is the :mod:`feedback` package, above ``agents``: this
+package imports no learner. See ``docs/rlhf.md``.
 """
 
-from rewards.preferences.labelers import SyntheticLabeler, make_labeler
 from rewards.preferences.reward_model import MelodyRewardNet, RewardEnsemble, load_reward_model
 from rewards.preferences.scoring import reward_scores
 from rewards.preferences.store import (
@@ -40,9 +40,24 @@ from rewards.preferences.training import (
     train_reward_model,
 )
 
-__all__ = ["Comparison", "MelodyRewardNet", "RewardEnsemble", "SyntheticLabeler",
-           "TrainingSettings", "comparisons_from_store", "load_reward_model", "make_labeler",
+__all__ = ["Comparison", "MelodyRewardNet", "RewardEnsemble",
+           "TrainingSettings", "comparisons_from_store", "load_reward_model",
            "model_card", "reward_scores", "train_reward_model",
            "CHOICES", "FORMAT", "PREFERENCES", "SCHEMA_VERSION", "SOURCES", "TARGETS",
            "AlreadyLabelledError", "Context", "Label", "Pair", "PreferenceStore",
            "PreferenceStoreError", "StoredMelody", "timestamp"]
+
+MOVED = {"SyntheticLabeler": "feedback.labelers", "make_labeler": "feedback.labelers"}
+"""Names this package exported that moved to the :mod:`feedback` package, and where."""
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved to :mod:`feedback` raise an ImportError naming their new module.
+
+    An ImportError (not an AttributeError), so that ``from rewards.preferences import
+    make_labeler`` shows the message instead of Python's "cannot import name".
+    """
+    if name in MOVED:
+        raise ImportError(f"rewards.preferences.{name} moved to {MOVED[name]}.{name}: "
+                          f"from {MOVED[name]} import {name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

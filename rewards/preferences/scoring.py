@@ -2,7 +2,7 @@
 
 :func:`reward_scores` replays each melody through a batched env with the named rewards (the
 melody's events as the actions, over its accompaniment) and returns each episode's return.
-The synthetic labelers (:mod:`rewards.preferences.labelers`) score melodies this way, and the
+The synthetic labelers (:mod:`feedback.labelers`) score melodies this way, and the
 RLHF benchmarks measure policies with it.
 """
 

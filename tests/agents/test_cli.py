@@ -481,7 +481,8 @@ def test_preference_train_from_a_store(tmp_path, capsys):
     import gymnasium as gym
     import numpy as np
 
-    from rewards.preferences import PreferenceStore, load_reward_model, make_labeler
+    from feedback.labelers import make_labeler
+    from rewards.preferences import PreferenceStore, load_reward_model
 
     rng = np.random.default_rng(0)
     db = tmp_path / "prefs.sqlite"

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from rewards.preferences.labelers import SyntheticLabeler
+from feedback.labelers import SyntheticLabeler
 from rewards.preferences.reward_model import RewardEnsemble, load_reward_model
 from rewards.preferences.training import (
     Comparison,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rewards.preferences.labelers import SyntheticLabeler, make_labeler
+from feedback.labelers import SyntheticLabeler, make_labeler
 
 
 def register(melodies):

@@ -4,6 +4,7 @@ melody, presses keys and finds the labels in SQLite."""
 
 import importlib
 import importlib.util
+import logging
 import os
 import re
 import socket
@@ -41,7 +42,7 @@ if importlib.util.find_spec("httpx2") is None:  # Starlette's TestClient: httpx2
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from rewards.preferences.labelling import build_app, make_app  # noqa: E402
+from feedback.labelling import build_app, make_app  # noqa: E402
 
 MARCH = next(loop for loop in load_accompaniments() if loop.name == "march")
 
@@ -250,7 +251,7 @@ def test_a_different_label_for_a_labelled_pair_is_a_conflict(client, store, db, 
 
 
 def test_a_forgotten_session_is_refused(store, db, monkeypatch):
-    from rewards.preferences import labelling
+    from feedback.labelling import app as labelling
 
     monkeypatch.setattr(labelling, "MAX_SESSIONS", 2)
     client = TestClient(make_app(store, labeler="human:tester"))
@@ -281,7 +282,7 @@ def test_build_app_fills_the_store_and_pairs_by_the_model(tmp_path, capsys):
     model = RewardEnsemble(members=2, card={"labels": 7}, embedding_dim=4, hidden_size=8)
     model.save(tmp_path / "model.pt")
     app, store = build_app(tmp_path / "prefs.sqlite", pool, model=tmp_path / "model.pt",
-                           labeler="alice", pairs=2)
+                           labeler="alice", pairs=2, announce=print)
     try:
         assert "4 melodies" in capsys.readouterr().out
         assert app.state.labeler == "human:alice"
@@ -295,6 +296,14 @@ def test_build_app_fills_the_store_and_pairs_by_the_model(tmp_path, capsys):
         store.close()
     with pytest.raises(ValueError, match="pairs"):
         build_app(tmp_path / "other.sqlite", pool, pairs=0)
+
+
+def test_build_app_logs_the_pool_without_an_announce_callback(tmp_path, capsys, caplog):
+    pool = march_folder(tmp_path / "pool")
+    with caplog.at_level(logging.INFO, logger="feedback.labelling.server"):
+        app, store = build_app(tmp_path / "prefs.sqlite", pool, labeler="alice")
+    store.close()
+    assert "4 melodies" in caplog.text and "4 melodies" not in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- a real browser
@@ -339,9 +348,10 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
     pool = march_folder(tmp_path / "pool")
     db = tmp_path / "prefs.sqlite"
     port = free_port()
-    code = ("import sys; from rewards.preferences.labelling import serve; "
+    code = ("import sys; from feedback.labelling import serve; "
             "sys.exit(serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), "
-            "labeler='human:browser', pairs=3, seed=0))")
+            "labeler='human:browser', pairs=3, seed=0, "
+            "announce=lambda line: print(line, flush=True)))")
     server = subprocess.Popen([sys.executable, "-c", code, str(db), str(pool), str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -1,0 +1,17 @@
+"""The human-feedback loop: melodies to label, people and programs labelling them, RLHF.
+
+It sits above ``agents`` (it may import :mod:`mammad_envs`, :mod:`rewards` and :mod:`agents`;
+none of those imports it). The preference store and the reward model it fills and trains are
+:mod:`rewards.preferences`.
+
+* :mod:`feedback.pool`: candidate melodies from a folder of MIDI files, a run's policy or the
+  Note-RNN, into the store; and the pairs the labelling page shows (:func:`schedule_pairs
+  <feedback.pool.schedule_pairs>`).
+* :mod:`feedback.labelling`: the labelling page of ``mammad label`` (a Starlette app, the
+  ``label`` extra), with its page, script and style sheet in ``feedback/static/``.
+* :mod:`feedback.labelers`: synthetic labelers (``synthetic:<reward>``, ``module:function``)
+  with Bradley-Terry noise.
+* :mod:`feedback.rlhf`: the loop of ``mammad rlhf``: sample, label, learn the reward, fine-tune.
+
+See ``docs/rlhf.md``.
+"""

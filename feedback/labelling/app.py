@@ -1,0 +1,351 @@
+"""The labelling page's Starlette app over a preference store (see :mod:`feedback.labelling`).
+
+:func:`make_app` builds it: a :class:`LabellingPage` holds the store, who labels, the page's
+three files and the sessions of page loads, and its methods answer the routes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+try:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+except ImportError as error:  # pragma: no cover (the label extra is missing)
+    raise ImportError("the labelling page needs starlette and uvicorn: pip install "
+                      "'mammad-envs[label]' (or: pip install starlette uvicorn)") from error
+
+from rewards.preferences.store import (
+    CHOICES,
+    AlreadyLabelledError,
+    Pair,
+    PreferenceStore,
+    PreferenceStoreError,
+)
+
+MAX_BODY = 4096
+"""Largest ``POST /api/label`` body, in bytes (a label is under 200)."""
+MAX_SESSIONS = 1000
+"""Sessions (page loads) remembered; the oldest is forgotten beyond this."""
+SESSION_META = '<meta name="session" content="">'
+"""The tag of ``label.html`` that receives the session token."""
+BPM = 120
+"""Tempo the page plays at."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+"""Sent with every answer: nothing but the package's own files, never framed, never cached."""
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+"""Host names a page served on a loopback address accepts (others: DNS rebinding)."""
+LABEL_FIELDS = ("pair", "choice", "session")
+"""The fields of a ``POST /api/label`` body."""
+
+
+@dataclass
+class Session:
+    """What one page load has labelled."""
+
+    labelled: int = 0
+    skipped: int = 0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("feedback") / "static" / name).read_bytes()
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status,
+                        headers=SECURITY_HEADERS)
+
+
+def _ok(content: Any) -> JSONResponse:
+    return JSONResponse(content, headers=SECURITY_HEADERS)
+
+
+def model_labels(model: Any) -> int | None:
+    """How many labels a reward model was trained on (its card's ``labels``), or None."""
+    card = getattr(model, "card", None)
+    if isinstance(card, dict) and isinstance(card.get("labels"), int):
+        return int(card["labels"])
+    return None
+
+
+def accompaniment_notes(name: str | None, steps: int) -> list[list[int]]:
+    """``[pitch, start, end]`` of a bundled accompaniment's first ``steps`` 16ths ([] if none)."""
+    if name is None:
+        return []
+    from mammad_envs.data import load_accompaniments
+
+    for loop in load_accompaniments():
+        if loop.name == name:
+            return [[n.pitch, n.start, n.end] for n in loop.notes_until(steps)]
+    return []
+
+
+def pair_content(pair: Pair) -> dict[str, Any]:
+    """What ``GET /api/next`` says of a pair: its token, both melodies and their context."""
+    context = pair.context
+    return {
+        "token": pair.token,
+        "a": {"events": pair.a.events.tolist()},
+        "b": {"events": pair.b.events.tolist()},
+        "context": {"accompaniment": context.accompaniment, "key": context.key,
+                    "steps": context.steps},
+        "accompaniment": accompaniment_notes(context.accompaniment, context.steps),
+    }
+
+
+class Sessions:
+    """The page loads' session tokens, the latest :data:`MAX_SESSIONS` of them (thread-safe).
+
+    Attributes:
+        by_token: Each remembered token's :class:`Session`, least recently used first.
+    """
+
+    def __init__(self) -> None:
+        self.by_token: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def new(self) -> str:
+        """A new session's token (the oldest session is forgotten beyond the limit)."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self.by_token[token] = Session()
+            while len(self.by_token) > MAX_SESSIONS:
+                self.by_token.popitem(last=False)
+        return token
+
+    def find(self, token: Any) -> Session | None:
+        """The session of a token, or None for anything that is not a remembered token."""
+        if not isinstance(token, str) or not token:
+            return None
+        with self._lock:
+            for known, session in self.by_token.items():
+                if secrets.compare_digest(known, token):
+                    self.by_token.move_to_end(known)
+                    return session
+        return None
+
+    def count(self, session: Session, choice: str) -> None:
+        """Counts a new label of a session (a skip, or a choice)."""
+        with self._lock:
+            if choice == "skip":
+                session.skipped += 1
+            else:
+                session.labelled += 1
+
+
+class LabellingPage:
+    """The handlers of one labelling app (see :func:`make_app` for the arguments)."""
+
+    def __init__(self, store: PreferenceStore, model: Any, labeler: str,
+                 pair_source: Callable[[], Any] | None, max_body: int, shuffle: bool) -> None:
+        self.store = store
+        self.model = model
+        self.labeler = labeler
+        self.pair_source = pair_source
+        self.max_body = max_body
+        self.shuffle = shuffle
+        self.page = _static("label.html").decode("utf-8")
+        if SESSION_META not in self.page:
+            raise RuntimeError(f"label.html lacks {SESSION_META}")
+        self.assets = {"label.js": (_static("label.js"), "text/javascript; charset=utf-8"),
+                       "label.css": (_static("label.css"), "text/css; charset=utf-8")}
+        self.sessions = Sessions()
+        self.trained_on = model_labels(model)
+        self._refill_lock = threading.Lock()
+
+    def routes(self) -> list[Route]:
+        """The app's routes."""
+        return [
+            Route("/", self.index, methods=["GET"]),
+            Route("/favicon.ico", self.favicon, methods=["GET"]),
+            Route("/static/{name:str}", self.static, methods=["GET"]),
+            Route("/api/next", self.api_next, methods=["GET"]),
+            Route("/api/label", self.api_label, methods=["POST"]),
+        ]
+
+    def progress(self, session: Session | None) -> dict[str, Any]:
+        """A session's labels and skips, and the store's pairs."""
+        counts = self.store.counts()
+        return {"session": None if session is None else {"labelled": session.labelled,
+                                                         "skipped": session.skipped},
+                "store": {"pairs": counts["pairs"], "labelled": counts["labelled"],
+                          "unlabelled": counts["unlabelled"]}}
+
+    def next_pair(self) -> Pair | None:
+        """The next unlabelled pair, made by the pair source if none is left."""
+        pair = self.store.next_pair(shuffle=self.shuffle)
+        if pair is None and self.pair_source is not None:
+            with self._refill_lock:  # one refill at a time; another request may have refilled
+                pair = self.store.next_pair(shuffle=self.shuffle)
+                if pair is None:
+                    self.pair_source()
+                    pair = self.store.next_pair(shuffle=self.shuffle)
+        return pair
+
+    def index(self, request: Request) -> Response:
+        """``GET /``: the page, with a new session token."""
+        token = self.sessions.new()
+        html = self.page.replace(SESSION_META, f'<meta name="session" content="{token}">')
+        return Response(html, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+    def static(self, request: Request) -> Response:
+        """``GET /static/<name>``: the script or the style sheet."""
+        name = request.path_params["name"]
+        if name not in self.assets:  # a fixed table: the name never reaches the file system
+            return _error(404, f"no such file {name[:40]!r}")
+        content, media_type = self.assets[name]
+        return Response(content, media_type=media_type, headers=SECURITY_HEADERS)
+
+    def favicon(self, request: Request) -> Response:
+        """``GET /favicon.ico``: nothing."""
+        return Response(status_code=204, headers=SECURITY_HEADERS)
+
+    def api_next(self, request: Request) -> JSONResponse:
+        """``GET /api/next``: the next pair, the progress and the model's label count."""
+        session = self.sessions.find(request.headers.get("x-session"))
+        pair = self.next_pair()
+        body: dict[str, Any] = {"pair": None, "labeler": self.labeler, "bpm": BPM,
+                                "model": {"loaded": self.model is not None,
+                                          "labels": self.trained_on}}
+        if pair is not None:
+            body["pair"] = pair_content(pair)
+        body["progress"] = self.progress(session)
+        return _ok(body)
+
+    async def api_label(self, request: Request) -> JSONResponse:
+        """``POST /api/label``: checks the body's size, type and JSON, then :meth:`label`."""
+        max_body = self.max_body
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return _error(413, f"the body is over {max_body} bytes: a label is "
+                               f"{{\"pair\", \"choice\", \"session\"}}")
+        try:
+            raw = await _read_body(request, max_body)
+        except _BodyTooLarge:
+            return _error(413, f"the body is over {max_body} bytes")
+        if content_type != "application/json":
+            return _error(415, "send the label as application/json")
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return _error(400, f"the body is not JSON: {error}")
+        if not isinstance(data, dict):
+            return _error(400, "the body must be a JSON object {\"pair\", \"choice\", "
+                               "\"session\"}")
+        return await run_in_threadpool(self.label, data)  # SQLite may wait for another writer
+
+    def label(self, data: dict[str, Any]) -> JSONResponse:
+        """Records the label of a ``POST /api/label`` JSON object, or refuses it (4xx)."""
+        session = self.sessions.find(data.get("session"))
+        if session is None:
+            return _error(403, "missing or unknown session token: reload the page")
+        refusal = _malformed_label(data)
+        if refusal is not None:
+            return refusal
+        choice, token = data["choice"], data["pair"]
+        try:
+            new = self.store.record(token, choice, self.labeler)
+        except AlreadyLabelledError as error:
+            return _error(409, f"this pair is already labelled {error.label.choice!r}: a pair "
+                               f"takes one label", label=error.label.choice)
+        except PreferenceStoreError as error:
+            if "unknown pair token" not in str(error):
+                raise  # not the request's fault (e.g. a closed store): a 500
+            return _error(404, f"unknown pair {token[:40]!r}")
+        if new:
+            self.sessions.count(session, choice)
+        return _ok({"new": new, "pair": token, "choice": choice,
+                    "progress": self.progress(session)})
+
+
+def _malformed_label(data: dict[str, Any]) -> JSONResponse | None:
+    """The 422 answer to a label with another field, a bad choice or a bad token, or None."""
+    unknown = sorted(set(data) - set(LABEL_FIELDS))
+    if unknown:
+        return _error(422, f"unknown fields {unknown}: a label has pair, choice and session")
+    choice, token = data.get("choice"), data.get("pair")
+    if not isinstance(choice, str) or choice not in CHOICES:
+        return _error(422, f"unknown choice {str(choice)[:40]!r}: use one of "
+                           f"{', '.join(repr(c) for c in CHOICES)}", choices=list(CHOICES))
+    if not isinstance(token, str) or not token or len(token) > 128:
+        return _error(422, "pair must be the token of a pair (a non-empty string)")
+    return None
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return _error(404, f"no such page {request.url.path[:80]!r}")
+
+
+def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:anonymous", *,
+             pair_source: Callable[[], Any] | None = None, max_body: int = MAX_BODY,
+             allowed_hosts: Sequence[str] | None = None, shuffle: bool = False) -> Starlette:
+    """The labelling page's app over a store.
+
+    Args:
+        store: The preference store; labels are written to it as they come.
+        model: The current reward model, or None: the page shows how many labels it was
+            trained on (:func:`model_labels`). (It chooses pairs through ``pair_source``.)
+        labeler: Who labels, e.g. ``"human:alice"``: every label of this app is recorded under
+            this name (a request cannot choose it).
+        pair_source: Called (with no argument, one call at a time) when no unlabelled pair is
+            left, to make more, e.g. ``lambda: schedule_pairs(store, 20, model)``; the page
+            says the pool is used up when it makes none.
+        max_body: Largest ``POST`` body in bytes (larger: 413).
+        allowed_hosts: Host names the app answers (others: 400), against DNS rebinding; None
+            for any (tests).
+        shuffle: Show a random unlabelled pair instead of the oldest (several labellers).
+
+    Returns:
+        The Starlette app.
+
+    Raises:
+        ValueError: If the labeler is empty or ``max_body`` is not positive.
+    """
+    if not isinstance(labeler, str) or not labeler.strip():
+        raise ValueError(f"labeler must be a non-empty name such as 'human:alice', "
+                         f"got {labeler!r}")
+    if isinstance(max_body, bool) or int(max_body) < 1:
+        raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
+    page = LabellingPage(store, model, labeler.strip(), pair_source, int(max_body), shuffle)
+    middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    app = Starlette(routes=page.routes(), middleware=middleware,
+                    exception_handlers={404: _not_found})
+    app.state.sessions = page.sessions.by_token
+    app.state.labeler = page.labeler
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise _BodyTooLarge
+    return bytes(body)
