@@ -150,6 +150,16 @@ class QSoftmax:
         return np.minimum(actions, q_values.shape[1] - 1), None
 
 
+def measure_kl(model: Any) -> Any:
+    """A meter of the KL to its reference of what an agent plays from now on, or None.
+
+    Agents fine-tuned under KL control (``note_rnn_ppo``) have one (``measure_kl()``); its
+    ``statistics(steps)`` gives the KL per step and per melody for a statistics table.
+    """
+    start = getattr(model, "measure_kl", None)
+    return start() if callable(start) else None
+
+
 def is_value_based(model: Any) -> bool:
     """Whether an agent acts greedily on Q-values (DQN's ``q_net``, QR-DQN's ``quantile_net``)."""
     return hasattr(model, "q_net") or hasattr(model, "quantile_net")

@@ -104,15 +104,18 @@ def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
     """Writes stats.json and sample melodies for a trained model, each file atomically."""
     import os
 
-    from agents.rollouts import play_episodes, sampling_player
+    from agents.rollouts import measure_kl, play_episodes, sampling_player
     from agents.runs import SAMPLES, STATS, replace_folder, scratch_folder
     from rewards import metrics
 
     samples = int(config.get("samples", 4))
     episodes = max(int(config.get("eval_episodes", 100)), samples, 1)
+    meter = measure_kl(model)
     melodies, accompaniments, returns = play_episodes(sampling_player(model),
                                                       vector_env_maker(config), episodes)
     table = metrics.evaluate(melodies)
+    if meter is not None:
+        table.update(meter.statistics(len(melodies[0])))
     table["mean episode return"] = float(sum(returns) / len(returns))
     replace_folder(run / SAMPLES, lambda folder: write_samples(
         folder, melodies[:samples], accompaniments[:samples], wav=False))
