@@ -30,7 +30,8 @@ NOTE_RNN = "rl_tuner"
 """The shipped Note-RNN of the reward, the samples and the log-likelihood row: the one trained in
 RL Tuner's range (MIDI 48..83) only, as RL Tuner's Note RNN was (docs/note_rnn.md)."""
 LAST_RUN_FILE = "last_run.json"
-LABELS = {"note_rnn": "Note-RNN", "dqn": "DQN", "ppo": "PPO", "kl_ppo": "KL-PPO"}
+LABELS = {"note_rnn": "Note-RNN", "dqn": "DQN", "ppo": "PPO", "kl_ppo": "KL-PPO",
+          "note_rnn_ppo": "Note-RNN PPO"}
 PAPER_COLUMNS = ("Note RNN", "Q", "Psi", "G")
 PAPER: dict[str, tuple[float, float, float, float]] = {
     "notes excessively repeated": (0.633, 0.0, 0.0002, 0.0003),
@@ -224,6 +225,12 @@ def _findings(out: Path) -> str:
     return FINDINGS_PLACEHOLDER
 
 
+def _policy_columns(columns: dict[str, Any]) -> str:
+    """``"PPO, KL-PPO and Note-RNN PPO"``: the columns that sample their policies."""
+    names = [LABELS[m] for m in ("ppo", "kl_ppo", "note_rnn_ppo") if m in columns] or ["PPO"]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, list[Any]],
                columns: dict[str, list[dict[str, Any]]], command: str,
                wall: float) -> Path:
@@ -239,7 +246,11 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
         f"The setting is RL Tuner's: `MelodyEnv-v0`, {chosen['melody_steps']} steps, pitches "
         f"48..83, C major, no accompaniment, the `count` encoding; every agent trains on "
         f"`theory x {chosen['theory_weight']:g} + note_rnn` (RL Tuner's `r_MT / c + log p(a|s)`"
-        f" with c = {1 / chosen['theory_weight']:g}). Each model plays "
+        f" with c = {1 / chosen['theory_weight']:g})"
+        + (f"; Note-RNN PPO, which starts as the Note-RNN, on `theory x "
+           f"{chosen['theory_weight']:g}` with its KL penalty `kl_coef (log pi(a|s) - log "
+           f"p(a|s))` (the hyperparameters below)" if "note_rnn_ppo" in columns else "")
+        + ". Each model plays "
         f"{chosen['compositions']:,} compositions per seed; our columns give the mean over "
         f"{chosen['seeds']} seed{'s' if chosen['seeds'] > 1 else ''}"
         + (" (lowest..highest seed)" if chosen["seeds"] > 1 else "") +
@@ -254,8 +265,8 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
         f"leaps resolved is resolved / (resolved + doubled). `{LIKELIHOOD}` is the mean "
         f"`NoteRNN.log_prob` of every step under the reward's Note-RNN (`{NOTE_RNN}`; 90 "
         f"classes, not renormalised to the 38 actions); the paper reports no such row. The last "
-        f"two rows are ours. DQN plays by {_dqn_policy_text(chosen['dqn_policy'])}; PPO and "
-        f"KL-PPO sample their policies.",
+        f"two rows are ours. DQN plays by {_dqn_policy_text(chosen['dqn_policy'])}; "
+        f"{_policy_columns(columns)} sample their policies.",
         "",
         "## The models",
         "",

@@ -5,6 +5,7 @@ Run from the repository root (about 20 seconds on the project's 2-core machines)
     python -m benchmarks.time_to_quality                      # PPO, the bundled YAML
     python -m benchmarks.time_to_quality --agent dqn --max-steps 300000
     python -m benchmarks.time_to_quality --hyperparams learning_rate=1e-3 n_epochs=4
+    python -m benchmarks.time_to_quality --agent note_rnn_ppo   # from the Note-RNN, KL control
 
 It trains an agent in RL Tuner's setting (``MelodyEnv-v0`` with 32 steps, pitches 48..83, no
 accompaniment, the ``count`` encoding, reward ``theory+note_rnn`` with the Note-RNN trained in
@@ -54,6 +55,11 @@ ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None}
 """RL Tuner's setting: one octave and a half around middle C, two bars, no accompaniment."""
 REWARD = "theory+note_rnn"
+KL_REWARD = "theory"
+"""The reward of an agent under KL control (one whose YAML has ``kl_coef``, such as
+``note_rnn_ppo``): its KL penalty ``kl_coef * (log pi - log p_ref)`` holds the Note-RNN's
+``log p(a|s)`` already, so the reward leaves ``note_rnn`` out; its ``note_rnn`` hyperparameter
+is set to ``--note-rnn-model``."""
 NOTE_RNN = "rl_tuner"
 """The Note-RNN of the reward and of the likelihood bar: the shipped one trained in RL Tuner's
 range (MIDI 48..83) only, as RL Tuner's was."""
@@ -104,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-envs", type=int, help="envs (default: the YAML's)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override the YAML hyperparameters")
+    parser.add_argument("--reward", choices=(REWARD, KL_REWARD),
+                        help=f"the reward (default {REWARD!r}; {KL_REWARD!r} for agents under "
+                             f"KL control, whose penalty holds the Note-RNN's log p(a|s))")
     parser.add_argument("--theory-weight", type=float, default=THEORY_WEIGHT,
                         help=f"weight of the theory reward, RL Tuner's 1/c (default "
                              f"{THEORY_WEIGHT:g})")
@@ -141,11 +150,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from rewards.note_rnn.batched import load_note_rnn
 
     torch.set_num_threads(1)
-    env_kwargs = dict(SETTING, reward=REWARD,
-                      reward_weights={"theory": args.theory_weight, "note_rnn": 1.0})
-    env_kwargs["reward_kwargs"] = {"note_rnn": {"model": args.note_rnn_model}}
     hyperparams = load_hyperparams(args.agent, ENV_ID)
+    kl_control = "kl_coef" in hyperparams
+    if "note_rnn" in hyperparams:
+        hyperparams["note_rnn"] = args.note_rnn_model
     hyperparams.update(parse_overrides(args.hyperparams))
+    reward = args.reward or (KL_REWARD if kl_control else REWARD)
+    env_kwargs = dict(SETTING, reward=reward, reward_weights={"theory": args.theory_weight})
+    if "note_rnn" in reward:
+        env_kwargs["reward_weights"]["note_rnn"] = 1.0
+        env_kwargs["reward_kwargs"] = {"note_rnn": {"model": args.note_rnn_model}}
     if args.n_envs is not None:
         hyperparams["n_envs"] = args.n_envs
     n_envs = int(hyperparams.pop("n_envs", 1))
@@ -200,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     env = make_training_env(ENV_ID, n_envs, args.seed, env_kwargs, batched=batched)
     model = make_agent(args.agent, env, seed=args.seed, hyperparams=hyperparams)
-    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {REWARD} "
+    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {reward} "
           f"(theory x {args.theory_weight:g}, Note-RNN {args.note_rnn_model}), {n_envs} "
           f"{'batched' if batched else 'scalar'} envs, seed {args.seed}")
     print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "

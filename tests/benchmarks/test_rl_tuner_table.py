@@ -16,8 +16,8 @@ from rewards.metrics import TABLE_1
 
 REPO = Path(__file__).resolve().parents[2]
 
-COLUMNS = ("Note-RNN", "DQN", "PPO", "KL-PPO", "paper Note RNN", "paper Q", "paper Psi",
-           "paper G")
+COLUMNS = ("Note-RNN", "DQN", "PPO", "KL-PPO", "Note-RNN PPO", "paper Note RNN", "paper Q",
+           "paper Psi", "paper G")
 
 
 def run_quick(root, out):
@@ -47,7 +47,7 @@ def test_the_page_has_every_row_of_table_1_and_every_column(quick):
         assert line is not None, f"no row {row!r}"
         values = [cell.strip() for cell in line.strip("|").split("|")][1:]
         assert len(values) == len(COLUMNS)
-        assert all(re.fullmatch(r"-?[0-9.]+%?", value) for value in values[:4]), line
+        assert all(re.fullmatch(r"-?[0-9.]+%?", value) for value in values[:5]), line
     assert "python -m benchmarks.rl_tuner_table --quick" in text
     assert re.search(r"git commit `[0-9a-f]{40}`", text)
     assert report.FINDINGS_MARKER in text
@@ -63,6 +63,19 @@ def test_the_page_has_every_row_of_table_1_and_every_column(quick):
     assert config["env_kwargs"]["pitch_range"] == [48, 83]
     assert config["env_kwargs"]["reward_weights"]["theory"] == 2.0
     assert config["env_kwargs"]["accompaniment"] is None
+    # The Note-RNN policy: the reward without note_rnn (its KL penalty holds log p), the
+    # table's Note-RNN, the table's KL coefficient.
+    prior_cell = table.build_cells(table.settings(table.build_parser().parse_args(
+        ["--quick"])))["note_rnn_ppo"][0]
+    config = yaml.safe_load(next((quick.root / prior_cell.name).glob("*/config.yml"))
+                            .read_text())
+    assert config["agent"] == "note_rnn_ppo"
+    assert config["env_kwargs"]["reward"] == "theory"
+    assert config["hyperparams"]["note_rnn"] == report.NOTE_RNN
+    assert config["hyperparams"]["kl_coef"] == table.PRIOR_KL_COEF
+    stats = yaml.safe_load(next((quick.root / prior_cell.name).glob("*/stats.json"))
+                           .read_text())
+    assert stats["KL to the reference per melody (nats)"] >= 0
 
 
 @pytest.mark.slow
