@@ -21,22 +21,32 @@ harmless: the second call returns False and counts nothing; a *different* label 
 token raises :class:`AlreadyLabelledError`.
 
 Invalid input (an unknown token, a bad choice, an empty labeler, a bad melody, a pair whose
-melodies differ in context) raises :class:`PreferenceStoreError`, a ``ValueError``, with the
-database unchanged. :meth:`PreferenceStore.export_jsonl` and
-:meth:`PreferenceStore.import_jsonl` move a store's contents as JSON lines.
+melodies differ in context, a field over its limit in :data:`LIMITS`) raises
+:class:`PreferenceStoreError`, a ``ValueError``, with the database unchanged.
+:meth:`PreferenceStore.export_jsonl` and :meth:`PreferenceStore.import_jsonl` move a store's
+contents as JSON lines.
 
 The modules, one job each:
 
 * :mod:`~rewards.preferences.store.records`: the records (:class:`StoredMelody`,
   :class:`Pair`, :class:`Label`, :class:`Context`), the valid sources and choices, the errors;
-* :mod:`~rewards.preferences.store.checks`: the checks of every write;
+* :mod:`~rewards.preferences.store.checks`: the field limits and the checks of every write;
 * :mod:`~rewards.preferences.store.schema`: the SQL schema and opening a file;
 * :mod:`~rewards.preferences.store.rows`: records to rows and back;
 * :mod:`~rewards.preferences.store.connection`, ``reads``, ``writes`` and ``jsonl``: the parts
   of :class:`PreferenceStore`.
 """
 
-from rewards.preferences.store.jsonl import FORMAT, StoreJsonl
+from rewards.preferences.store.checks import (
+    LIMITS,
+    MAX_ACCOMPANIMENT_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_LABELER_LENGTH,
+    MAX_MELODY_STEPS,
+    MAX_REF_LENGTH,
+    MAX_TOKEN_LENGTH,
+)
+from rewards.preferences.store.jsonl import FORMAT, MAX_IMPORT_BYTES, MAX_LINE_BYTES, StoreJsonl
 from rewards.preferences.store.reads import StoreReads
 from rewards.preferences.store.records import (
     CHOICES,
@@ -72,6 +82,8 @@ class PreferenceStore(StoreReads, StoreWrites, StoreJsonl):
     """
 
 
-__all__ = ["APPLICATION_ID", "CHOICES", "FORMAT", "PREFERENCES", "SCHEMA_VERSION", "SOURCES",
-           "TARGETS", "AlreadyLabelledError", "Context", "Label", "Pair", "PreferenceStore",
-           "PreferenceStoreError", "StoredMelody", "timestamp"]
+__all__ = ["APPLICATION_ID", "CHOICES", "FORMAT", "LIMITS", "MAX_ACCOMPANIMENT_LENGTH",
+           "MAX_IMPORT_BYTES", "MAX_KEY_LENGTH", "MAX_LABELER_LENGTH", "MAX_LINE_BYTES",
+           "MAX_MELODY_STEPS", "MAX_REF_LENGTH", "MAX_TOKEN_LENGTH", "PREFERENCES",
+           "SCHEMA_VERSION", "SOURCES", "TARGETS", "AlreadyLabelledError", "Context", "Label",
+           "Pair", "PreferenceStore", "PreferenceStoreError", "StoredMelody", "timestamp"]

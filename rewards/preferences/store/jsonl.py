@@ -1,13 +1,19 @@
-"""Moving a store's contents as JSON lines: :meth:`export_jsonl` and :meth:`import_jsonl`."""
+"""Moving a store's contents as JSON lines: :meth:`export_jsonl` and :meth:`import_jsonl`.
+
+An import is bounded before anything is parsed: the file by ``max_bytes``
+(:data:`MAX_IMPORT_BYTES` by default), each line by :data:`MAX_LINE_BYTES`, and every field by
+the store's limits (:data:`~rewards.preferences.store.LIMITS`). A line nested too deeply for
+Python's parser is refused like any malformed line, with the file and line number.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rewards.preferences.store.checks import (
     check_accompaniment,
@@ -33,6 +39,15 @@ from rewards.preferences.store.schema import SCHEMA_VERSION
 
 FORMAT = "mammad-envs/preferences"
 """The ``format`` of the header line of an exported JSON-lines file."""
+MAX_IMPORT_BYTES = 32 * 2**20
+"""Largest file :meth:`~StoreJsonl.import_jsonl` reads by default: 32 MiB, some 30,000 pairs
+of 64-step melodies (an export of 10,000 such pairs is 10 MB). Its ``max_bytes`` argument
+raises it. The whole file is one write transaction, which other writers wait for (up to their
+``timeout``, 30 s by default); 32 MiB took about 15 s here."""
+MAX_LINE_BYTES = 2**20
+"""Longest line of an import (1 MiB): a melody of :data:`MAX_MELODY_STEPS` events and every
+other field at its limit take under 400 KiB."""
+
 _LINE_KEYS = {
     "header": ({"type", "format", "version"}, {"exported"}),
     "melody": ({"type", "id", "events", "source"}, {"accompaniment", "key", "ref", "created"}),
@@ -93,7 +108,8 @@ class StoreJsonl(StoreConnection):
             scratch.unlink(missing_ok=True)
         return written
 
-    def import_jsonl(self, path: str | os.PathLike[str]) -> dict[str, int]:
+    def import_jsonl(self, path: str | os.PathLike[str], *,
+                     max_bytes: int | None = MAX_IMPORT_BYTES) -> dict[str, int]:
         """Reads a file of :meth:`export_jsonl` into the store, in one transaction.
 
         Importing is idempotent: a melody already here (same events and context) is reused,
@@ -103,24 +119,55 @@ class StoreJsonl(StoreConnection):
 
         Args:
             path: The file.
+            max_bytes: Refuse a larger file, before reading it (default
+                :data:`MAX_IMPORT_BYTES`, 32 MiB); None for no limit.
 
         Returns:
             ``{"melodies": n, "pairs": n, "labels": n}`` that were new.
 
         Raises:
-            PreferenceStoreError: Naming the line, if a line is malformed or conflicts with the
-                store (a token of other melodies, another label); nothing is imported.
+            PreferenceStoreError: Naming the file and size, if it is over ``max_bytes``; naming
+                the line, if a line is malformed, over :data:`MAX_LINE_BYTES`, nested too
+                deeply, has a field over its limit, or conflicts with the store (a token of
+                other melodies, another label). Nothing is imported.
         """
         path = Path(path)
+        if max_bytes is not None and (isinstance(max_bytes, bool) or
+                                      not isinstance(max_bytes, int) or max_bytes < 1):
+            raise PreferenceStoreError(f"max_bytes must be a positive number of bytes or None, "
+                                       f"got {short(max_bytes)}")
         try:
             handle = path.open("rb")
         except OSError as error:
             raise PreferenceStoreError(f"cannot read {path}: {error}") from error
-        with handle, self._write() as conn:
-            return _import_lines(conn, enumerate(handle, start=1), path)
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise PreferenceStoreError(
+                    f"{path} is {size:,} bytes, over the import limit of {max_bytes:,} bytes "
+                    f"(MAX_IMPORT_BYTES): pass import_jsonl(..., max_bytes=...) a larger limit, "
+                    f"or None for none, to import it")
+            with self._write() as conn:
+                return _import_lines(conn, _lines(handle, path, max_bytes), path)
 
 
-def _import_lines(conn: sqlite3.Connection, lines: Iterable[tuple[int, bytes]],
+def _lines(handle: IO[bytes], path: Path, max_bytes: int | None) -> Iterator[tuple[int, bytes]]:
+    """The numbered lines of a file, each read only up to :data:`MAX_LINE_BYTES`."""
+    total = 0
+    number = 0
+    while data := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        total += len(data)
+        if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+            raise PreferenceStoreError(f"{path}, line {number}: longer than the limit of "
+                                       f"{MAX_LINE_BYTES:,} bytes a line (MAX_LINE_BYTES)")
+        if max_bytes is not None and total > max_bytes:  # it grew while being read
+            raise PreferenceStoreError(f"{path} is over the import limit of {max_bytes:,} "
+                                       f"bytes (MAX_IMPORT_BYTES) at line {number}")
+        yield number, data
+
+
+def _import_lines(conn: sqlite3.Connection, lines: Iterator[tuple[int, bytes]],
                   path: Path) -> dict[str, int]:
     added = {"melodies": 0, "pairs": 0, "labels": 0}
     ids: dict[int, int] = {}
@@ -139,6 +186,9 @@ def _import_lines(conn: sqlite3.Connection, lines: Iterable[tuple[int, bytes]],
                 _import_pair(conn, entry, ids, added)
         except PreferenceStoreError as error:
             raise PreferenceStoreError(f"{path}, line {number}: {error}") from None
+        except RecursionError:
+            raise PreferenceStoreError(f"{path}, line {number}: nested too deeply to read (a "
+                                       f"line of an export nests two levels)") from None
     if not header:
         raise PreferenceStoreError(f"{path} is empty: an export starts with a header "
                                    f"line of format {FORMAT!r}")
@@ -203,6 +253,7 @@ def parse_line(data: bytes, *, first: bool) -> dict[str, Any] | None:
 
     Raises:
         PreferenceStoreError: If the line is not an export's line of that place.
+        RecursionError: If it nests too deeply for Python's JSON parser.
     """
     try:
         text = data.decode("utf-8")
@@ -212,7 +263,7 @@ def parse_line(data: bytes, *, first: bool) -> dict[str, Any] | None:
         return None
     try:
         entry = json.loads(text)
-    except json.JSONDecodeError as error:
+    except ValueError as error:  # JSONDecodeError, or an integer of over 4,300 digits
         raise PreferenceStoreError(f"not JSON ({error})") from None
     if not isinstance(entry, dict) or entry.get("type") not in _LINE_KEYS:
         raise PreferenceStoreError(f"expected an object with a type among "
@@ -223,7 +274,8 @@ def parse_line(data: bytes, *, first: bool) -> dict[str, Any] | None:
     unknown = set(entry) - required - optional
     if missing or unknown:
         problems = [f"missing {', '.join(sorted(missing))}" if missing else "",
-                    f"unknown {', '.join(sorted(unknown))}" if unknown else ""]
+                    f"unknown {', '.join(sorted(short(key) for key in unknown))}"
+                    if unknown else ""]
         raise PreferenceStoreError(f"a {kind} line with keys {'; '.join(filter(None, problems))}")
     if (kind == "header") != first:
         raise PreferenceStoreError(f"the first line, and only it, is the header with format "

@@ -161,10 +161,14 @@ def timestamp(value: datetime | str | float | None = None) -> str:
             value = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z")
                                            else value)
         except ValueError:
-            raise PreferenceStoreError(f"time {value!r} is not an ISO 8601 time such as "
+            raise PreferenceStoreError(f"time {short(value)} is not an ISO 8601 time such as "
                                        f"'2025-05-01T12:00:00+00:00'") from None
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = datetime.fromtimestamp(float(value), timezone.utc)
+        try:
+            value = datetime.fromtimestamp(float(value), timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise PreferenceStoreError(f"time {short(value)} is not a Unix time in the range "
+                                       f"of years 1..9999") from None
     elif not isinstance(value, datetime):
         raise PreferenceStoreError(f"time must be a datetime, an ISO 8601 string, Unix seconds "
                                    f"or None, got {type(value).__name__}")

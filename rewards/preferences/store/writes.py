@@ -44,7 +44,8 @@ class StoreWrites(StoreConnection):
             ``source`` and ``ref`` stay.
 
         Raises:
-            PreferenceStoreError: If an argument is invalid.
+            PreferenceStoreError: If an argument is invalid or over its limit (see
+                :data:`~rewards.preferences.store.LIMITS`).
         """
         return self._add([check_events(melody)], source, accompaniment, key, ref)[0]
 

@@ -1,10 +1,12 @@
 """Tests of the preference store's JSON-lines export and import."""
 
 import json
+import sys
 
 import pytest
 
 from rewards.preferences import FORMAT, PreferenceStore, PreferenceStoreError
+from rewards.preferences.store import MAX_IMPORT_BYTES, MAX_LINE_BYTES
 from tests.rewards.preferences.store.helpers import (
     MELODY_1,
     MELODY_2,
@@ -141,3 +143,108 @@ def test_import_of_an_empty_or_missing_file(tmp_path, store):
         store.import_jsonl(tmp_path / "missing.jsonl")
 
 
+
+
+# ------------------------------------------------------------------------ import limits
+
+
+def exported_lines(tmp_path, store):
+    fill(store)
+    exported = tmp_path / "prefs.jsonl"
+    store.export_jsonl(exported)
+    return exported.read_text().splitlines()
+
+
+def refused(tmp_path, lines, match, **arguments):
+    """Imports ``lines`` as bad.jsonl into a new store: refused with ``match``, nothing in."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    with PreferenceStore(tmp_path / "other.db") as other:
+        other.add_melody(MELODY_1, "seed")
+        before = snapshot(other)
+        with pytest.raises(PreferenceStoreError, match=match):
+            other.import_jsonl(bad, **arguments)
+        assert snapshot(other) == before
+
+
+@pytest.mark.parametrize(("number", "change", "field", "limit"), [
+    (3, lambda e: {**e, "events": [60] * (2**16 + 1)}, "events", 2**16),
+    (3, lambda e: {**e, "ref": "r" * 4097}, "ref", 4096),
+    (3, lambda e: {**e, "accompaniment": "a" * 129}, "accompaniment", 128),
+    (3, lambda e: {**e, "key": "A" + " " * 40 + "minor"}, "key", 32),
+    (11, lambda e: {**e, "token": "t" * 129}, "token", 128),
+    (11, lambda e: {**e, "label": {**e["label"], "labeler": "h" * 129}}, "labeler", 128),
+])
+def test_a_field_over_its_limit_is_refused_naming_file_line_field_and_limit(
+        tmp_path, store, number, change, field, limit):
+    lines = edit(exported_lines(tmp_path, store), number, change)
+    refused(tmp_path, lines, rf"bad\.jsonl, line {number}: {field} (is|has) \d+ \w+.*over the "
+                             rf"limit of {limit} \(MAX_")
+
+
+DEEP = "[" * 900 + "]" * 900
+"""Nested within Python's recursion limit for its JSON parser, not for much else."""
+
+
+@pytest.mark.parametrize(("number", "change", "message"), [
+    (3, lambda e: '{"type": "melody", "id": 2, "events": ' + "[" * 10**5 + "]" * 10**5 + "}",
+     "nested too deeply to read"),
+    (3, lambda e: json.dumps(e)[:-1] + ', "ref": ' + DEEP + "}", "ref must be a string"),
+    (3, lambda e: json.dumps(e).replace('"events": [', '"events": [' + DEEP + ", "),
+     "setting an array element with a sequence"),
+    (11, lambda e: json.dumps({**e, "label": None})[:-1].replace("null", DEEP) + "}",
+     "label must be null or an object"),
+])
+def test_deeply_nested_json_is_refused_with_its_line(tmp_path, store, number, change, message):
+    lines = edit(exported_lines(tmp_path, store), number, change)
+    refused(tmp_path, lines, rf"bad\.jsonl, line {number}: {message}")
+
+
+def test_deep_nesting_is_refused_even_with_little_stack_left(tmp_path, store):
+    lines = exported_lines(tmp_path, store)
+    lines[2] = '{"type": "melody", "id": 2, "events": ' + "[" * 5000 + "]" * 5000 + "}"
+
+    def deep(levels):
+        if levels:
+            return deep(levels - 1)
+        refused(tmp_path, lines, r"bad\.jsonl, line 3: nested too deeply")
+
+    deep(sys.getrecursionlimit() - 200)
+
+
+def test_a_huge_integer_is_refused_as_not_json(tmp_path, store):
+    lines = exported_lines(tmp_path, store)
+    lines[2] = lines[2].replace('"id": 2', '"id": 2' + "0" * 5000)
+    refused(tmp_path, lines, r"bad\.jsonl, line 3: not JSON \(Exceeds the limit")
+
+
+def test_a_line_over_the_line_limit_is_refused_before_parsing(tmp_path, store):
+    lines = exported_lines(tmp_path, store)
+    lines[2] = lines[2][:-1] + ', "ref": "' + "r" * MAX_LINE_BYTES + '"}'
+    refused(tmp_path, lines, rf"bad\.jsonl, line 3: longer than the limit of "
+                             rf"{MAX_LINE_BYTES:,} bytes a line \(MAX_LINE_BYTES\)")
+
+
+def test_a_file_over_max_bytes_is_refused_naming_size_limit_and_argument(tmp_path, store):
+    lines = exported_lines(tmp_path, store)
+    size = len("\n".join(lines) + "\n")
+    refused(tmp_path, lines, rf"bad\.jsonl is {size:,} bytes, over the import limit of 1,000 "
+                             rf"bytes \(MAX_IMPORT_BYTES\): pass import_jsonl\(\.\.\., "
+                             rf"max_bytes=\.\.\.\)", max_bytes=1000)
+    with PreferenceStore(tmp_path / "roomy.db") as roomy:
+        assert roomy.import_jsonl(tmp_path / "bad.jsonl", max_bytes=size)["pairs"] == 4
+        assert roomy.import_jsonl(tmp_path / "bad.jsonl", max_bytes=None)["pairs"] == 0
+        for wrong in (0, -1, 2.5, "1 MB", True):
+            with pytest.raises(PreferenceStoreError, match="max_bytes must be a positive"):
+                roomy.import_jsonl(tmp_path / "bad.jsonl", max_bytes=wrong)
+
+
+def test_the_default_size_limit_is_checked_before_reading(tmp_path, store):
+    huge = tmp_path / "huge.jsonl"
+    with huge.open("wb") as handle:  # sparse: no disk used, and never read
+        handle.truncate(MAX_IMPORT_BYTES + 1)
+    with pytest.raises(PreferenceStoreError, match=rf"huge\.jsonl is {MAX_IMPORT_BYTES + 1:,} "
+                                                   rf"bytes, over the import limit of "
+                                                   rf"{MAX_IMPORT_BYTES:,}"):
+        store.import_jsonl(huge)
+    assert MAX_IMPORT_BYTES == 32 * 2**20
