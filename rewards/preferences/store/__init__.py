@@ -77,8 +77,10 @@ class PreferenceStore(StoreReads, StoreWrites, StoreJsonl):
         timeout: Seconds a write waits for another process's transaction before failing.
 
     Raises:
-        PreferenceStoreError: If the file is not SQLite, is another application's database, or
-            has another schema version.
+        PreferenceStoreError: If the file is not SQLite, is another application's database,
+            has another schema version, cannot be written (the file or its folder is
+            read-only: a store has no read-only mode), or is damaged (``PRAGMA quick_check``
+            at open), naming the file.
     """
 
 

@@ -28,8 +28,8 @@ class StoreConnection:
         timeout: Seconds a write waits for another process's transaction before failing.
 
     Raises:
-        PreferenceStoreError: If the file is not SQLite, is another application's database, or
-            has another schema version.
+        PreferenceStoreError: If the file is not SQLite, is another application's database,
+            has another schema version, cannot be written, or is damaged.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
