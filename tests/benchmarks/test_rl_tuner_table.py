@@ -82,14 +82,14 @@ def test_the_page_has_every_row_of_table_1_and_every_column(quick):
 def test_a_rerun_trains_and_evaluates_nothing_and_keeps_the_findings(quick):
     cached = sorted([*quick.root.glob(f"*/{CELL_FILE}"),
                      *quick.root.glob(f"*/{report.EVALUATION_FILE}")])
-    assert len(cached) == 3 + 4  # three trained cells; four evaluations with the Note-RNN's
+    assert len(cached) == 4 + 5  # four trained cells; five evaluations with the Note-RNN's
     cached.append(quick.root / report.LAST_RUN_FILE)  # the wall time of the run that did work
     before = {path: path.stat().st_mtime_ns for path in cached}
     text = quick.out.read_text()
     marker = text.index(report.FINDINGS_MARKER)
     quick.out.write_text(text[:marker] + report.FINDINGS_MARKER + " -->\nMY FINDINGS\n")
     result = run_quick(quick.root, quick.out)
-    assert "3 training cells (3 done)" in result.stdout
+    assert "4 training cells (4 done)" in result.stdout
     assert "the last command that trained or evaluated anything" in quick.out.read_text()
     assert {path: path.stat().st_mtime_ns for path in cached} == before
     assert quick.out.read_text().endswith(report.FINDINGS_MARKER + " -->\nMY FINDINGS\n")
