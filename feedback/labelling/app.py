@@ -29,6 +29,7 @@ except ImportError as error:  # pragma: no cover (the label extra is missing)
 
 from rewards.preferences.store import (
     CHOICES,
+    MAX_TOKEN_LENGTH,
     AlreadyLabelledError,
     Pair,
     PreferenceStore,
@@ -292,8 +293,9 @@ def _malformed_label(data: dict[str, Any]) -> JSONResponse | None:
     if not isinstance(choice, str) or choice not in CHOICES:
         return _error(422, f"unknown choice {str(choice)[:40]!r}: use one of "
                            f"{', '.join(repr(c) for c in CHOICES)}", choices=list(CHOICES))
-    if not isinstance(token, str) or not token or len(token) > 128:
-        return _error(422, "pair must be the token of a pair (a non-empty string)")
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return _error(422, f"pair must be the token of a pair (a non-empty string of at most "
+                           f"{MAX_TOKEN_LENGTH} characters)")
     return None
 
 

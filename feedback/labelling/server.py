@@ -21,6 +21,7 @@ from feedback.labelling.app import LOOPBACK, make_app
 from feedback.pool import fill_store, schedule_pairs
 from rewards.preferences.reward_model import load_reward_model
 from rewards.preferences.store import PreferenceStore
+from rewards.preferences.store.checks import check_labeler
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -74,6 +75,7 @@ def build_app(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = 
     labeler = default_labeler() if labeler is None else labeler.strip()
     if labeler and ":" not in labeler:
         labeler = f"human:{labeler}"
+    labeler = check_labeler(labeler)  # the store's rule, before anything is opened
     reward_model = None if model is None else load_reward_model(model)
     store = PreferenceStore(db)
     try:

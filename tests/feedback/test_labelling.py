@@ -411,3 +411,21 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"open http://127.0.0.1:{port}/" in output
+
+
+def test_a_labeler_name_over_the_stores_limit_is_refused_before_the_store_is_made(tmp_path):
+    from rewards.preferences.store import MAX_LABELER_LENGTH
+
+    db = tmp_path / "prefs.sqlite"
+    with pytest.raises(ValueError, match=f"labeler.*{MAX_LABELER_LENGTH}"):
+        build_app(db, labeler="x" * MAX_LABELER_LENGTH)
+    assert not db.exists()
+
+
+def test_a_pair_token_over_the_stores_limit_is_refused_with_the_limit(client, session):
+    from rewards.preferences.store import MAX_TOKEN_LENGTH
+
+    answer = client.post("/api/label", json={"pair": "t" * (MAX_TOKEN_LENGTH + 1),
+                                             "choice": "a", "session": session})
+    assert answer.status_code == 422
+    assert str(MAX_TOKEN_LENGTH) in answer.json()["error"]
