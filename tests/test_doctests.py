@@ -30,7 +30,7 @@ NEEDS_IMITATION = {"agents.imitation.adversarial"}
 """Modules that import the imitation extra."""
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mammad_envs", "rewards", "agents")
+PACKAGES = ("mammad_envs", "rewards", "agents", "mammad_cli")
 
 
 @pytest.fixture
