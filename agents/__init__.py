@@ -7,7 +7,8 @@ model.learn(50_000)
 ```
 
 Names, their classes and how to add your own: :mod:`agents.registry`; hyperparameters:
-:mod:`agents.hyperparams`; the ``mammad`` command line: :mod:`agents.cli`.
+:mod:`agents.hyperparams`; starting and resuming runs: :mod:`agents.run_lifecycle`; the
+``mammad`` command line (above the library): :mod:`mammad_cli`.
 """
 
 from __future__ import annotations

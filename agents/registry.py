@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import import_module, metadata
 from typing import Any, Protocol, runtime_checkable
 
+from mammad_envs.compat import MissingExtraError
 from mammad_envs.registry import Registry
 
 ENTRY_POINT_GROUP = "mammad.agents"
@@ -89,6 +90,7 @@ class AgentSpec:
         """Imports the class and checks it follows the :class:`Agent` protocol.
 
         Raises:
+            MissingExtraError: If the extra it needs is not installed (an ImportError).
             ImportError: If the class cannot be imported (the message says which package).
             TypeError: If it lacks part of the protocol.
         """
@@ -96,8 +98,8 @@ class AgentSpec:
         if isinstance(target, str):
             module, _, attribute = target.partition(":")
             if not self.available:
-                raise ImportError(f"agent {self.name!r} needs the {self.extra} extra, which is "
-                                  f"not installed: {self.install_hint}")
+                raise MissingExtraError(f"agent {self.name!r} needs the {self.extra} extra, which "
+                                        f"is not installed: {self.install_hint}")
             try:
                 target = getattr(import_module(module), attribute)
             except ImportError as error:

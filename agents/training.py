@@ -1,17 +1,72 @@
 """The run lifecycle: train a run to its steps, finish it, load its model, play and write it.
 
-The command line (:mod:`agents.cli`) parses arguments and calls these; the feedback loop and
-the benchmarks call them too.
+Starting and resuming a run from the command line's values: :mod:`agents.run_lifecycle`. The
+command line (:mod:`mammad_cli`) calls these and prints what they return; the feedback loop and
+the benchmarks call them too. Nothing here prints.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
+from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-__all__ = ["finish_run", "load_run_model", "train_and_finish", "vector_env_maker",
-           "write_samples"]
+__all__ = ["RunResult", "finish_run", "load_run_model", "tensorboard_folder",
+           "train_and_finish", "vector_env_maker", "write_samples"]
+
+logger = logging.getLogger(__name__)
+
+TENSORBOARD = "tb"
+"""The run's folder of TensorBoard logs."""
+
+STATUSES = ("trained", "finished", "complete", "stopped", "interrupted")
+"""How a run can end a call: :attr:`RunResult.status`."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a call that trains, resumes or finishes a run ended; the command line prints it.
+
+    Attributes:
+        run: The run folder.
+        status: ``"trained"`` (trained to its steps and finished), ``"finished"`` (only its
+            statistics and samples were written), ``"complete"`` (nothing left to do),
+            ``"stopped"`` (Ctrl-C or SIGTERM during training: a checkpoint was saved) or
+            ``"interrupted"`` (Ctrl-C after training, before the run was finished).
+        exit_code: The process's exit code: 0, or 128 + the signal number when stopped, 130
+            when interrupted.
+        steps: The env steps the run has trained.
+        total: The steps it trains for in all (its ``config.yml``).
+        stats: The statistics written to ``stats.json`` by this call (``"trained"`` and
+            ``"finished"``), else None.
+    """
+
+    run: Path
+    status: str
+    exit_code: int = 0
+    steps: int = 0
+    total: int = 0
+    stats: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def tensorboard(self) -> Path | None:
+        """The run's TensorBoard logs (``<run>/tb``), or None if it has none."""
+        folder = self.run / TENSORBOARD
+        return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
+def tensorboard_folder(run: Path) -> str | None:
+    """``<run>/tb`` for the TensorBoard logs, or None (no logs) without TensorBoard installed.
+
+    Without TensorBoard a warning is logged.
+    """
+    if find_spec("tensorboard") is None:
+        logger.warning("TensorBoard is not installed: no training curves are logged (pip "
+                       "install tensorboard)")
+        return None
+    return str(run / TENSORBOARD)
 
 
 def load_run_model(run: Path, path: Path, config: dict[str, Any], trust_pickle: bool = False,
@@ -50,44 +105,47 @@ def load_run_model(run: Path, path: Path, config: dict[str, Any], trust_pickle: 
 
 
 def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
-                     progress: bool) -> int:
+                     progress: bool) -> RunResult:
     """Trains up to the run's steps, saves the final model, then its statistics and samples.
 
-    Ctrl-C or SIGTERM during training saves a checkpoint, says how to go on, and returns
-    128 + the signal number (130 for Ctrl-C).
-    """
-    from agents.interrupt import GracefulStop, StopOnSignal
-    from agents.runs import (
-        CHECKPOINTS,
-        MODEL,
-        LatestCheckpoint,
-        RewardTermLogger,
-        save_model_atomically,
-    )
+    Ctrl-C or SIGTERM during training saves a checkpoint and ends with the status
+    ``"stopped"`` and the exit code 128 + the signal number (130 for Ctrl-C); Ctrl-C while
+    the run is being finished ends with ``"interrupted"`` (``mammad train --resume`` finishes
+    it).
 
-    remaining = config["steps"] - int(getattr(model, "num_timesteps", 0))
+    Args:
+        run: The run folder.
+        model: The agent, with its training env.
+        config: The run's configuration (``steps``, ``checkpoint_every``...).
+        fresh: A new run (the step count starts at 0), not a resumed one.
+        progress: Show a progress bar.
+
+    Returns:
+        How it ended.
+    """
+    from agents.callbacks import LatestCheckpoint, RewardTermLogger
+    from agents.interrupt import GracefulStop, StopOnSignal
+    from agents.runs import CHECKPOINTS, MODEL, save_model_atomically
+
+    total = int(config["steps"])
+    remaining = total - int(getattr(model, "num_timesteps", 0))
     checkpoints = LatestCheckpoint(run / CHECKPOINTS, config["checkpoint_every"])
     with GracefulStop() as stop:
         if remaining > 0:
             model.learn(remaining, callback=[RewardTermLogger(), checkpoints, StopOnSignal(stop)],
                         progress_bar=progress, reset_num_timesteps=fresh, tb_log_name="tb")
-    if stop.requested and int(model.num_timesteps) < config["steps"]:
+    steps = int(model.num_timesteps)
+    if stop.requested and steps < total:
         checkpoints.save(model)
-        print(f"stopped at step {model.num_timesteps:,} of {config['steps']:,}; checkpoint "
-              f"saved in {run / CHECKPOINTS}\nrun folder: {run}\ngo on with: mammad train "
-              f"--resume {run}")
-        return stop.exit_code
+        return RunResult(run, "stopped", stop.exit_code, steps, total)
     try:
         if getattr(model, "replay_buffer", None) is not None:
             checkpoints.save(model)  # with the buffer, so that --resume --steps N goes on
         save_model_atomically(model, run / MODEL)
-        finish_run(run, model, config)
+        stats = finish_run(run, model, config)
     except KeyboardInterrupt:
-        print(f"\ninterrupted after training, before the run was finished\nrun folder: {run}\n"
-              f"finish it with: mammad train --resume {run}", file=sys.stderr)
-        return 130
-    print(f"run folder: {run}")
-    return 0
+        return RunResult(run, "interrupted", 130, steps, total)
+    return RunResult(run, "trained", 0, steps, total, stats)
 
 
 def vector_env_maker(config: dict[str, Any]) -> Any:
@@ -100,8 +158,12 @@ def vector_env_maker(config: dict[str, Any]) -> Any:
     return make
 
 
-def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
-    """Writes stats.json and sample melodies for a trained model, each file atomically."""
+def finish_run(run: Path, model: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Writes stats.json and sample melodies for a trained model, each file atomically.
+
+    Returns:
+        The statistics written to stats.json.
+    """
     import os
 
     from agents.rollouts import measure_kl, play_episodes, sampling_player
@@ -121,6 +183,7 @@ def finish_run(run: Path, model: Any, config: dict[str, Any]) -> None:
         folder, melodies[:samples], accompaniments[:samples], wav=False))
     with scratch_folder(run) as scratch:  # stats.json last: it marks a finished run
         os.replace(metrics.save_json(table, scratch / STATS), run / STATS)
+    return table
 
 
 def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool = True,

@@ -304,7 +304,7 @@ def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
         started, clock = time.strftime("%Y-%m-%d %H:%M:%S"), time.monotonic()
         with (folder / LOG_FILE).open("w") as log:
             # A session of its own: the grid, not the terminal, decides when a run stops.
-            process = subprocess.Popen([python or sys.executable, "-m", "agents.cli", *args],
+            process = subprocess.Popen([python or sys.executable, "-m", "mammad_cli", *args],
                                        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True,
                                        env={**os.environ, "OMP_NUM_THREADS": "1",
@@ -474,7 +474,7 @@ def _run_ray(cells: list[Cell], root: Path, workers: int, address: str | None,
         if main and handler is not None:  # ray.init replaces it; the caller's stops the tasks
             signal.signal(signal.SIGTERM, handler)
     try:
-        # The workers import this module (and run `python -m agents.cli`) from the checkout.
+        # The workers import this module (and run `python -m mammad_cli`) from the checkout.
         path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         task = ray.remote(num_cpus=1, max_retries=0,
                           runtime_env={"env_vars": {"PYTHONPATH": path}})(run_cell)

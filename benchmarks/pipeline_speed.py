@@ -108,7 +108,7 @@ def evaluation_seconds(model: Any, hyperparams: dict[str, Any], episodes: int,
                            "steps": int(model.num_timesteps), "hyperparams": hyperparams,
                            "batched": True})
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "agents.cli", "evaluate", str(run / "model.zip"),
+        subprocess.run([sys.executable, "-m", "mammad_cli", "evaluate", str(run / "model.zip"),
                         "-n", str(episodes), "--no-progress"], check=True,
                        capture_output=True, text=True)
         return time.perf_counter() - started

@@ -39,16 +39,24 @@ IMITATION_INSTALL = ('pip install -e ".[test,imitation]" -c constraints/gym029.t
 """How to install the imitation extra (GAIL, AIRL, BC, their rewards and trajectories)."""
 
 
+class MissingExtraError(ImportError):
+    """An optional dependency (an extra) is not installed; the message says how to install it.
+
+    An ``ImportError`` (as before), of its own type so that the command line can tell a missing
+    extra (a clear message) from a broken import (a bug, shown with its traceback).
+    """
+
+
 def installed(module: str) -> bool:
     """Whether an optional dependency can be imported (without importing it)."""
     return importlib.util.find_spec(module) is not None
 
 
 def require_imitation(what: str) -> None:
-    """Raises an ImportError naming ``what`` and :data:`IMITATION_INSTALL` without imitation."""
+    """Without imitation: a MissingExtraError naming ``what`` and :data:`IMITATION_INSTALL`."""
     if not installed("imitation"):
-        raise ImportError(f"{what} needs the imitation extra, which is not installed: "
-                          f"{IMITATION_INSTALL}")
+        raise MissingExtraError(f"{what} needs the imitation extra, which is not installed: "
+                                f"{IMITATION_INSTALL}")
 
 
 def make_vector(env_id: str, num_envs: int, **kwargs: Any) -> Any:

@@ -42,7 +42,7 @@ def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path):
     saved = json.loads((out / "curve.json").read_text())
     assert saved["batched"] and len(saved["curve"]) == len(curve)
     assert saved["reference log-likelihood"] < 0
-    from agents.cli import main
+    from mammad_cli import main
 
     assert main(["evaluate", str(out / "model.zip"), "-n", "8", "--no-progress"]) == 0
 

@@ -30,7 +30,7 @@ NEEDS_IMITATION = {"agents.imitation.adversarial"}
 """Modules that import the imitation extra."""
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mammad_envs", "rewards", "agents", "feedback")
+PACKAGES = ("mammad_envs", "rewards", "agents", "feedback", "mammad_cli")
 
 
 @pytest.fixture

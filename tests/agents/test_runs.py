@@ -118,3 +118,13 @@ def test_read_config_errors_name_the_file(tmp_path):
         read_config(tmp_path)
     (tmp_path / "config.yml").write_text(yaml.safe_dump(CONFIG))
     assert read_config(tmp_path) == CONFIG
+
+
+def test_the_training_callbacks_are_still_reachable_from_runs():
+    import agents.callbacks
+    import agents.runs
+
+    assert agents.runs.LatestCheckpoint is agents.callbacks.LatestCheckpoint
+    assert agents.runs.RewardTermLogger is agents.callbacks.RewardTermLogger
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        agents.runs.nothing  # noqa: B018

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 QUICK_PPO = {"n_envs": 4, "n_steps": 32, "batch_size": 64, "n_epochs": 1}
 
 FAKE_TRAIN = """#!{python}
-# Stands in for `python -m agents.cli train ...`: a finished run folder, or a failure.
+# Stands in for `python -m mammad_cli train ...`: a finished run folder, or a failure.
 import json, os, sys, pathlib
 args = sys.argv[1:]
 runs = pathlib.Path(args[args.index("--runs-dir") + 1])

@@ -139,7 +139,7 @@ def test_bad_arguments(store, midi_folder):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from agents.cli import main
+    from mammad_cli import main
 
     runs = tmp_path_factory.mktemp("runs")
     assert main(["train", "--agent", "ppo", "--steps", "64", "--runs-dir", str(runs),

@@ -5,8 +5,8 @@ import pytest
 import torch
 import yaml
 
-from agents.cli import main
 from feedback.rlhf import RLHFSettings, choose_pairs, pair_candidates, run_rlhf
+from mammad_cli import main
 from rewards.preferences import PreferenceStore
 
 SMALL = ["--env-kwargs", "steps=16", "--samples", "48", "--pairs", "24", "--steps", "1024",

@@ -61,7 +61,7 @@ def test_the_imitation_extra_is_named_with_its_install_command(without_imitation
 
 
 def test_agents_lists_the_extra(without_imitation, capsys):
-    from agents.cli import main
+    from mammad_cli import main
 
     main(["agents"])
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
