@@ -28,11 +28,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Plays ``-n`` compositions and prints their statistics.
 
-    Prints the table, the time taken, and as its last line a JSON object (the mean episode
-    return), for scripts; with ``--json``, writes the table there instead of that line.
+    Prints the table (with the KL to the reference per step and per melody for an agent under
+    KL control), the time taken, and as its last line a JSON object (the mean episode return),
+    for scripts; with ``--json``, writes the table there instead of that line.
     """
     # numba-compiled rollouts and statistics (about 0.4 s to import): once arguments parse
-    from agents.rollouts import play_episodes, sampling_player
+    from agents.rollouts import measure_kl, play_episodes, sampling_player
     from rewards import metrics
 
     if args.json is not None and args.json.is_dir():
@@ -40,11 +41,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                          f"{args.json / 'stats.json'}")
     model, config = load_model(args)
     started = time.perf_counter()
+    meter = measure_kl(model)  # agents fine-tuned under KL control: their KL to the reference
     melodies, _, returns = play_episodes(sampling_player(model, args.seed),
                                          vector_env_maker(config), args.n, args.deterministic,
                                          progress=not args.no_progress, seed=args.seed)
     table = metrics.evaluate(melodies)
     table["mean episode return"] = float(sum(returns) / len(returns))
+    if meter is not None:
+        table.update(meter.statistics(len(melodies[0])))
     print(metrics.format_table(table, title=f"statistic ({config['agent']} on {config['env']})"))
     print(f"\n{args.n:,} compositions in {time.perf_counter() - started:.1f} s")
     if args.json:
