@@ -9,7 +9,6 @@ from typing import Any
 
 from agents.hyperparams import parse_overrides
 from agents.run_lifecycle import DEFAULT_ENV
-from feedback.rlhf import RLHFSettings, results_table, run_rlhf
 from mammad_cli.arguments import add_command, non_negative_int, positive_int, set_torch_threads
 
 
@@ -71,6 +70,9 @@ def note_rnn_anchor(name_or_path: str | None) -> str | None:
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Runs or resumes the loop: one line per round, then a table and where the policy is."""
+    # torch and stable-baselines3 (seconds to import): only once the arguments parse
+    from feedback.rlhf import RLHFSettings, results_table, run_rlhf
+
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
