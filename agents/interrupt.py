@@ -44,6 +44,8 @@ class GracefulStop:
             raise KeyboardInterrupt
         self.signal = signum
         name = signal.Signals(signum).name
+        # A direct write, not logging: this runs in a signal handler, where taking the logging
+        # module's locks (held by the interrupted code) could deadlock; the user must see it.
         print(f"\n{name} received: stopping at the next step and saving a checkpoint "
               f"(send it again to stop at once, without saving)", file=sys.stderr, flush=True)
 

@@ -16,15 +16,18 @@ class method ``load``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from importlib import import_module, metadata
+from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
 from mammad_envs.compat import MissingExtraError
-from mammad_envs.registry import Registry
+from mammad_envs.registry import EntryImportError, Registry, import_entry
 
 ENTRY_POINT_GROUP = "mammad.agents"
 PROTOCOL = ("learn", "predict", "save", "load")
+
+logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -96,15 +99,17 @@ class AgentSpec:
         """
         target = self.entry_point
         if isinstance(target, str):
-            module, _, attribute = target.partition(":")
             if not self.available:
                 raise MissingExtraError(f"agent {self.name!r} needs the {self.extra} extra, which "
                                         f"is not installed: {self.install_hint}")
             try:
-                target = getattr(import_module(module), attribute)
-            except ImportError as error:
-                raise ImportError(f"agent {self.name!r} needs {module!r}, which failed to "
-                                  f"import: {error}") from error
+                target = import_entry(target)
+            except EntryImportError as error:
+                if error.missing_attribute:
+                    raise ImportError(f"agent {self.name!r}: {error}") from error
+                cause = error.__cause__ or error
+                raise ImportError(f"agent {self.name!r} needs {error.module!r}, which failed to "
+                                  f"import: {cause}") from cause
         check_protocol(self.name, target)
         return target
 
@@ -143,7 +148,8 @@ BUILTIN = [
 ]
 
 AGENTS = Registry("agent", {spec.name: spec for spec in BUILTIN},
-                  hint=" (`mammad agents` lists them)")
+                  hint=" (`mammad agents` lists them)",
+                  check=lambda entry: isinstance(entry, AgentSpec), expected="an AgentSpec")
 """Agents by name (entry-point plugins are added on first lookup)."""
 _plugins_loaded = False
 
@@ -156,8 +162,13 @@ def _load_plugins() -> None:
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name not in AGENTS:
             package = entry.dist.name if entry.dist is not None else entry.module
-            AGENTS[entry.name] = AgentSpec(entry.name, entry.value, source=f"plugin {package}",
-                                           description=f"from the package {package}")
+            spec = AgentSpec(entry.name, entry.value, source=f"plugin {package}",
+                             description=f"from the package {package}")
+            try:
+                AGENTS.register(entry.name, spec)
+            except ValueError as error:  # one bad plugin must not hide the other agents
+                logger.warning("ignoring the agent plugin %r of %s: %s", entry.name, package,
+                               error)
 
 
 def register_agent(name: str, agent: str | type, *, policy: str = "MlpPolicy",

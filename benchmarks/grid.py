@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mammad_envs.errors import MammadError
+
 REPO = Path(__file__).resolve().parents[1]
 CELL_FILE = "cell.json"
 LOG_FILE = "train.log"
@@ -157,15 +159,15 @@ class Cell:
                       "hyperparams": tuple(values.get("hyperparams", ()))})
 
 
-class CellFailedError(RuntimeError):
+class CellFailedError(MammadError, RuntimeError):
     """A cell's ``mammad train`` ended with an error; its log says why."""
 
 
-class CellInUseError(RuntimeError):
+class CellInUseError(MammadError, RuntimeError):
     """Another process runs the cell (it holds the cell's lock, or its run's)."""
 
 
-class GridError(RuntimeError):
+class GridError(MammadError, RuntimeError):
     """Some cells of a grid failed (the others finished and are cached)."""
 
 

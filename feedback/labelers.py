@@ -17,14 +17,12 @@ People label on the page of ``mammad label``; both kinds of label land in the sa
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 
 import numpy as np
 
+from mammad_envs.registry import EntryImportError, import_entry
 from rewards.preferences.reward_model import accepts_accompaniments
 
 Scorer = Callable[..., np.ndarray]
@@ -123,27 +121,14 @@ def import_scorer(spec: str) -> Scorer:
     if not module_name or not attribute:
         raise ValueError(f"labeler {spec!r} is neither synthetic:<reward> nor module:function")
     try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as error:
-        # A module of the working folder, as `python -m` would find it (the `mammad` command's
-        # own folder is first on its path, not the working folder): look there last.
-        here = os.getcwd()
-        if error.name != module_name.split(".")[0] or here in sys.path or "" in sys.path:
-            raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}: {error}") \
-                from None
-        sys.path.append(here)
-        try:
-            module = import_module(module_name)
-        except ImportError as again:
-            raise ValueError(f"labeler {spec!r}: cannot import {module_name!r} (looked in the "
-                             f"installed packages and in {here}): {again}") from None
-    except ImportError as error:
-        raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}: {error}") from None
-    target = module
-    for part in attribute.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise ValueError(f"labeler {spec!r}: {module_name!r} has no {attribute!r}")
+        target = import_entry(spec, working_folder_last=True)
+    except EntryImportError as error:
+        if error.missing_attribute:
+            raise ValueError(f"labeler {spec!r}: {module_name!r} has no {attribute!r}") from None
+        where = "" if error.looked_in is None else \
+            f" (looked in the installed packages and in {error.looked_in})"
+        raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}{where}: "
+                         f"{error.__cause__}") from None
     if not callable(target):
         raise ValueError(f"labeler {spec!r}: {attribute!r} is not a function")
     return target

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from mammad_envs.errors import MammadError
 from mammad_envs.melody import HOLD, REST
 from rewards.preferences.store import Context, PreferenceStore, StoredMelody
 
@@ -52,7 +53,7 @@ SCORE_BATCH = 256
 logger = logging.getLogger(__name__)
 
 
-class PoolError(ValueError):
+class PoolError(MammadError, ValueError):
     """A pool that cannot be read: the message says what was expected."""
 
 

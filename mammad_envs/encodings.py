@@ -209,9 +209,15 @@ class StackedBinaryEncoding(Encoding):
                               axis=-1)
 
 
+def is_encoding_class(entry: Any) -> bool:
+    """Whether an entry is an :class:`Encoding` subclass."""
+    return isinstance(entry, type) and issubclass(entry, Encoding)
+
+
 ENCODINGS = Registry("encoding", {
     encoding.name: encoding for encoding in (BinaryEncoding, CountEncoding, DecayEncoding,
-                                             StackedBinaryEncoding)})
+                                             StackedBinaryEncoding)},
+    check=is_encoding_class, expected="an Encoding subclass")
 """Encodings by name (classes or ``"module:Class"`` strings); add yours with
 :func:`register_encoding`."""
 
@@ -225,9 +231,7 @@ def register_encoding(name: str, encoding: type[Encoding] | str, *,
     Raises:
         ValueError: If the name is taken or malformed, or the class is not an Encoding.
     """
-    ENCODINGS.register(name, encoding, overwrite=overwrite,
-                       check=lambda e: isinstance(e, type) and issubclass(e, Encoding),
-                       expected="an Encoding subclass")
+    ENCODINGS.register(name, encoding, overwrite=overwrite)
 
 
 def make_encoding(name: str, steps: int, max_onsets: int = 2, **kwargs: Any) -> Encoding:

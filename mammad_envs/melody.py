@@ -11,7 +11,8 @@ are both two 16ths of silence, and a melody may start with ``HOLD``). :func:`can
 picks one spelling: every run of silence is a ``REST`` followed by ``HOLD`` s. That is the form
 :func:`mammad_envs.midi.load_midi` returns, so a canonical melody survives a MIDI round trip.
 
-This module imports nothing but numpy.
+This module imports nothing but numpy (and the small :mod:`mammad_envs.events` and
+:mod:`mammad_envs.pitches`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mammad_envs.events import HOLD, NUM_PITCHES, REST, SILENT  # noqa: F401 (re-exported)
+from mammad_envs.pitches import pitch_name
 
 STEPS_PER_BEAT: int = 4
 """One step is one 16th note."""
@@ -130,6 +132,4 @@ def event_name(value: int) -> str:
     Returns:
         The name (MIDI 60 is ``"C4"``).
     """
-    from mammad_envs.music import pitch_name
-
     return EVENT_NAMES.get(int(value)) or pitch_name(int(value))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mammad_envs.melody import NUM_PITCHES
+from mammad_envs.events import NUM_PITCHES
+from mammad_envs.pitches import PITCH_CLASS_NAMES, pitch_name  # noqa: F401 (re-exported)
 
-PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _TONICS = {
     "C": 0, "B#": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "Fb": 4, "E#": 5,
     "F": 5, "F#": 6, "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10,
@@ -83,15 +83,3 @@ def parse_key(key: str | Key) -> Key:
         f"{', '.join(PITCH_CLASS_NAMES)} (or another spelling with # or b) and a mode among "
         f"{', '.join(SCALE_STEPS)}, e.g. 'C major' or 'A minor'"
     )
-
-
-def pitch_name(pitch: int) -> str:
-    """The scientific name of a MIDI pitch: 60 is ``"C4"``, 69 is ``"A4"``.
-
-    Args:
-        pitch: A MIDI pitch 0..127.
-
-    Returns:
-        The name.
-    """
-    return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"

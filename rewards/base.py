@@ -26,12 +26,19 @@ import numpy as np
 from mammad_envs.registry import Registry, import_entry
 from mammad_envs.step_batch import StepBatch
 
+
+def is_reward_class(entry: Any) -> bool:
+    """Whether an entry is a :class:`RewardTerm` subclass."""
+    return isinstance(entry, type) and issubclass(entry, RewardTerm)
+
+
 REWARDS = Registry("reward", {
     "theory": "rewards.theory.wrapper:TheoryTerm",
     "note_rnn": "rewards.note_rnn_reward:NoteRNNTerm",
     "preference": "rewards.preference:PreferenceTerm",
     "gail": "rewards.learned_reward:LearnedTerm",
-}, hint=" (combine them with '+', e.g. 'theory+note_rnn')")
+}, hint=" (combine them with '+', e.g. 'theory+note_rnn')", check=is_reward_class,
+    expected="a RewardTerm subclass")
 """Reward terms by name: a class or a lazy ``"module:Class"`` string."""
 
 FIRST_ROW = np.zeros(1, dtype=np.int64)
@@ -194,9 +201,7 @@ def register_reward(name: str, reward: str | type[RewardTerm], *, overwrite: boo
     Raises:
         ValueError: If the name is taken or malformed, or ``reward`` is neither.
     """
-    REWARDS.register(name, reward, overwrite=overwrite,
-                     check=lambda entry: isinstance(entry, type) and issubclass(entry, RewardTerm),
-                     expected="a RewardTerm subclass")
+    REWARDS.register(name, reward, overwrite=overwrite)
 
 
 def reward_class(name: str) -> type[RewardTerm]:
@@ -206,7 +211,7 @@ def reward_class(name: str) -> type[RewardTerm]:
         ValueError: If no reward has that name, or its entry is not a RewardTerm.
     """
     entry = REWARDS.load(name)
-    if not (isinstance(entry, type) and issubclass(entry, RewardTerm)):
+    if not is_reward_class(entry):
         raise ValueError(f"reward {name!r} is registered as {entry!r}, not a RewardTerm")
     return entry
 

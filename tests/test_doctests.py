@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 MODULES = [
+    "mammad_envs.errors",
     "mammad_envs.registry",
     "mammad_envs.sb3_vec_env",
     "rewards.base",

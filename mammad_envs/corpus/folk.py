@@ -7,6 +7,7 @@ collection. music21 is imported inside the functions only: this module imports w
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -21,6 +22,8 @@ from mammad_envs.corpus.abc_notation import parse_abc, require_music21, split_tu
 from mammad_envs.corpus.convert import convert_lenient
 from mammad_envs.corpus.grid import TuneError
 from mammad_envs.melody import MELODY_DTYPE
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "COLLECTIONS",
@@ -219,8 +222,8 @@ def _load_collection(collection: str, cache_dir: str | Path | None, progress: bo
         np.savez_compressed(handle, **arrays)
     os.replace(temporary, path)
     if progress:
-        print(f"{collection}: {len(arrays['titles'])} of {int(arrays['tunes_seen'])} tunes kept "
-              f"in {time.perf_counter() - started:.0f} s, cached in {path}")
+        logger.info(f"{collection}: {len(arrays['titles'])} of {int(arrays['tunes_seen'])} tunes "
+                    f"kept in {time.perf_counter() - started:.0f} s, cached in {path}")
     return arrays
 
 
@@ -252,7 +255,7 @@ def load_folk_corpus(collections: Sequence[str] = DEFAULT_COLLECTIONS,
         cache_dir: Cache folder (default ``$MAMMAD_ENVS_CACHE`` or ``~/.cache/mammad_envs``).
         details: Return :class:`CorpusTune` records (with downbeats, source and
             transposition) instead of ``(title, collection, melody)`` tuples.
-        progress: Show a progress bar while converting and print a summary.
+        progress: Show a progress bar while converting and log a summary (at INFO).
         refresh: Convert again even if a cache exists.
 
     Returns:

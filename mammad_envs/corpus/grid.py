@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mammad_envs.errors import MammadError
 from mammad_envs.melody import HOLD, REST, canonical_melody
 
 __all__ = [
@@ -32,7 +33,7 @@ STEPS_PER_QUARTER: int = 4
 """16ths per quarter note (music21's quarterLength 1.0)."""
 
 
-class TuneError(ValueError):
+class TuneError(MammadError, ValueError):
     """A tune that does not fit the conversion rules (see the module docstring)."""
 
 

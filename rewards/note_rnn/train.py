@@ -39,12 +39,15 @@ import argparse
 import copy
 import datetime
 import json
+import logging
 import math
 import platform
 import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,8 @@ from rewards.note_rnn.model_card import model_card
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.training_data import load_data, sample_batch
 from rewards.note_rnn.validation import evaluate, ngram_baselines, shift_melody, shifted_nll
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Where ``--install`` writes the weights and model card."""
@@ -175,11 +180,11 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     baselines = ngram_baselines([t.tokens for t in train_tunes], [t.tokens for t in val_tunes])
     batches_per_epoch = args.batches_per_epoch or max(
         1, math.ceil(data_info["train_steps"] / (args.window * args.batch_size)))
-    print(f"data: {data_info['train_tunes']} training tunes ({data_info['train_steps']:,} "
-          f"steps), {data_info['val_tunes']} validation tunes ({data_info['val_steps']:,} steps)"
-          f"; {batches_per_epoch} batches per epoch")
-    print("baselines: " + ", ".join(f"{name} NLL {b['nll']:.3f} acc {b['accuracy']:.1%}"
-                                    for name, b in baselines.items()))
+    logger.info(f"data: {data_info['train_tunes']} training tunes ({data_info['train_steps']:,} "
+                f"steps), {data_info['val_tunes']} validation tunes "
+                f"({data_info['val_steps']:,} steps); {batches_per_epoch} batches per epoch")
+    logger.info("baselines: " + ", ".join(f"{name} NLL {b['nll']:.3f} acc {b['accuracy']:.1%}"
+                                          for name, b in baselines.items()))
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -235,10 +240,10 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
                       "lr": optimizer.param_groups[0]["lr"], "minutes": train_seconds / 60}
             history.append(record)
             improved = best is None or val["nll"] < best["val_nll"] - args.min_delta
-            print(f"epoch {epoch:3d}: train loss {record['train_loss']:.3f}, validation NLL "
-                  f"{val['nll']:.3f}, accuracy {val['accuracy']:.1%}"
-                  + "".join(f", {key[8:]} {value:.3f}" for key, value in shifted_nlls.items())
-                  + f"{' (best)' if improved else ''}, {train_seconds / 60:.1f} min", flush=True)
+            logger.info(f"epoch {epoch:3d}: train loss {record['train_loss']:.3f}, validation NLL "
+                        f"{val['nll']:.3f}, accuracy {val['accuracy']:.1%}"
+                        + "".join(f", {key[8:]} {value:.3f}" for key, value in shifted_nlls.items())
+                        + f"{' (best)' if improved else ''}, {train_seconds / 60:.1f} min")
             checkpoint = {"epoch": epoch, "validation": val, "hyperparameters": hyperparameters}
             model.save(args.out / LAST_CHECKPOINT, checkpoint)
             if improved:
@@ -260,10 +265,10 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 for group, rate in zip(optimizer.param_groups, rates, strict=True):
                     group["lr"] = rate
             if epoch - best["epoch"] >= args.patience:
-                print(f"early stopping: no better validation NLL for {args.patience} epochs")
+                logger.info(f"early stopping: no better validation NLL for {args.patience} epochs")
                 break
             if args.max_minutes is not None and train_seconds / 60 >= args.max_minutes:
-                print(f"stopping: the time budget of {args.max_minutes} minutes is spent")
+                logger.info(f"stopping: the time budget of {args.max_minutes} minutes is spent")
                 break
 
     assert best is not None
@@ -293,18 +298,19 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     card.write_text(model_card(metadata), encoding="utf-8")
     (args.out / "history.json").write_text(json.dumps(history, indent=2) + "\n",
                                            encoding="utf-8")
-    print(f"best epoch {best['epoch']}: validation NLL {val['nll']:.3f} nats/step, accuracy "
-          f"{val['accuracy']:.1%} (bigram {baselines['bigram']['nll']:.3f} / "
-          f"{baselines['bigram']['accuracy']:.1%}, unigram {baselines['unigram']['nll']:.3f} / "
-          f"{baselines['unigram']['accuracy']:.1%}); wrote {weights} and {card}")
-    print("shifted validation: " + ", ".join(
+    logger.info(f"best epoch {best['epoch']}: validation NLL {val['nll']:.3f} nats/step, accuracy "
+                f"{val['accuracy']:.1%} (bigram {baselines['bigram']['nll']:.3f} / "
+                f"{baselines['bigram']['accuracy']:.1%}, "
+                f"unigram {baselines['unigram']['nll']:.3f} / "
+                f"{baselines['unigram']['accuracy']:.1%}); wrote {weights} and {card}")
+    logger.info("shifted validation: " + ", ".join(
         f"{r['shift']:+d} semitones NLL {r['nll_shifted']:.3f} vs {r['nll_unshifted']:.3f} "
         f"as written (ratio {r['ratio']:.3f}, {r['tunes']} tunes)" for r in shifted))
     if args.install:
         WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, WEIGHTS_DIR / WEIGHTS_FILE)
         shutil.copyfile(card, WEIGHTS_DIR / MODEL_CARD)
-        print(f"installed into {WEIGHTS_DIR}")
+        logger.info(f"installed into {WEIGHTS_DIR}")
     return metadata
 
 
@@ -320,8 +326,27 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     command = " ".join(["python -m rewards.note_rnn.train", *map(shlex.quote, argv)]).strip()
-    train(args, command)
+    with progress_on_stdout():
+        train(args, command)
     return 0
+
+
+@contextmanager
+def progress_on_stdout() -> Iterator[None]:
+    """Shows the training's progress (logged by this module and the corpus) on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    loggers = [logger, logging.getLogger("mammad_envs.corpus")]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.addHandler(handler)
+        each.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.removeHandler(handler)
+            each.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -320,7 +320,8 @@ BUILTIN_RULES: dict[str, Rule] = {
 }
 """The nine RL Tuner rules, in the reference's order."""
 
-RULES = Registry("music-theory rule", BUILTIN_RULES)
+RULES = Registry("music-theory rule", BUILTIN_RULES, check=callable,
+                 expected="a function (composition, event, context)")
 """Every rule by name: the built-in ones and those added with :func:`register_rule` (a
 function or a lazy ``"module:function"`` string)."""
 
@@ -351,5 +352,4 @@ def register_rule(name: str, rule: Rule | None = None, *, overwrite: bool = Fals
     if name in BUILTIN_RULES:
         raise ValueError(f"a rule named {name!r} exists already (a built-in rule); rules: "
                          f"{sorted(RULES)}")
-    return RULES.register(name, rule, overwrite=overwrite, check=callable,
-                          expected="a function (composition, event, context)")
+    return RULES.register(name, rule, overwrite=overwrite)
