@@ -28,7 +28,7 @@ LEARNERS = ("stable_baselines3", "sb3_contrib", "imitation")
 """What ``rewards`` must not import: the learners live in ``agents``."""
 
 MOVED_HERE = {"rewards.preferences.pool", "rewards.preferences.labelling",
-              "rewards.preferences.labelers", "agents.rlhf"}
+              "rewards.preferences.labelers", "agents.rlhf", "agents.cli"}
 """Old places of moved modules: importing them raises an ImportError naming the new place."""
 
 EXPECTED_UPWARD: set[tuple[str, str]] = {
@@ -59,15 +59,6 @@ def module_name(path: Path) -> str:
 def sources(package: str) -> list[Path]:
     """Every Python file of a package."""
     return sorted((ROOT / package).rglob("*.py"))
-
-
-def is_old_command_line(path: Path) -> bool:
-    """Whether ``agents/cli.py`` is still the old command line (not yet a module that only
-    raises an ImportError naming ``mammad_cli``): it sits above every package until then."""
-    if path.relative_to(ROOT).as_posix() != "agents/cli.py":
-        return False
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    return any(isinstance(node, ast.FunctionDef) for node in tree.body)
 
 
 def absolute_imports(path: Path, nodes) -> set[str]:
@@ -114,8 +105,6 @@ def module_level_imports(tree: ast.Module) -> list[ast.stmt]:
 def test_no_module_imports_a_package_above_its_own(package):
     offenders = set()
     for path in sources(package):
-        if is_old_command_line(path):
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {name.split(".")[0] for name in absolute_imports(path, ast.walk(tree))}
         for name in imported & forbidden(package):
@@ -129,7 +118,7 @@ def test_expected_upward_imports_are_still_there():
     still = set()
     for file, name in EXPECTED_UPWARD:
         path = ROOT / file
-        if path.exists() and not is_old_command_line(path):
+        if path.exists():
             tree = ast.parse(path.read_text(encoding="utf-8"))
             if name in {each.split(".")[0] for each in absolute_imports(path, ast.walk(tree))}:
                 still.add((file, name))
@@ -151,7 +140,7 @@ print(json.dumps({"loaded": sorted({m.split(".")[0] for m in sys.modules}), "fai
 @pytest.mark.parametrize("package", [name for name in LAYERS if name != LAYERS[-1]])
 def test_importing_a_package_loads_nothing_above_it(package):
     names = [module_name(path) for path in sources(package)
-             if not is_old_command_line(path) and module_name(path) not in MOVED_HERE
+             if module_name(path) not in MOVED_HERE
              and path.name != "__main__.py"]
     result = subprocess.run([sys.executable, "-c", IMPORT_ALL, package, *names], cwd=ROOT,
                             capture_output=True, text=True, check=True, timeout=600)

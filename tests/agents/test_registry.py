@@ -29,8 +29,8 @@ def changed(before, after):
 
 def test_builtin_agents():
     names = [spec.name for spec in list_agents()]
-    assert names[:9] == ["dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo", "gail",
-                         "airl", "bc"]
+    assert names[:10] == ["dqn", "qrdqn", "ppo", "a2c", "recurrent_ppo", "maskable_ppo",
+                          "note_rnn_ppo", "gail", "airl", "bc"]
     assert agent_spec("recurrent_ppo").policy == "MlpLstmPolicy"
 
 

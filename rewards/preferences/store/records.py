@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from mammad_envs.errors import MammadError
+
 SOURCES: dict[str, str] = {
     "seed": "a melody of the bundled data set, or written by hand",
     "midi": "read from a MIDI file (ref: the file)",
@@ -26,7 +28,7 @@ TARGETS: dict[str, float] = {"a": 1.0, "b": 0.0, "tie": 0.5}
 """Probability that A is preferred, per label: the Bradley-Terry target."""
 
 
-class PreferenceStoreError(ValueError):
+class PreferenceStoreError(MammadError, ValueError):
     """Invalid input to a preference store, or a file that is not one (nothing was written)."""
 
 
