@@ -17,7 +17,9 @@ dash before). It stops at the first
 evaluation that meets every bar of :data:`BARS` (what RL Tuner's Q reaches in its Table 1,
 rounded) and the log-likelihood bar: no worse than the Note-RNN's own samples' minus
 :data:`LIKELIHOOD_MARGIN` nats per step. The wall time counts everything in the process:
-imports, building the agent and the envs, training and the evaluations.
+imports, building the agent and the envs, training and the evaluations; so does the process
+time printed beside it (CPU seconds of this process, ``time.process_time``), which other jobs
+on the machine change less. A Note-RNN reward's worker process is not counted in it.
 
 It prints the curve (quality against wall time) and writes a run folder (``--out``) with
 ``model.zip`` and ``config.yml``, so ``mammad evaluate <out>/model.zip -n 10000`` reads it,
@@ -185,13 +187,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         statistics_met = meets(table, 0.0, reference)
         likelihood = float(np.mean(np.concatenate(note_rnn.log_prob(melodies)))) \
             if statistics_met else None
-        point = {"seconds": round(elapsed(), 2), "steps": steps,
+        point = {"seconds": round(elapsed(), 2), "process_seconds": round(time.process_time(), 2),
+                 "steps": steps,
                  **{name: table[name] for name in BARS}, "log-likelihood": likelihood,
                  "met": statistics_met and meets(table, likelihood, reference)}
         curve.append(point)
         cells = "  ".join(f"{SHORT[name]} {100 * table[name]:5.1f}%" for name in BARS)
         shown = "     -" if likelihood is None else f"{likelihood:6.3f}"
-        print(f"{point['seconds']:7.1f} s {steps:>8,} steps  {cells}  "
+        print(f"{point['seconds']:7.1f} s ({point['process_seconds']:6.1f} s cpu) {steps:>8,} "
+              f"steps  {cells}  "
               f"log-lik {shown}{'  <- Q quality' if point['met'] else ''}", flush=True)
         return point["met"]
 
@@ -233,6 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "hyperparams": hyperparams, "n_envs": n_envs, "batched": batched,
               "seed": args.seed, "reached": reached is not None,
               "seconds": None if reached is None else reached["seconds"],
+              "process_seconds": None if reached is None else reached["process_seconds"],
               "steps": None if reached is None else reached["steps"],
               "reference log-likelihood": reference, "curve": curve,
               "command": " ".join(["python -m benchmarks.time_to_quality", *sys.argv[1:]]
@@ -246,9 +251,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             "versions": versions()})
     (args.out / "curve.json").write_text(json.dumps(result, indent=2))
     if reached is not None:
-        print(f"\nreached Q quality at {result['seconds']:.1f} s wall "
-              f"({result['steps']:,} steps); target <= 20 s: "
-              f"{'met' if result['seconds'] <= 20 else 'not met'}")
+        print(f"\nreached Q quality at {result['seconds']:.1f} s wall, "
+              f"{result['process_seconds']:.1f} s of process time "
+              f"({result['steps']:,} steps)")
     else:
         print(f"\nnot reached within {int(model.num_timesteps):,} steps ({wall:.1f} s)")
     if reached is not None and args.no_stop:
