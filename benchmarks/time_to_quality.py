@@ -134,24 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Runs the benchmark; returns what it printed, as a dict."""
-    args = build_parser().parse_args(argv)
-
-    import numpy as np
-    import torch
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from agents import make_agent, make_training_env
+def training_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The agent's hyperparameters, the env's arguments and reward, the envs to train on."""
     from agents.hyperparams import load_hyperparams, parse_overrides
     from agents.registry import agent_spec
-    from agents.rollouts import play_episodes
-    from agents.runs import git_commit, versions, write_config
-    from mammad_envs.compat import make_vector
-    from rewards import metrics
-    from rewards.note_rnn.batched import load_note_rnn
 
-    torch.set_num_threads(1)
     hyperparams = load_hyperparams(args.agent, ENV_ID)
     kl_control = "kl_coef" in hyperparams
     if "note_rnn" in hyperparams:
@@ -166,38 +153,68 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         hyperparams["n_envs"] = args.n_envs
     n_envs = int(hyperparams.pop("n_envs", 1))
     batched = agent_spec(args.agent).batched and not args.scalar_envs
-    note_rnn = load_note_rnn(args.note_rnn_model)
-    samples = note_rnn.sample(args.episodes, SETTING["steps"], seed=args.seed)
-    reference = float(np.mean(np.concatenate(note_rnn.log_prob(samples))))
-    evaluation_envs: dict[int, Any] = {}
+    return {"hyperparams": hyperparams, "env_kwargs": env_kwargs, "reward": reward,
+            "n_envs": n_envs, "batched": batched}
 
-    def evaluation_envs_of(num_envs: int) -> Any:  # melodies only: no reward
-        if num_envs not in evaluation_envs:
-            evaluation_envs[num_envs] = make_vector(ENV_ID, num_envs, **SETTING, reward=None)
-        return evaluation_envs[num_envs]
 
-    curve: list[dict[str, Any]] = []
+class Evaluator:
+    """Plays ``--episodes`` compositions of a model and checks them against the bars.
 
-    def evaluate(model: Any, steps: int) -> bool:
-        melodies, _, _ = play_episodes(model, evaluation_envs_of, args.episodes,
-                                       args.deterministic, seed=args.seed)
+    Args:
+        args: The benchmark's arguments.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import numpy as np
+
+        from rewards.note_rnn.batched import load_note_rnn
+
+        self.args = args
+        self.note_rnn = load_note_rnn(args.note_rnn_model)
+        samples = self.note_rnn.sample(args.episodes, SETTING["steps"], seed=args.seed)
+        self.reference = float(np.mean(np.concatenate(self.note_rnn.log_prob(samples))))
+        self.curve: list[dict[str, Any]] = []
+        self._envs: dict[int, Any] = {}
+
+    def envs(self, num_envs: int) -> Any:
+        """A vector env of the setting, without reward (melodies only), made once per size."""
+        from mammad_envs.compat import make_vector
+
+        if num_envs not in self._envs:
+            self._envs[num_envs] = make_vector(ENV_ID, num_envs, **SETTING, reward=None)
+        return self._envs[num_envs]
+
+    def __call__(self, model: Any, steps: int) -> bool:
+        """Evaluates the model (a point of the curve, printed); whether it met every bar."""
+        import numpy as np
+
+        from agents.rollouts import play_episodes
+        from rewards import metrics
+
+        melodies, _, _ = play_episodes(model, self.envs, self.args.episodes,
+                                       self.args.deterministic, seed=self.args.seed)
         table = metrics.evaluate(melodies)
         # The log-likelihood (a forward pass of the Note-RNN over every melody) is computed
         # once the statistics meet their bars: before that it cannot change the verdict.
-        statistics_met = meets(table, 0.0, reference)
-        likelihood = float(np.mean(np.concatenate(note_rnn.log_prob(melodies)))) \
+        statistics_met = meets(table, 0.0, self.reference)
+        likelihood = float(np.mean(np.concatenate(self.note_rnn.log_prob(melodies)))) \
             if statistics_met else None
         point = {"seconds": round(elapsed(), 2), "process_seconds": round(time.process_time(), 2),
-                 "steps": steps,
-                 **{name: table[name] for name in BARS}, "log-likelihood": likelihood,
-                 "met": statistics_met and meets(table, likelihood, reference)}
-        curve.append(point)
+                 "steps": steps, **{name: table[name] for name in BARS},
+                 "log-likelihood": likelihood,
+                 "met": statistics_met and meets(table, likelihood, self.reference)}
+        self.curve.append(point)
         cells = "  ".join(f"{SHORT[name]} {100 * table[name]:5.1f}%" for name in BARS)
         shown = "     -" if likelihood is None else f"{likelihood:6.3f}"
         print(f"{point['seconds']:7.1f} s ({point['process_seconds']:6.1f} s cpu) {steps:>8,} "
-              f"steps  {cells}  "
-              f"log-lik {shown}{'  <- Q quality' if point['met'] else ''}", flush=True)
+              f"steps  {cells}  log-lik {shown}{'  <- Q quality' if point['met'] else ''}",
+              flush=True)
         return point["met"]
+
+
+def evaluate_every(evaluator: Evaluator, args: argparse.Namespace) -> Any:
+    """The training callback: evaluates every ``--eval-every`` steps, stops at the bars."""
+    from stable_baselines3.common.callbacks import BaseCallback
 
     class EvaluateEvery(BaseCallback):
         def __init__(self) -> None:
@@ -209,53 +226,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if self.num_timesteps < self.next:
                 return True
             self.next += args.eval_every
-            if evaluate(self.model, self.num_timesteps) and self.reached is None:
-                self.reached = curve[-1]
+            if evaluator(self.model, self.num_timesteps) and self.reached is None:
+                self.reached = evaluator.curve[-1]
                 if not args.no_stop:
                     self.model.save(args.out / "model.zip")
                     return False
             return True
 
-    env = make_training_env(ENV_ID, n_envs, args.seed, env_kwargs, batched=batched)
-    model = make_agent(args.agent, env, seed=args.seed, hyperparams=hyperparams)
-    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward {reward} "
-          f"(theory x {args.theory_weight:g}, Note-RNN {args.note_rnn_model}), {n_envs} "
-          f"{'batched' if batched else 'scalar'} envs, seed {args.seed}")
-    print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "
-          f"log-likelihood >= {reference:.3f} - {LIKELIHOOD_MARGIN:g} (Note-RNN samples'); "
-          f"set up in {elapsed():.1f} s", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    callback = EvaluateEvery()
-    model.learn(args.max_steps, callback=callback)
-    if callback.reached is None and evaluate(model, int(model.num_timesteps)):
-        callback.reached = curve[-1]
-    if callback.reached is None or args.no_stop:
-        model.save(args.out / "model.zip")
-    wall = elapsed()
-    reached = callback.reached
-    result = {"agent": args.agent, "env": ENV_ID, "env_kwargs": env_kwargs,
-              "hyperparams": hyperparams, "n_envs": n_envs, "batched": batched,
-              "seed": args.seed, "reached": reached is not None,
-              "seconds": None if reached is None else reached["seconds"],
-              "process_seconds": None if reached is None else reached["process_seconds"],
-              "steps": None if reached is None else reached["steps"],
-              "reference log-likelihood": reference, "curve": curve,
-              "command": " ".join(["python -m benchmarks.time_to_quality", *sys.argv[1:]]
-                                  if argv is None else argv),
-              "machine": f"{platform.machine()}, Python {platform.python_version()}",
-              "git_commit": git_commit()}
-    write_config(args.out, {"agent": args.agent, "env": ENV_ID, "env_kwargs": env_kwargs,
-                            "seed": args.seed, "steps": int(model.num_timesteps),
-                            "hyperparams": dict(hyperparams, n_envs=n_envs),
-                            "batched": batched, "git_commit": result["git_commit"],
-                            "versions": versions()})
-    (args.out / "curve.json").write_text(json.dumps(result, indent=2))
+    return EvaluateEvery()
+
+
+def report(args: argparse.Namespace, result: dict[str, Any], steps: int) -> None:
+    """Prints where the bars were met (or not) and where the model is."""
+    reached, curve = result["reached_at"], result["curve"]
     if reached is not None:
         print(f"\nreached Q quality at {result['seconds']:.1f} s wall, "
-              f"{result['process_seconds']:.1f} s of process time "
-              f"({result['steps']:,} steps)")
+              f"{result['process_seconds']:.1f} s of process time ({result['steps']:,} steps)")
     else:
-        print(f"\nnot reached within {int(model.num_timesteps):,} steps ({wall:.1f} s)")
+        print(f"\nnot reached within {steps:,} steps ({elapsed():.1f} s)")
     if reached is not None and args.no_stop:
         held = sum(point["met"] for point in curve if point["steps"] >= reached["steps"])
         later = sum(point["steps"] >= reached["steps"] for point in curve)
@@ -263,6 +251,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     saved = "the final model" if args.no_stop or reached is None else "the model it stopped at"
     print(f"{saved}: {args.out / 'model.zip'}  (mammad evaluate {args.out / 'model.zip'} "
           f"-n 10000)")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Runs the benchmark; returns what it printed, as a dict."""
+    args = build_parser().parse_args(argv)
+
+    import torch
+
+    from agents import make_agent, make_training_env
+    from agents.runs import git_commit, versions, write_config
+
+    torch.set_num_threads(1)
+    chosen = training_settings(args)
+    evaluator = Evaluator(args)
+    env = make_training_env(ENV_ID, chosen["n_envs"], args.seed, chosen["env_kwargs"],
+                            batched=chosen["batched"])
+    model = make_agent(args.agent, env, seed=args.seed, hyperparams=chosen["hyperparams"])
+    print(f"time to RL Tuner's Q quality: {args.agent} on {ENV_ID} {SETTING}, reward "
+          f"{chosen['reward']} (theory x {args.theory_weight:g}, Note-RNN "
+          f"{args.note_rnn_model}), {chosen['n_envs']} "
+          f"{'batched' if chosen['batched'] else 'scalar'} envs, seed {args.seed}")
+    print(f"bars: {', '.join(f'{SHORT[n]} {d} {100 * b:g}%' for n, (d, b) in BARS.items())}, "
+          f"log-likelihood >= {evaluator.reference:.3f} - {LIKELIHOOD_MARGIN:g} (Note-RNN "
+          f"samples'); set up in {elapsed():.1f} s", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    callback = evaluate_every(evaluator, args)
+    model.learn(args.max_steps, callback=callback)
+    if callback.reached is None and evaluator(model, int(model.num_timesteps)):
+        callback.reached = evaluator.curve[-1]
+    if callback.reached is None or args.no_stop:
+        model.save(args.out / "model.zip")
+    reached = callback.reached
+    result = {"agent": args.agent, "env": ENV_ID, "env_kwargs": chosen["env_kwargs"],
+              "hyperparams": chosen["hyperparams"], "n_envs": chosen["n_envs"],
+              "batched": chosen["batched"], "seed": args.seed, "reached": reached is not None,
+              **{key: None if reached is None else reached[key]
+                 for key in ("seconds", "process_seconds", "steps")},
+              "reference log-likelihood": evaluator.reference, "curve": evaluator.curve,
+              "command": " ".join(["python -m benchmarks.time_to_quality", *sys.argv[1:]]
+                                  if argv is None else argv),
+              "machine": f"{platform.machine()}, Python {platform.python_version()}",
+              "git_commit": git_commit()}
+    write_config(args.out, {"agent": args.agent, "env": ENV_ID,
+                            "env_kwargs": chosen["env_kwargs"], "seed": args.seed,
+                            "steps": int(model.num_timesteps),
+                            "hyperparams": dict(chosen["hyperparams"], n_envs=chosen["n_envs"]),
+                            "batched": chosen["batched"], "git_commit": result["git_commit"],
+                            "versions": versions()})
+    (args.out / "curve.json").write_text(json.dumps(result, indent=2))
+    report(args, {**result, "reached_at": reached}, int(model.num_timesteps))
     return result
 
 

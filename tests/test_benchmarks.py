@@ -27,9 +27,11 @@ def test_throughput_benchmark_prints_its_table():
     assert all(len(line.split(" | ")) == 4 for line in lines)  # every row has its 4 cells
 
 
-def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path):
+@pytest.mark.parametrize("agent", ["ppo", "note_rnn_ppo"])
+def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path, agent):
     out = tmp_path / "ttq"
     result = subprocess.run([sys.executable, "-m", "benchmarks.time_to_quality",
+                             "--agent", agent,
                              "--max-steps", "2048", "--eval-every", "1024", "--episodes", "64",
                              "--n-envs", "8", "--hyperparams", "n_steps=64", "batch_size=256",
                              "--out", str(out)], cwd=SCRIPT.parents[1], capture_output=True,
@@ -42,6 +44,10 @@ def test_time_to_quality_prints_its_curve_and_saves_an_evaluable_run(tmp_path):
     saved = json.loads((out / "curve.json").read_text())
     assert saved["batched"] and len(saved["curve"]) == len(curve)
     assert saved["reference log-likelihood"] < 0
+    assert all(point["process_seconds"] > 0 for point in saved["curve"])
+    if agent == "note_rnn_ppo":  # under KL control: no note_rnn reward; the table's Note-RNN
+        assert saved["env_kwargs"]["reward"] == "theory"
+        assert saved["hyperparams"]["note_rnn"] == "rl_tuner"
     from mammad_cli import main
 
     assert main(["evaluate", str(out / "model.zip"), "-n", "8", "--no-progress"]) == 0
