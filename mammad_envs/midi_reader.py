@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 from array import array
 from collections import deque
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 from mido.midifiles.meta import build_meta_message
 
+from mammad_envs.file_limits import check_limit, read_bounded, regular_file_size
 from mammad_envs.melody import STEPS_PER_BEAT
 
 DRUM_CHANNEL = 9
@@ -100,50 +100,12 @@ def read_file(path: str | os.PathLike, max_bytes: int = MAX_MIDI_BYTES) -> bytes
             symbolic links, is empty, or is over ``max_bytes``.
         ValueError: If ``max_bytes`` is not a positive integer.
     """
-    _check_limit("max_bytes", max_bytes)
-    path = Path(path)
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        link = " (a symbolic link to a missing file)" if path.is_symlink() else ""
-        raise FileNotFoundError(f"MIDI file {str(path)!r} does not exist{link}") from None
-    except OSError as error:  # ELOOP, a path through a file, no permission...
-        raise MidiFileError(f"MIDI file {str(path)!r} cannot be read: {error.strerror}") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise MidiFileError(f"{str(path)!r} is a directory, not a MIDI file")
-    if not stat.S_ISREG(status.st_mode):
-        raise MidiFileError(f"{str(path)!r} is a {_kind(status.st_mode)}, not a MIDI file: only "
-                            f"regular files are read")
-    if status.st_size == 0:
+    check_limit("max_bytes", max_bytes)
+    if regular_file_size(path, "MIDI file", MidiFileError) == 0:
         raise MidiFileError(f"MIDI file {str(path)!r} is empty (0 bytes)")
-    if status.st_size > max_bytes:
-        raise MidiFileError(_too_large(path, status.st_size, max_bytes))
-    try:
-        with open(path, "rb") as file:
-            data = file.read(status.st_size + 1)
-    except OSError as error:
-        raise MidiFileError(f"MIDI file {str(path)!r} cannot be read: {error}") from error
-    if len(data) > status.st_size:  # read to one byte past its size: it grew after the check
-        raise MidiFileError(f"MIDI file {str(path)!r} changed while it was read (it grew past "
-                            f"{status.st_size:,} bytes)")
-    return data
-
-
-def _kind(mode: int) -> str:
-    kinds = [(stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket"),
-             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")]
-    return next((name for test, name in kinds if test(mode)), "special file")
-
-
-def _too_large(path: Path, size: int, max_bytes: int) -> str:
-    return (f"MIDI file {str(path)!r} is {size:,} bytes, over the limit of {max_bytes:,} "
-            f"(max_bytes, default mammad_envs.midi.MAX_MIDI_BYTES): pass a larger max_bytes= "
-            f"to load it")
-
-
-def _check_limit(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return read_bounded(path, max_bytes, "MIDI file",
+                        "max_bytes, default mammad_envs.midi.MAX_MIDI_BYTES",
+                        "pass a larger max_bytes= to load it", MidiFileError)
 
 
 def read_tracks(path: Path, data: bytes, max_steps: int,
@@ -160,7 +122,7 @@ def read_tracks(path: Path, data: bytes, max_steps: int,
         MidiFileError: If the bytes are not a complete MIDI file, a track is longer than
             ``max_steps``, or there are over ``max_events`` messages.
     """
-    _check_limit("max_events", max_events)
+    check_limit("max_events", max_events)
     name = str(path)
     if len(data) < 8:
         raise MidiFileError(f"MIDI file {name!r} is truncated: it ends in the middle of a track")
