@@ -9,6 +9,10 @@ A few string values are translated, from fixed tables:
 
 The keys ``n_envs`` (vectorised envs for training, default 1) and ``policy`` are read by the
 command line; every other key goes to the agent's constructor.
+
+A file over ``max_bytes`` (default :data:`MAX_YAML_BYTES`, 1 MiB; the bundled files are a few
+kB) is refused from its size before it is read (:func:`read_yaml_file`), as is a path that is a
+folder, a FIFO or a loop of symbolic links.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from typing import Any
 
 import yaml
 
+from mammad_envs.file_limits import read_bounded
+
+MAX_YAML_BYTES = 2**20
+"""Default limit on a hyperparameter file or run configuration read as YAML: 1 MiB."""
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
                "gelu": "GELU", "silu": "SiLU"}
 SCHEDULED = ("learning_rate", "clip_range")
@@ -43,24 +51,57 @@ def hyperparams_file(agent: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_hyperparams(agent: str, env_id: str, path: str | Path | None = None) -> dict[str, Any]:
+def read_yaml_file(path: str | Path, what: str, max_bytes: int = MAX_YAML_BYTES,
+                   limit: str = "max_bytes, default agents.hyperparams.MAX_YAML_BYTES",
+                   advice: str = "") -> Any:
+    """A YAML file's value, read with ``yaml.safe_load`` once its size is known to be bounded.
+
+    Args:
+        path: The file.
+        what: What it is, for messages ("hyperparameter file", "run configuration").
+        max_bytes: The largest file read; a larger one is refused before it is opened.
+        limit: Names the limit in the message (the argument and its default's constant).
+        advice: Added to the message on invalid YAML (what to do about it).
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        ValueError: If the path is not a regular file, the file is over ``max_bytes``, or it is
+            not valid UTF-8 YAML; the message names the file.
+    """
+    data = read_bounded(path, max_bytes, what, limit,
+                        f"a {what} is a few kB: check the path, or pass a larger max_bytes= to "
+                        f"read it")
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise ValueError(f"{path} is not valid YAML ({type(error).__name__}: {first})"
+                         + (f"; {advice}" if advice else "")) from None
+
+
+def load_hyperparams(agent: str, env_id: str, path: str | Path | None = None, *,
+                     max_bytes: int = MAX_YAML_BYTES) -> dict[str, Any]:
     """An agent's hyperparameters for an env: its ``default`` entry updated with the env's.
 
     Args:
         agent: The agent's name.
         env_id: The env id (e.g. ``"MammadMelody-count-v0"``).
         path: A YAML file to read instead of the bundled one.
+        max_bytes: The largest file read (default :data:`MAX_YAML_BYTES`), checked before it
+            is opened.
 
     Returns:
         A new dict (raw YAML values; see :func:`resolve`).
 
     Raises:
-        ValueError: If the file is not a mapping of mappings.
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If the file is over ``max_bytes``, not a regular file, not valid YAML, or
+            not a mapping of mappings.
     """
     path = Path(path) if path is not None else hyperparams_file(agent)
     if path is None:
         return {}
-    table = yaml.safe_load(path.read_text()) or {}
+    table = read_yaml_file(path, "hyperparameter file", max_bytes) or {}
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
         raise ValueError(f"{path}: expected env ids (or 'default') mapping to hyperparameters")
     merged = copy.deepcopy(table.get(DEFAULT, {}))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,8 @@ PICKLED = ":serialized:"
 BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 BUFFER_SUFFIX = "_replay_buffer.npz"
 PICKLED_BUFFER_SUFFIX = "_replay_buffer.pkl"
+ROLLOUT_SIZE_WARNING = r"You have specified a mini-batch size of \d+, but because the `Rollout"
+"""SB3's warning (PPO, MaskablePPO) that a minibatch does not divide ``n_steps * n_envs``."""
 TRUST_HINT = ("pass --trust-pickle (trust_pickle=True) to load it anyway, only if you trust "
               "whoever made it")
 
@@ -154,14 +157,27 @@ def load_model(cls: type, path: str | os.PathLike, template: Callable[[], Any] |
     entries = pickled_entries(path)
     custom = {}
     if entries:
-        custom = _stand_ins(path, entries, template() if template is not None else None,
-                            trust_pickle)
+        custom = _stand_ins(path, entries, _quiet_template(template), trust_pickle)
     try:
         return cls.load(path, custom_objects=custom, **kwargs)
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, AssertionError,
             zipfile.BadZipFile) as error:
         raise ModelFileError(f"{path} is not a readable {cls.__name__} model: "
                              f"{type(error).__name__}: {error}") from error
+
+
+def _quiet_template(template: Callable[[], Any] | None) -> Any | None:
+    """The template agent, built without SB3's warning about its rollout's size.
+
+    The template is built on one env for its pickled entries only; it never collects a rollout,
+    so a run's ``batch_size`` that does not divide ``n_steps`` x 1 means nothing there (the run
+    trained on ``n_envs`` envs). Other warnings pass.
+    """
+    if template is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=ROLLOUT_SIZE_WARNING, category=UserWarning)
+        return template()
 
 
 def save_replay_buffer(model: Any, path: str | os.PathLike) -> Path | None:

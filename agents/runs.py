@@ -32,7 +32,11 @@ from typing import Any
 
 import yaml
 
+from agents.hyperparams import read_yaml_file
+
 CONFIG = "config.yml"
+MAX_CONFIG_BYTES = 2**20
+"""Default limit on a run's ``config.yml`` (:func:`read_config`): 1 MiB."""
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.zip"
 MODEL = "model.zip"
@@ -199,24 +203,30 @@ def write_config(run: Path, config: dict[str, Any]) -> Path:
     return write_text_atomically(run / CONFIG, yaml.safe_dump(config, sort_keys=False))
 
 
-def read_config(run: str | os.PathLike) -> dict[str, Any]:
+def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
     """Reads a run's ``config.yml`` and checks what every command needs of it.
 
+    Args:
+        run: The run folder.
+        max_bytes: The largest ``config.yml`` read (default :data:`MAX_CONFIG_BYTES`, 1 MiB;
+            one is a few hundred bytes), checked from its size before it is opened.
+
     Raises:
-        ValueError: If the folder is not a run folder, or its ``config.yml`` is malformed or
-            names an agent that is not registered; the message names the file.
+        ValueError: If the folder is not a run folder, or its ``config.yml`` is over
+            ``max_bytes``, not a regular file, malformed, or names an agent that is not
+            registered; the message names the file.
     """
     run = Path(run)
     path = run / CONFIG
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ValueError(f"{str(run)!r} is not a run folder: it has no {CONFIG} (runs are "
                          f"made by `mammad train`)")
     try:
-        config = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid YAML ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else error}); restore it "
-                         f"or start a new run") from None
+        config = read_yaml_file(path, "run configuration", max_bytes,
+                                "max_bytes, default agents.runs.MAX_CONFIG_BYTES",
+                                advice="restore it or start a new run")
+    except FileNotFoundError as error:  # a symbolic link to nothing
+        raise ValueError(str(error)) from None
     required = {"agent", "env", "seed", "steps", "env_kwargs", "hyperparams"}
     if not isinstance(config, dict) or not required <= set(config):
         missing = sorted(required - set(config)) if isinstance(config, dict) else sorted(required)

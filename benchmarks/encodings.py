@@ -7,6 +7,10 @@ Run from the repository root::
     python -m benchmarks.encodings --quick                           # 8 tiny cells (a smoke run)
     python -m benchmarks.report --root benchmarks/runs/encodings     # then docs/benchmarks/encodings.md
 
+A ``--quick`` grid suggests a report under its own root (``benchmarks/runs/encodings-quick/
+report.md``), not the committed page; :mod:`benchmarks.report` refuses to replace a page made
+from more runs than it has anyway.
+
 Every cell (agent, encoding, reward, accompaniment on or off, seed) is one ``mammad train`` run
 in its own process and folder (:mod:`benchmarks.grid`). Two memory baselines: every agent on
 ``binary_stack``, the binary snapshots of the last four 16ths (frame stacking, among the
@@ -61,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.encodings", description=__doc__.splitlines()[0],
         epilog="Then: python -m benchmarks.report --root ROOT (writes "
-               "docs/benchmarks/encodings.md).")
+               "docs/benchmarks/encodings.md; for a --quick grid give --out ROOT/report.md).")
     parser.add_argument("--agents", nargs="+", help=f"registered agents (default "
                         f"{' '.join(DEFAULTS['agents'])})")
     parser.add_argument("--rewards", nargs="+", help=f"rewards, each joined by '+' (default "
@@ -224,9 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ran = sum(not result["cached"] for result in results)
     print(f"{ran} cells run, {len(results) - ran} cached, in {time.monotonic() - started:.1f} s"
-          f"\nruns: {root}\naggregate with: python -m benchmarks.report --root {root} "
-          f"--out docs/benchmarks/encodings.md")
+          f"\nruns: {root}\naggregate with: "
+          + shlex.join(["python", "-m", "benchmarks.report", "--root", str(root), "--out",
+                        str(report_page(root, args.quick))]))
     return 0
+
+
+def report_page(root: Path, quick: bool) -> Path:
+    """Where a grid's report should go: under a quick grid's own root (scratch), else the page."""
+    return root / "report.md" if quick else Path("docs/benchmarks/encodings.md")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ A cell of the report is (agent, encoding, reward, accompaniment), over its seeds
   grid's best run of the task (as Atari scores are random- and human-normalised), so a
   collapsed run of one agent does not squeeze every other run's score.
 
-Every table has the command that made its runs and their git commit beside it. The report is a
+The Settings section gives, once, the commands that made the runs and the page and the runs' git
+commits. The page records its number of runs, and a later report refuses to replace it with one
+of fewer runs unless ``--force`` (:mod:`benchmarks.report_page`). The report is a
 function of the runs and the arguments: the bootstrap draws from a generator seeded by
 ``--seed`` and the name of each estimate.
 """
@@ -33,14 +35,26 @@ import argparse
 import json
 import shlex
 import sys
-import zlib
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.report_page import (
+    RUN_COUNT_MARK,
+    check_overwrite,
+    display_path,
+    portable_command,
+)
+from benchmarks.rliable_stats import (
+    improvement_interval,
+    iqm,
+    iqm_interval,
+    probability_of_improvement,
+    seeded_rng,
+)
 
 RETURN_TAG = "rollout/ep_rew_mean"
 TERM_PREFIX = "reward_terms/"
@@ -155,85 +169,6 @@ def load_runs(root: Path) -> list[Run]:
     return runs
 
 
-# --- rliable's definitions, with numpy -------------------------------------------------------
-
-def iqm(scores: np.ndarray, axis: int | None = None) -> np.ndarray:
-    """The interquartile mean: the mean of the middle half of the scores.
-
-    ``scipy.stats.trim_mean(scores, 0.25)``, as ``rliable.metrics.aggregate_iqm``; ``axis=None``
-    flattens.
-    """
-    scores = np.asarray(scores, dtype=float)
-    if axis is None:
-        scores, axis = scores.reshape(-1), 0
-    ordered = np.sort(scores, axis=axis)
-    count = ordered.shape[axis]
-    cut = int(0.25 * count)
-    return np.take(ordered, np.arange(cut, count - cut), axis=axis).mean(axis=axis)
-
-
-def probability_of_improvement(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> float:
-    """The probability of improvement P(X > Y), as ``rliable.metrics.probability_of_improvement``.
-
-    Per task, the Mann-Whitney U of X's runs over Y's divided by the number of pairs (the
-    probability that a run of X scores above a run of Y, a tie counting half); averaged over
-    tasks.
-
-    Args:
-        x: Per task, the scores of X's runs.
-        y: Per task (the same tasks), the scores of Y's runs.
-    """
-    return float(np.mean([_pairwise_wins(np.asarray(a, float)[None], np.asarray(b, float)[None])
-                          for a, b in zip(x, y, strict=True)]))
-
-
-def _pairwise_wins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per row, the fraction of pairs (a_i, b_j) with a_i > b_j, a tie counting half."""
-    difference = a[:, :, None] - b[:, None, :]
-    return ((difference > 0) + 0.5 * (difference == 0)).mean(axis=(1, 2))
-
-
-def _resample(tasks: Sequence[np.ndarray], reps: int, rng: np.random.Generator) -> list:
-    """Per task, ``reps`` resamples of its runs with replacement: the stratified bootstrap."""
-    return [np.asarray(t, float)[rng.integers(0, len(t), (reps, len(t)))] for t in tasks]
-
-
-def _percentile_interval(values: np.ndarray, size: float) -> tuple[float, float]:
-    alpha = (1 - size) / 2
-    low, high = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
-    return float(low), float(high)
-
-
-def iqm_interval(tasks: Sequence[np.ndarray], reps: int = 50_000, size: float = 0.95,
-                 rng: np.random.Generator | None = None) -> tuple[float, float, float]:
-    """(IQM, low, high): the IQM over every run of every task, and its 95% interval.
-
-    The percentile interval of the stratified bootstrap (runs resampled within each task), as
-    rliable's ``get_interval_estimates(..., method="percentile")``; tasks may have different
-    numbers of runs.
-    """
-    rng = rng or np.random.default_rng(0)
-    point = float(iqm(np.concatenate([np.asarray(t, float) for t in tasks])))
-    samples = np.concatenate(_resample(tasks, reps, rng), axis=1)
-    return (point, *_percentile_interval(iqm(samples, axis=1), size))
-
-
-def improvement_interval(x: Sequence[np.ndarray], y: Sequence[np.ndarray], reps: int = 50_000,
-                         size: float = 0.95, rng: np.random.Generator | None = None
-                         ) -> tuple[float, float, float]:
-    """(P(X > Y), low, high), X's and Y's runs resampled independently within each task."""
-    rng = rng or np.random.default_rng(0)
-    point = probability_of_improvement(x, y)
-    wins = [_pairwise_wins(a, b) for a, b in zip(_resample(x, reps, rng), _resample(y, reps, rng),
-                                                 strict=True)]
-    return (point, *_percentile_interval(np.mean(wins, axis=0), size))
-
-
-def _rng(seed: int, label: str) -> np.random.Generator:
-    """A generator of its own per estimate: adding a method leaves the others' intervals."""
-    return np.random.default_rng([seed, zlib.crc32(label.encode())])
-
-
 ENCODING_ARGUMENTS = ("encoding", "encoding_kwargs", "decay")
 """Env arguments a random policy's return does not depend on."""
 
@@ -323,11 +258,9 @@ def _spread(values: list[float | None], scale: float = 1.0, digits: int = 2,
     return f"{present.mean():.{digits}f} ± {present.std(ddof=1):.{digits}f}{unit}"
 
 
-def _provenance(runs: list[Run]) -> str:
-    commands = sorted({r.grid_command or "(not recorded)" for r in runs})
-    commits = sorted({r.git_commit for r in runs})
-    return (f"*{len(runs)} runs, made by* " + "; ".join(f"`{c}`" for c in commands) +
-            " *at commit* " + ", ".join(f"`{c}`" for c in commits))
+def _runs_note(runs: list[Run]) -> str:
+    """The line above a table: its number of runs (their commands and commits are in Settings)."""
+    return f"*{len(runs)} runs; their commands and commits are under [Settings](#settings).*"
 
 
 def _label(agent: str, encoding: str) -> str:
@@ -351,7 +284,7 @@ def return_tables(runs: list[Run]) -> list[str]:
     for task in sorted({r.task for r in runs}):
         group = [r for r in runs if r.task == task]
         terms = sorted({t for r in group for t in r.scalars if t.startswith(TERM_PREFIX)})
-        lines += [f"### {_task_name(task)}", "", _provenance(group), "",
+        lines += [f"### {_task_name(task)}", "", _runs_note(group), "",
                   "| agent / encoding | seeds | final return | training return |" +
                   "".join(f" {t[len(TERM_PREFIX):]} per step |" for t in terms),
                   "|---|---|---|---|" + "---|" * len(terms)]
@@ -371,7 +304,7 @@ def statistics_tables(runs: list[Run]) -> list[str]:
     lines = []
     for task in sorted({r.task for r in runs}):
         group = [r for r in runs if r.task == task]
-        lines += [f"### {_task_name(task)}", "", _provenance(group), "",
+        lines += [f"### {_task_name(task)}", "", _runs_note(group), "",
                   "| agent / encoding | " + " | ".join(STATISTICS.values()) + " |",
                   "|---|" + "---|" * len(STATISTICS)]
         for (_, _, agent, encoding), cell in sorted(_cells(group).items()):
@@ -391,16 +324,16 @@ def aggregate_tables(runs: list[Run], reps: int, seed: int,
     methods: dict[tuple, dict[tuple, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         methods[run.method][run.task].append(scores[id(run)])
-    lines = ["### Interquartile mean", "", _provenance(runs), "",
+    lines = ["### Interquartile mean", "", _runs_note(runs), "",
              "| agent / encoding | IQM | 95% CI | runs | tasks |", "|---|---|---|---|---|"]
     for method in sorted(methods):
         tasks = [np.array(v) for _, v in sorted(methods[method].items())]
-        point, low, high = iqm_interval(tasks, reps, rng=_rng(seed, f"iqm {method}"))
+        point, low, high = iqm_interval(tasks, reps, rng=seeded_rng(seed, f"iqm {method}"))
         lines.append(f"| {_label(*method)} | {point:.3f} | [{low:.3f}, {high:.3f}] | "
                      f"{sum(map(len, tasks))} | {len(tasks)} |")
     pairs = [(x, y) for i, x in enumerate(sorted(methods)) for y in sorted(methods)[i + 1:]
              if x[0] == y[0] or MEMORY in (x, y)]
-    lines += ["", "### Probability of improvement", "", _provenance(runs), "",
+    lines += ["", "### Probability of improvement", "", _runs_note(runs), "",
               "| X | Y | P(X > Y) | 95% CI | tasks |", "|---|---|---|---|---|"]
     for x, y in pairs:
         common = sorted(set(methods[x]) & set(methods[y]))
@@ -408,7 +341,7 @@ def aggregate_tables(runs: list[Run], reps: int, seed: int,
             continue
         point, low, high = improvement_interval(
             [np.array(methods[x][t]) for t in common], [np.array(methods[y][t]) for t in common],
-            reps, rng=_rng(seed, f"poi {x} {y}"))
+            reps, rng=seeded_rng(seed, f"poi {x} {y}"))
         lines.append(f"| {_label(*x)} | {_label(*y)} | {point:.3f} | [{low:.3f}, {high:.3f}] | "
                      f"{len(common)} |")
     return lines + [""]
@@ -425,6 +358,42 @@ def _curve(runs: list[Run]) -> tuple[np.ndarray, np.ndarray] | None:
     return steps, np.stack([np.interp(steps, *c) for c in curves])
 
 
+MARKERS = "osD^v<>p"
+"""A hollow marker per line of a panel, so that lines on the same points stay told apart."""
+
+
+def _covering(curves: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    """Per curve, how many curves drawn after it lie on it (the same steps and means)."""
+    def same(a: tuple, b: tuple) -> bool:
+        return a[0].shape == b[0].shape and np.allclose(a[0], b[0]) and np.allclose(a[1], b[1])
+
+    return [sum(same(curve, later) for later in curves[i + 1:]) for i, curve in enumerate(curves)]
+
+
+def _panel(axes: Any, cells: dict[tuple, list[Run]], agent: str) -> None:
+    """One panel: per encoding the mean over seeds, banded from the lowest to the highest seed.
+
+    The memory baseline is dashed. Lines that coincide (a quick grid's, say) stay visible: each
+    is drawn wider than the ones drawn over it, with a hollow marker of its own, larger too.
+    """
+    shown = [(key, style) for key, style in
+             [(key, "-") for key in cells if key[2] == agent] +
+             [(key, "--") for key in cells if key[2:] == MEMORY and agent != MEMORY[0]]]
+    drawn = [(key, style, curve) for key, style in sorted(shown)
+             if (curve := _curve(cells[key])) is not None]
+    covering = _covering([(steps, values.mean(axis=0)) for _, _, (steps, values) in drawn])
+    for index, ((key, style, (steps, values)), under) in enumerate(zip(drawn, covering,
+                                                                       strict=True)):
+        label = key[3] if style == "-" else f"{key[3]} + LSTM ({key[2]})"
+        every = max(1, len(steps) // 10)
+        line, = axes.plot(steps, values.mean(axis=0), style, label=label,
+                          linewidth=1.5 + 1.5 * under, marker=MARKERS[index % len(MARKERS)],
+                          markersize=5 + 3 * under, fillstyle="none",
+                          markevery=(index % every, every))
+        axes.fill_between(steps, values.min(axis=0), values.max(axis=0),
+                          color=line.get_color(), alpha=0.2, linewidth=0)
+
+
 def learning_curves(runs: list[Run], folder: Path, prefix: str) -> list[Path]:
     """One PNG per agent x reward, a panel per accompaniment setting, a line per encoding."""
     from matplotlib.figure import Figure
@@ -435,19 +404,7 @@ def learning_curves(runs: list[Run], folder: Path, prefix: str) -> list[Path]:
         figure = Figure(figsize=(5.5 * len(settings), 4), layout="constrained")
         for axes, accompaniment in zip(figure.subplots(1, len(settings), squeeze=False)[0],
                                        settings, strict=True):
-            cells = _cells([r for r in runs if r.task == (reward, accompaniment)])
-            shown = [(key, style) for key, style in
-                     [(key, "-") for key in cells if key[2] == agent] +
-                     [(key, "--") for key in cells if key[2:] == MEMORY and agent != MEMORY[0]]]
-            for key, style in sorted(shown):
-                curve = _curve(cells[key])
-                if curve is None:
-                    continue
-                steps, values = curve
-                label = key[3] if style == "-" else f"{key[3]} + LSTM ({key[2]})"
-                line, = axes.plot(steps, values.mean(axis=0), style, label=label)
-                axes.fill_between(steps, values.min(axis=0), values.max(axis=0),
-                                  color=line.get_color(), alpha=0.2, linewidth=0)
+            _panel(axes, _cells([r for r in runs if r.task == (reward, accompaniment)]), agent)
             axes.set(title=f"{agent}, {_task_name((reward, accompaniment))}", xlabel="env steps",
                      ylabel="training return (ep_rew_mean)")
             axes.grid(alpha=0.3)
@@ -460,38 +417,60 @@ def learning_curves(runs: list[Run], folder: Path, prefix: str) -> list[Path]:
     return written
 
 
-def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 50_000,
-                 seed: int = 0, command: str | None = None,
-                 title: str = "Encodings: binary, count, decay and binary_stack") -> Path:
-    """Writes the report of the finished cells under ``root`` to ``out`` (and its PNGs)."""
-    runs = load_runs(root)
-    images = images or out.parent / "images"
-    pictures = learning_curves(runs, images, out.stem)
-    relative = [_relative(p, out.parent) for p in pictures]
-    references = random_references(runs)
-    spans = {task: (references[task], max(r.final_return for r in runs if r.task == task))
-             for task in sorted(references)}
-    lines = [f"# {title}", "", "Made by:", "", "```bash",
-             *sorted({r.grid_command or "(not recorded)" for r in runs}),
-             command or f"python -m benchmarks.report --root {root} --out {out}", "```", "",
-             f"{len(runs)} finished runs under `{root}`, of "
-             f"{len({(*r.method, *r.task) for r in runs})} cells (agent x encoding x reward x "
-             f"accompaniment). Each number is the mean ± the standard deviation over seeds. "
-             f"The *final return* is the mean episode return of the final model over the run's "
-             f"evaluation episodes (`stats.json`); the *training return* and the reward terms "
-             f"(each term's mean per step) are the last values logged in training "
-             f"(`rollout/ep_rew_mean`, `reward_terms/*`).", "",
-             "## Settings", "", _provenance(runs), "",
+def settings_section(runs: list[Run], root: Path, command: str) -> list[str]:
+    """The Settings section: the runs' and the page's commands, the commits, each agent's settings.
+
+    Said once here; the tables below name only their number of runs.
+    """
+    commands = sorted({portable_command(r.grid_command, root) if r.grid_command
+                       else "(not recorded)" for r in runs})
+    commits = sorted({r.git_commit for r in runs})
+    lines = ["## Settings", "", "Made by these commands (the grid's, then the report's); every "
+             "table below is of these runs:", "", "```bash", *commands,
+             portable_command(command, root), "```", "",
+             "At git commit " + ", ".join(f"`{c}`" for c in commits) + ".", "",
              "| agent | steps | env arguments | hyperparameter overrides | eval episodes |",
              "|---|---|---|---|---|"]
     for agent, setting in sorted({(r.agent, r.setting) for r in runs}):
         steps, env_kwargs, hyperparams, episodes = setting
         lines.append(f"| {agent} | {steps:,} | {' '.join(env_kwargs) or '-'} | "
                      f"{' '.join(hyperparams) or '-'} | {episodes} |")
+    return lines
+
+
+def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 50_000,
+                 seed: int = 0, command: str | None = None,
+                 title: str = "Encodings: binary, count, decay and binary_stack",
+                 force: bool = False) -> Path:
+    """Writes the report of the finished cells under ``root`` to ``out`` (and its PNGs).
+
+    Raises:
+        ValueError: If ``root`` has no finished cell or mixes settings (:func:`load_runs`), or
+            ``out`` is a page made from more runs than ``root`` has and ``force`` is not set
+            (:func:`~benchmarks.report_page.check_overwrite`): before anything is written.
+    """
+    runs = load_runs(root)
+    check_overwrite(out, len(runs), force)
+    images = images or out.parent / "images"
+    pictures = learning_curves(runs, images, out.stem)
+    relative = [_relative(p, out.parent) for p in pictures]
+    references = random_references(runs)
+    spans = {task: (references[task], max(r.final_return for r in runs if r.task == task))
+             for task in sorted(references)}
+    lines = [f"# {title}", "", RUN_COUNT_MARK.format(len(runs)), "",
+             f"{len(runs)} finished runs under `{display_path(root)}`, of "
+             f"{len({(*r.method, *r.task) for r in runs})} cells (agent x encoding x reward x "
+             f"accompaniment). Each number is the mean ± the standard deviation over seeds. "
+             f"The *final return* is the mean episode return of the final model over the run's "
+             f"evaluation episodes (`stats.json`); the *training return* and the reward terms "
+             f"(each term's mean per step) are the last values logged in training "
+             f"(`rollout/ep_rew_mean`, `reward_terms/*`).", "",
+             *settings_section(runs, root, command or shlex.join(
+                 ["python", "-m", "benchmarks.report", "--root", str(root), "--out", str(out)]))]
     lines += ["", "## Final return and reward terms", "", *return_tables(runs),
               "## RL Tuner statistics", "", "Of the final models' melodies (`stats.json`); "
               "fractions as percentages, autocorrelations as coefficients.", "",
-              *statistics_tables(runs), "## Learning curves", "", _provenance(runs), "",
+              *statistics_tables(runs), "## Learning curves", "", _runs_note(runs), "",
               "The mean over seeds; the band spans the lowest to the highest seed. "
               "`binary_stack` is the frame-stacked memory baseline (the binary snapshots of "
               "the last four 16ths); a dashed line is the LSTM memory baseline (RecurrentPPO "
@@ -539,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reps", type=int, default=50_000,
                         help="bootstrap resamples (default 50,000, rliable's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it was made from more runs than --root has "
+                             "(default: refuse)")
     return parser
 
 
@@ -551,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--reps must be at least 1, got {args.reps}")
     command = shlex.join(["python", "-m", "benchmarks.report", *argv])
     try:
-        out = write_report(args.root, args.out, args.images, args.reps, args.seed, command)
+        out = write_report(args.root, args.out, args.images, args.reps, args.seed, command,
+                           force=args.force)
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(f"wrote {out}")

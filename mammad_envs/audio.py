@@ -71,9 +71,13 @@ def missing_fluidsynth() -> str | None:
     Raises:
         AudioEngineError: As :func:`find_soundfont`.
     """
-    missing = [what for what, found in (("the fluidsynth program", shutil.which("fluidsynth")),
-                                        ("a SoundFont", find_soundfont())) if not found]
-    return " and ".join(missing) or None
+    return " and ".join(_missing_for_fluidsynth()) or None
+
+
+def _missing_for_fluidsynth() -> list[str]:
+    """The things fluidsynth rendering lacks here, each in words (empty if none)."""
+    return [what for what, found in (("the fluidsynth program", shutil.which("fluidsynth")),
+                                     ("a SoundFont", find_soundfont())) if not found]
 
 
 def check_engine(engine: str) -> str:
@@ -95,10 +99,12 @@ def check_engine(engine: str) -> str:
                                f"{', '.join(ENGINES)}")
     if engine == "numpy":
         return "numpy"
-    missing = missing_fluidsynth()
+    missing = _missing_for_fluidsynth()
     if missing and engine == "fluidsynth":
+        verb = "are" if len(missing) > 1 else "is"
         raise AudioEngineError(f"audio engine 'fluidsynth' needs the fluidsynth program and a "
-                               f"SoundFont, and {missing} is missing (Debian: apt-get install "
+                               f"SoundFont, and {' and '.join(missing)} {verb} missing (Debian: "
+                               f"apt-get install "
                                f"{DEBIAN_PACKAGES}; or set {SOUNDFONT_VARIABLE} to a .sf2 "
                                f"file); or choose the audio engine 'numpy'")
     return "numpy" if missing else "fluidsynth"

@@ -22,20 +22,25 @@ from elsewhere:
   longer than any tune, while a melody at the cap still loads in a few milliseconds). A file
   with a longer track is refused as soon as a message's time passes the cap, before anything
   of that size is allocated, so a few bytes with a huge delta-time cannot ask for gigabytes:
-  loading needs about 160 bytes per 16th of the melody (10 MB at the default cap), plus what
-  mido needs to parse the file (about 100 bytes per byte of file).
-* **Bad files**: a file that is empty, truncated, not MIDI, malformed in any way mido notices,
-  timed in SMPTE frames (no beats) or at 0 ticks per beat, longer than the cap, or without
-  notes raises :class:`MidiFileError` naming the file and the reason.
+  loading needs about 40 bytes per 16th of the melody (3 MB at the default cap), plus about 12
+  bytes per byte of file to parse it.
+* **Size and event caps**: a file over ``max_bytes`` (default :data:`MAX_MIDI_BYTES` = 16 MiB)
+  is refused from its size on disk, before it is opened; one with over ``max_events`` messages
+  (default :data:`MAX_MIDI_EVENTS` = 4,194,304) is refused at the first message past the cap.
+  Within them a file loads in time and memory linear in its size (about 1-3 MB/s here:
+  ``python -m benchmarks.midi_load``), read by :mod:`mammad_envs.midi_reader` rather than by
+  mido, whose parser builds a Python object per message (about 200 bytes per byte of file).
+* **Bad files**: a path that is a folder, a FIFO, a device or a loop of symbolic links, and a
+  file that is empty, truncated, not MIDI, malformed in any way mido would notice, timed in
+  SMPTE frames (no beats) or at 0 ticks per beat, over a cap, or without notes raises
+  :class:`MidiFileError` naming the file and the reason.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
-from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,28 +51,31 @@ import numpy as np
 from mammad_envs.melody import (
     HOLD,
     MELODY_DTYPE,
-    NUM_PITCHES,
     REST,
     STEPS_PER_BEAT,
     as_melody,
     note_events,
 )
+from mammad_envs.midi_reader import DRUM_CHANNEL as DRUM_CHANNEL  # re-exported
+from mammad_envs.midi_reader import (
+    MAX_MIDI_BYTES,
+    MAX_MIDI_EVENTS,
+    MidiFileError,
+    TrackNotes,
+    read_file,
+    read_tracks,
+)
 
 TICKS_PER_BEAT = 480
 TICKS_PER_STEP = TICKS_PER_BEAT // STEPS_PER_BEAT
-DRUM_CHANNEL = 9
 MELODY_TRACK = "melody"
 ACCOMPANIMENT_TRACK = "accompaniment"
 MAX_MIDI_STEPS = 2**16
 """Default cap on the length of a track read from a file, in 16ths (see the module docstring)."""
 _HIGH_BYTE_RUN = re.compile(rb"[\x80-\xff]{4097}")
 """More bytes in a row with the top bit set than any real file has. The standard's numbers
-(delta-times, lengths) have at most 4 bytes, but mido reads one of any length, in time
-quadratic in it (100 kB of 0xFF take 1.7 s), so such a file is refused before mido sees it."""
-
-
-class MidiFileError(ValueError):
-    """A file that is unreadable, empty, truncated, not MIDI, too long, or has no usable notes."""
+(delta-times, lengths) have at most 4 bytes, but one of any length is read in time quadratic in
+it (as big integers), so such a file is refused before it is parsed."""
 
 
 @dataclass(frozen=True)
@@ -174,107 +182,54 @@ def _note_track(name: str, notes: Sequence[Note], channel: int, velocity: int,
     return track
 
 
-def read_midi_tracks(path: str | os.PathLike, *,
-                     max_steps: int = MAX_MIDI_STEPS) -> list[MidiTrack]:
+def read_midi_tracks(path: str | os.PathLike, *, max_steps: int = MAX_MIDI_STEPS,
+                     max_bytes: int = MAX_MIDI_BYTES,
+                     max_events: int = MAX_MIDI_EVENTS) -> list[MidiTrack]:
     """Reads every track of a MIDI file as notes on the 16th grid (see the module docstring).
 
     Args:
         path: A standard MIDI file.
         max_steps: The longest track accepted, in 16ths (its end-of-track marker and the end
             of its last note); the file is refused as soon as a message passes it.
+        max_bytes: The largest file accepted (default :data:`MAX_MIDI_BYTES`, 16 MiB),
+            checked before the file is opened.
+        max_events: The most messages accepted in all the tracks (default
+            :data:`MAX_MIDI_EVENTS`).
 
     Returns:
         One :class:`MidiTrack` per track of the file, including tracks without notes.
 
     Raises:
         FileNotFoundError: If there is no such file.
-        MidiFileError: If the file cannot be read, is empty, truncated, not a MIDI file, not
-            timed in beats, or has a track longer than ``max_steps``.
-        ValueError: If ``max_steps`` is not a positive integer.
+        MidiFileError: If the path is not a regular file, or the file cannot be read, is empty,
+            over ``max_bytes``, truncated, not a MIDI file, not timed in beats, has a track
+            longer than ``max_steps`` or over ``max_events`` messages.
+        ValueError: If a limit is not a positive integer.
     """
+    return [MidiTrack(track.index, track.name,
+                      tuple(map(Note, track.pitches.tolist(), track.starts.tolist(),
+                                track.ends.tolist())), track.length)
+            for track in _track_notes(path, max_steps, max_bytes, max_events)]
+
+
+def _track_notes(path: str | os.PathLike, max_steps: int, max_bytes: int,
+                 max_events: int) -> list[TrackNotes]:
+    """Every track of a file as note arrays, all limits checked (see :func:`read_midi_tracks`)."""
     _check_max_steps(max_steps)
     path = Path(path)
-    if path.is_dir():
-        raise MidiFileError(f"{str(path)!r} is a directory, not a MIDI file")
-    if not path.is_file():
-        raise FileNotFoundError(f"MIDI file {str(path)!r} does not exist")
-    if path.stat().st_size == 0:
-        raise MidiFileError(f"MIDI file {str(path)!r} is empty (0 bytes)")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise MidiFileError(f"MIDI file {str(path)!r} cannot be read: {error}") from error
+    data = read_file(path, max_bytes)
     if _HIGH_BYTE_RUN.search(data):
         raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: it has over 4,096 bytes "
                             f"in a row with the top bit set (a variable-length number)")
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(data))
-    except EOFError as error:
-        raise MidiFileError(f"MIDI file {str(path)!r} is truncated: it ends in the middle of "
-                            f"a track") from error
-    except MemoryError:
-        raise
-    except Exception as error:  # mido raises OSError, ValueError, KeyError, IndexError,
-        # KeySignatureError... on malformed bytes: all mean "not a valid MIDI file"
-        raise MidiFileError(f"{str(path)!r} is not a valid MIDI file: "
-                            f"{error or type(error).__name__}") from error
-    if midi.type == 2 and not midi.tracks:
+    midi_format, _, tracks = read_tracks(path, data, max_steps, max_events)
+    if midi_format == 2 and not tracks:
         raise MidiFileError(f"MIDI file {str(path)!r} has no tracks")
-    if midi.ticks_per_beat < 0:  # the header's division field, read as a signed number
-        frames, ticks = -(midi.ticks_per_beat >> 8), midi.ticks_per_beat & 0xFF
-        raise MidiFileError(f"MIDI file {str(path)!r} uses SMPTE time code ({frames} frames "
-                            f"per second, {ticks} ticks per frame), which has no beats")
-    if midi.ticks_per_beat == 0:
-        raise MidiFileError(f"MIDI file {str(path)!r} has 0 ticks per beat")
-    return [_read_track(index, track, midi.ticks_per_beat, max_steps, path)
-            for index, track in enumerate(midi.tracks)]
+    return tracks
 
 
 def _check_max_steps(max_steps: int) -> None:
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-
-
-def _too_long(path: Path, index: int, max_steps: int) -> MidiFileError:
-    return MidiFileError(
-        f"MIDI file {str(path)!r} is too long: track {index} goes past {max_steps:,} 16ths "
-        f"({max_steps / (4 * STEPS_PER_BEAT):,g} bars of 4/4), the cap on a melody's length "
-        f"(max_steps)")
-
-
-def _read_track(index: int, track: mido.MidiTrack, ticks_per_beat: int, max_steps: int,
-                path: Path) -> MidiTrack:
-    ticks_per_step = ticks_per_beat / STEPS_PER_BEAT
-    max_ticks = max_steps * ticks_per_beat  # compared with tick * STEPS_PER_BEAT: exact ints
-    name = ""
-    tick = 0
-    open_notes: dict[tuple[int, int], deque[int]] = defaultdict(deque)
-    raw: list[tuple[int, int, int]] = []  # (pitch, start tick, end tick)
-    for message in track:
-        tick += message.time
-        if tick * STEPS_PER_BEAT > max_ticks:
-            raise _too_long(path, index, max_steps)
-        if message.type == "track_name" and not name:
-            name = message.name
-        if message.type not in ("note_on", "note_off") or message.channel == DRUM_CHANNEL:
-            continue
-        key = (message.channel, message.note)
-        if message.type == "note_on" and message.velocity > 0:
-            open_notes[key].append(tick)
-        elif open_notes[key]:
-            raw.append((message.note, open_notes[key].popleft(), tick))
-    for (_, pitch), starts in open_notes.items():  # notes never switched off end with the track
-        raw.extend((pitch, start, tick) for start in starts)
-    notes = []
-    for pitch, start_tick, end_tick in raw:
-        start = round(start_tick / ticks_per_step)
-        end = max(round(end_tick / ticks_per_step), start + 1)
-        notes.append(Note(pitch, start, end))
-    notes.sort(key=lambda note: (note.start, note.pitch))
-    length = math.ceil(tick / ticks_per_step - 1e-9)
-    if max([length] + [note.end for note in notes]) > max_steps:  # a last note made one 16th
-        raise _too_long(path, index, max_steps)
-    return MidiTrack(index, name, tuple(notes), length)
 
 
 def skyline(notes: Iterable[Note], length: int) -> np.ndarray:
@@ -287,17 +242,34 @@ def skyline(notes: Iterable[Note], length: int) -> np.ndarray:
     Returns:
         A melody array of ``length`` entries.
     """
+    columns = np.array([(n.pitch, n.start, n.end) for n in notes], dtype=np.int64).reshape(-1, 3)
+    return _skyline(columns[:, 0], columns[:, 1], columns[:, 2], length)
+
+
+def _skyline(pitches: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+             length: int) -> np.ndarray:
+    """:func:`skyline` of notes given as arrays, in time linear in the notes and the length.
+
+    The top note is found pitch by pitch, lowest first, each pitch's sounding 16ths counted
+    with a running sum of its note starts less its note ends.
+    """
+    inside = starts < length
+    pitches, starts, ends = pitches[inside], starts[inside], np.minimum(ends[inside], length)
     top = np.full(length, -1, dtype=np.int64)
-    struck = np.zeros((length, NUM_PITCHES), dtype=bool)
-    for note in notes:
-        if note.start >= length:
+    sounding = ends > starts
+    order = np.argsort(pitches[sounding], kind="stable")
+    by_pitch = [column[sounding][order] for column in (pitches, starts, ends)]
+    bounds = np.flatnonzero(np.diff(by_pitch[0])) + 1
+    for first, last in zip([0, *bounds.tolist()], [*bounds.tolist(), len(order)], strict=True):
+        if first == last:
             continue
-        span = slice(note.start, min(note.end, length))
-        top[span] = np.maximum(top[span], note.pitch)
-        struck[note.start, note.pitch] = True
-    steps = np.arange(length)
+        count = (np.bincount(by_pitch[1][first:last], minlength=length + 1)
+                 - np.bincount(by_pitch[2][first:last], minlength=length + 1))
+        top[np.cumsum(count[:length]) > 0] = by_pitch[0][first]
+    struck = np.zeros(length, dtype=bool)  # a note of the top pitch starts at that 16th
+    struck[starts[top[starts] == pitches]] = True
     previous = np.concatenate(([-1], top[:-1]))
-    onset = (top >= 0) & (struck[steps, np.maximum(top, 0)] | (top != previous))
+    onset = (top >= 0) & (struck | (top != previous))
     silence_starts = (top < 0) & (previous >= 0)
     melody = np.full(length, HOLD, dtype=MELODY_DTYPE)
     melody[onset] = top[onset]
@@ -313,6 +285,8 @@ def load_midi(
     steps: int | None = None,
     *,
     max_steps: int = MAX_MIDI_STEPS,
+    max_bytes: int = MAX_MIDI_BYTES,
+    max_events: int = MAX_MIDI_EVENTS,
 ) -> np.ndarray:
     """Loads the melody of a MIDI file as a canonical melody array.
 
@@ -326,38 +300,41 @@ def load_midi(
         max_steps: Cap on the length of the melody and of every track of the file, in 16ths
             (default :data:`MAX_MIDI_STEPS` = 65,536; see the module docstring). It bounds the
             memory a file can make this function allocate.
+        max_bytes: The largest file accepted (default :data:`MAX_MIDI_BYTES`, 16 MiB), checked
+            from its size before it is opened.
+        max_events: The most messages accepted in all the file's tracks (default
+            :data:`MAX_MIDI_EVENTS` = 4,194,304); the file is refused at the first one past it.
 
     Returns:
         The melody (see the module docstring for how chords and overlaps are resolved).
 
     Raises:
         FileNotFoundError: If there is no such file.
-        MidiFileError: If the file is not a readable MIDI file timed in beats, a track is longer
-            than ``max_steps``, or the track has no notes.
+        MidiFileError: If the path is not a regular file (a folder, a FIFO, a loop of
+            symbolic links...), the file is over ``max_bytes``, is not a readable MIDI file
+            timed in beats, has a track longer than ``max_steps`` or over ``max_events``
+            messages, or the track has no notes.
         ValueError: If ``track`` names no track of the file, ``steps`` is not positive or is
-            more than ``max_steps``, or ``max_steps`` is not a positive integer.
+            more than ``max_steps``, or a limit is not a positive integer.
     """
     _check_max_steps(max_steps)
     if steps is not None and (not isinstance(steps, int) or steps <= 0):
         raise ValueError(f"steps must be a positive integer or None, got {steps!r}")
     if steps is not None and steps > max_steps:
         raise ValueError(f"steps={steps} is more than max_steps={max_steps}")
-    tracks = read_midi_tracks(path, max_steps=max_steps)
+    tracks = _track_notes(path, max_steps, max_bytes, max_events)
     chosen = _choose_track(tracks, track, path)
-    length = steps if steps is not None else max(
-        [chosen.length] + [note.end for note in chosen.notes]
-    )
-    return skyline(chosen.notes, length)
+    length = steps if steps is not None else max(chosen.length, int(chosen.ends.max(initial=0)))
+    return _skyline(chosen.pitches, chosen.starts, chosen.ends, length)
 
 
-def _choose_track(tracks: list[MidiTrack], track: int | str | None,
-                  path: str | os.PathLike) -> MidiTrack:
+def _choose_track(tracks: list[TrackNotes], track: int | str | None,
+                  path: str | os.PathLike) -> TrackNotes:
     """The track to read; a track named "melody" may be silent, any other needs notes."""
-    choices = ", ".join(f"{t.index} ({t.name or 'unnamed'}, {len(t.notes)} notes)"
-                        for t in tracks)
+    choices = ", ".join(f"{t.index} ({t.name or 'unnamed'}, {t.count} notes)" for t in tracks)
     if track is None:
         named = [t for t in tracks if t.name.strip().lower() == MELODY_TRACK and t.length]
-        with_notes = [t for t in tracks if t.notes]
+        with_notes = [t for t in tracks if t.count]
         if not named and not with_notes:
             raise MidiFileError(f"MIDI file {str(path)!r} has no notes (outside the drum "
                                 f"channel)")
@@ -369,7 +346,7 @@ def _choose_track(tracks: list[MidiTrack], track: int | str | None,
     if not matches:
         raise ValueError(f"MIDI file {str(path)!r} has no track {track!r}; its tracks: {choices}")
     chosen = matches[0]
-    if not chosen.notes and not (chosen.name == MELODY_TRACK and chosen.length):
+    if not chosen.count and not (chosen.name == MELODY_TRACK and chosen.length):
         raise MidiFileError(f"track {track!r} of MIDI file {str(path)!r} has no notes; "
                             f"its tracks: {choices}")
     return chosen

@@ -12,6 +12,7 @@ reward term.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -22,10 +23,14 @@ import numpy as np
 import torch
 
 from mammad_envs.compat import require_imitation
+from mammad_envs.file_limits import read_bounded
 
 FORMAT = "mammad-envs/imitation-reward-net"
 ALGORITHMS = ("gail", "airl")
 REWARD_SUFFIX = "_reward.pt"
+MAX_REWARD_NET_BYTES = 128 * 2**20
+"""Default limit on a reward-network file (:func:`load_reward_net`): 128 MiB; one is a few kB
+to a few MB. A larger file is refused from its size, before it is opened."""
 
 NET_KWARGS = {
     "gail": ("hid_sizes", "use_state", "use_action", "use_next_state", "use_done", "dropout_prob",
@@ -230,11 +235,14 @@ def save_reward_net(path: str | os.PathLike, algorithm: str, net: Any,
     return path
 
 
-def load_reward_net(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
+def load_reward_net(path: str | os.PathLike, *, max_bytes: int = MAX_REWARD_NET_BYTES
+                    ) -> tuple[Any, dict[str, Any]]:
     """Reads a file written by :func:`save_reward_net` (``torch.load(weights_only=True)``).
 
     Args:
         path: The ``_reward.pt`` file, or the agent's ``.zip`` beside it.
+        max_bytes: The largest file read (default :data:`MAX_REWARD_NET_BYTES`), checked from
+            its size before it is opened.
 
     Returns:
         ``(net, payload)``: the rebuilt network (as :func:`build_reward_net` builds it, in eval
@@ -242,14 +250,18 @@ def load_reward_net(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
 
     Raises:
         FileNotFoundError: If there is no such file.
-        ValueError: If the file is not such a reward network.
+        ValueError: If the file is over ``max_bytes``, not a regular file (a folder, a FIFO...)
+            or not such a reward network.
     """
     path = reward_file(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"no reward network at {path} (GAILAgent.save and "
                                 f"AIRLAgent.save write <stem>{REWARD_SUFFIX} beside <stem>.zip)")
+    data = read_bounded(path, max_bytes, "reward network",
+                        "max_bytes, default rewards.reward_nets.MAX_REWARD_NET_BYTES",
+                        "pass a larger max_bytes= to load it")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a foreign file
         raise ValueError(f"{path} is not a reward network saved by GAILAgent/AIRLAgent.save: "
                          f"torch.load(weights_only=True) failed ({type(error).__name__}: "

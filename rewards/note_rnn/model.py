@@ -12,7 +12,9 @@ High-level methods take and return numpy (:meth:`NoteRNN.log_prob`, :meth:`NoteR
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mammad_envs.file_limits import read_bounded
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import (
     INPUT_VOCABULARY,
@@ -32,12 +35,16 @@ from rewards.note_rnn.tokens import (
     tokens_to_melody,
 )
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "PRETRAINED", "NoteRNN", "WEIGHTS_FILE"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_WEIGHTS_BYTES", "PRETRAINED", "NoteRNN",
+           "WEIGHTS_FILE"]
 
 FORMAT: str = "mammad-envs/note-rnn"
 """The ``format`` entry of a weights file."""
 FORMAT_VERSION: int = 1
 """The ``format_version`` entry of a weights file."""
+MAX_WEIGHTS_BYTES: int = 128 * 2**20
+"""Default limit on a weights file (:meth:`NoteRNN.load`): 128 MiB; the shipped ones are 1.4 MB.
+A larger file is refused from its size, before it is opened."""
 WEIGHTS_FILE: str = "note_rnn.pt"
 """Name of the shipped default weights file in ``rewards/note_rnn/weights/``."""
 PRETRAINED: dict[str, str] = {"default": WEIGHTS_FILE, "rl_tuner": "note_rnn_rl_tuner.pt"}
@@ -334,25 +341,31 @@ class NoteRNN(nn.Module):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> NoteRNN:
+    def load(cls, path: str | Path, *, max_bytes: int = MAX_WEIGHTS_BYTES) -> NoteRNN:
         """Loads a weights file written by :meth:`save`, with ``torch.load(weights_only=True)``.
 
         Args:
             path: The file.
+            max_bytes: The largest file read (default :data:`MAX_WEIGHTS_BYTES`), checked from
+                its size before it is opened.
 
         Returns:
             The model, in eval mode.
 
         Raises:
             FileNotFoundError: If the file is missing.
-            ValueError: If the file is not a valid Note-RNN weights file (corrupt, a plain
-                pickle, or another format); the message names the file.
+            ValueError: If the file is over ``max_bytes``, not a regular file (a folder, a
+                FIFO...) or not a valid Note-RNN weights file (corrupt, a plain pickle, or
+                another format); the message names the file.
         """
         path = Path(path)
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise FileNotFoundError(f"Note-RNN weights file not found: {path}")
+        data = read_bounded(path, max_bytes, "Note-RNN weights file",
+                            "max_bytes, default rewards.note_rnn.model.MAX_WEIGHTS_BYTES",
+                            "pass a larger max_bytes= to load it")
         try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as error:  # noqa: BLE001 (torch raises many kinds on bad files)
             raise ValueError(f"{path} is not a valid Note-RNN weights file (it must load with "
                              f"torch.load(weights_only=True)): {error}") from error

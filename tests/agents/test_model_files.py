@@ -152,3 +152,25 @@ def test_a_pickle_file_is_not_an_npz(tmp_path):
     model.save_replay_buffer(tmp_path / "sb3.pkl")  # SB3's own format, a pickle
     with pytest.raises(ModelFileError, match="not a readable replay buffer"):
         load_replay_buffer(model, tmp_path / "sb3.pkl")
+
+
+def test_loading_a_ppo_run_for_inference_does_not_warn_about_its_minibatches(tmp_path):
+    """The run trained 2 envs x 32 steps in minibatches of 64; loaded onto one env the template
+    agent's rollout (32) is smaller than a minibatch, which SB3 warns about (the ppo.yml shape:
+    32 envs x 32 steps in minibatches of 512)."""
+    import warnings
+
+    from agents.cli import main
+    from agents.runs import read_config
+    from agents.training import load_run_model
+
+    main(["train", "--agent", "ppo", "--env", ENV, "--env-kwargs", "steps=16", "--steps", "64",
+          "--n-envs", "2", "--hyperparams", "n_steps=32", "batch_size=64", "--runs-dir",
+          str(tmp_path), "--no-progress", "--eval-episodes", "2", "--samples", "0"])
+    run = next(tmp_path.iterdir())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_run_model(run, run / "model.zip", read_config(run))
+    assert model.batch_size == 64 and model.n_steps == 32  # the run's own, as saved
+    assert not [w for w in caught if "mini-batch size" in str(w.message)], \
+        [str(w.message) for w in caught]

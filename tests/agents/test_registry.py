@@ -86,6 +86,38 @@ def test_yaml_env_entries_override_default(tmp_path):
         load_hyperparams("ppo", "x", path)
 
 
+def test_a_hyperparameter_file_is_bounded_and_named(tmp_path, monkeypatch):
+    import os
+
+    import yaml
+
+    from agents.hyperparams import MAX_YAML_BYTES
+
+    path = tmp_path / "ppo.yml"
+    path.write_text("default:\n  n_steps: [64\n")
+    with pytest.raises(ValueError, match="ppo.yml is not valid YAML .ParserError"):
+        load_hyperparams("ppo", "x", path)
+    path.write_text("default:\n  n_steps: 64\n")
+    with pytest.raises(ValueError, match=r"hyperparameter file '.*ppo.yml' is 23 bytes, over the "
+                                         r"limit of 22 \(max_bytes, default "
+                                         r"agents.hyperparams.MAX_YAML_BYTES\)"):
+        load_hyperparams("ppo", "x", path, max_bytes=22)
+    assert load_hyperparams("ppo", "x", path, max_bytes=23) == {"n_steps": 64}
+    monkeypatch.setattr(yaml, "safe_load", lambda text: pytest.fail("parsed"))
+    with open(path, "wb") as file:  # sparse: over the limit, nothing written
+        file.truncate(MAX_YAML_BYTES + 1)
+    with pytest.raises(ValueError, match="is 1,048,577 bytes, over the limit of 1,048,576"):
+        load_hyperparams("ppo", "x", path)
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(ValueError, match=r"ppo.yml' is a FIFO \(named pipe\), not a "
+                                         r"hyperparameter file"):
+        load_hyperparams("ppo", "x", path)
+    with pytest.raises(FileNotFoundError, match="hyperparameter file '.*missing.yml' does not "
+                                                "exist"):
+        load_hyperparams("ppo", "x", tmp_path / "missing.yml")
+
+
 def test_yaml_strings_are_never_evaluated(tmp_path):
     values = parse_overrides(["learning_rate=__import__('os').getcwd()",
                               "policy_kwargs={net_arch: [32], activation_fn: tanh}",

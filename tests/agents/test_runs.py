@@ -128,3 +128,45 @@ def test_the_training_callbacks_are_still_reachable_from_runs():
     assert agents.runs.RewardTermLogger is agents.callbacks.RewardTermLogger
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         agents.runs.nothing  # noqa: B018
+
+
+def test_read_config_refuses_a_large_or_special_file_before_reading_it(tmp_path, monkeypatch):
+    import os
+
+    import agents.runs
+
+    monkeypatch.setattr(yaml, "safe_load", lambda text: pytest.fail("parsed"))
+    with open(tmp_path / "config.yml", "wb") as file:  # sparse: 1 MiB + 1, nothing written
+        file.truncate(agents.runs.MAX_CONFIG_BYTES + 1)
+    with pytest.raises(ValueError, match=r"run configuration '.*config.yml' is 1,048,577 bytes, "
+                                         r"over the limit of 1,048,576 \(max_bytes, default "
+                                         r"agents.runs.MAX_CONFIG_BYTES\): a run configuration "
+                                         r"is a few kB: check the path, or pass a larger "
+                                         r"max_bytes= to read it"):
+        read_config(tmp_path)
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(CONFIG))
+    size = (tmp_path / "config.yml").stat().st_size
+    with pytest.raises(ValueError, match=f"is {size} bytes, over the limit of {size - 1} "):
+        read_config(tmp_path, max_bytes=size - 1)
+    (tmp_path / "config.yml").unlink()
+    os.mkfifo(tmp_path / "config.yml")  # opening it would wait for a writer
+    with pytest.raises(ValueError, match=r"config.yml' is a FIFO \(named pipe\), not a run "
+                                         r"configuration: only regular files are read"):
+        read_config(tmp_path)
+    (tmp_path / "config.yml").unlink()
+    (tmp_path / "config.yml").symlink_to(tmp_path / "config.yml")
+    with pytest.raises(ValueError, match="config.yml' cannot be read: Too many levels of "
+                                         "symbolic links"):
+        read_config(tmp_path)
+    (tmp_path / "config.yml").unlink()
+    (tmp_path / "config.yml").mkdir()
+    with pytest.raises(ValueError, match="config.yml' is a directory, not a run configuration"):
+        read_config(tmp_path)
+    (tmp_path / "config.yml").rmdir()
+    (tmp_path / "config.yml").symlink_to(tmp_path / "gone.yml")
+    with pytest.raises(ValueError, match="config.yml' does not exist .a symbolic link to a "
+                                         "missing file"):
+        read_config(tmp_path)
+    (tmp_path / "config.yml").unlink()
+    with pytest.raises(ValueError, match="is not a run folder: it has no config.yml"):
+        read_config(tmp_path)

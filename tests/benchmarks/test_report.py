@@ -168,8 +168,14 @@ def test_the_report_of_made_up_runs(made_up_grid, tmp_path):
     tables = [i for i, line in enumerate(lines)
               if line.startswith("| ") and not lines[i - 1].startswith("|")]
     assert len(tables) == 5  # settings, returns, statistics, IQM, P(X > Y)
-    for start in tables:  # the command and the commit beside every table
-        assert f"`{GRID_COMMAND}` *at commit* `c0ffee`" in lines[start - 2]
+    settings = text.split("## Settings")[1].split("\n## ")[0]
+    assert f"```bash\n{GRID_COMMAND}\npython -m benchmarks.report --root " in settings
+    assert "At git commit `c0ffee`." in settings
+    assert text.count(GRID_COMMAND) == 1 and text.count("c0ffee") == 1  # said once
+    for start in tables[1:]:  # every other table names its runs and points to the settings
+        assert lines[start - 2] == ("*12 runs; their commands and commits are under "
+                                   "[Settings](#settings).*")
+    assert "<!-- benchmarks.report: made from 12 runs -->" in text
 
     images = sorted((tmp_path / "docs" / "images").iterdir())
     assert [p.name for p in images] == ["encodings_ppo_theory.png",
@@ -243,6 +249,41 @@ def test_the_report_refuses_an_empty_or_mixed_root(tmp_path):
     assert result.returncode == 2 and "different settings" in result.stderr
 
 
+def test_the_report_refuses_to_replace_a_page_of_more_runs(made_up_grid, tmp_path):
+    page = tmp_path / "docs" / "encodings.md"
+    write_report(made_up_grid, page, reps=200)
+    before = {p: p.read_bytes() for p in [page, *(tmp_path / "docs" / "images").iterdir()]}
+    small = tmp_path / "small"
+    make_cell(small, "ppo", "count", 0, -1.0, curve=False)
+    with pytest.raises(ValueError, match=r"encodings.md was made from 12 runs and this report "
+                                         r"has only 1: refusing to overwrite it .*--force"):
+        write_report(small, page, reps=200)
+    assert {p: p.read_bytes() for p in before} == before  # the page and its PNGs untouched
+    result = subprocess.run([sys.executable, "-m", "benchmarks.report", "--root", str(small),
+                             "--out", str(page), "--reps", "200"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "made from 12 runs" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and page.read_bytes() == before[page]
+    write_report(made_up_grid, page, reps=200)  # as many runs: replaced
+    assert "<!-- benchmarks.report: made from 1 runs -->" in write_report(
+        small, page, reps=200, force=True).read_text()
+
+
+def test_curves_on_the_same_points_stay_visible():
+    from matplotlib.figure import Figure
+
+    curve = (np.array([128, 256]), np.array([1.0, 2.0]))
+    runs = [report.Run("ppo", encoding, "theory", False, seed, (), 0.0, {},
+                       scalars={report.RETURN_TAG: curve})
+            for encoding in ("binary", "count", "decay") for seed in (0, 1)]
+    axes = Figure().subplots()
+    report._panel(axes, report._cells(runs), "ppo")
+    widths = [line.get_linewidth() for line in axes.lines]
+    markers = [line.get_marker() for line in axes.lines]
+    assert widths[0] > widths[1] > widths[2]  # each wider than the ones drawn over it
+    assert len(set(markers)) == 3 and {line.get_fillstyle() for line in axes.lines} == {"none"}
+
+
 # --- the report of the quick grid ---------------------------------------------------------------
 
 @pytest.mark.slow
@@ -271,7 +312,7 @@ def test_the_report_of_the_quick_grid_matches_its_stats_files(quick_grid, tmp_pa
         assert row(statistics, f"ppo / {encoding}")[2] == \
             f"{not_in_key.mean():.1f} ± {not_in_key.std(ddof=1):.1f}%"
     config = yaml.safe_load(next(quick_grid.root.glob("*/*/config.yml")).read_text())
-    assert f"*at commit* `{config['git_commit']}`" in text
-    assert "`python -m benchmarks.encodings --quick --root" in text
+    assert f"At git commit `{config['git_commit']}`." in text
+    assert "\npython -m benchmarks.encodings --quick --root" in text
     assert "| theory per step |" in text  # the reward term, from the TensorBoard logs
     assert (tmp_path / "images" / "encodings_ppo_theory.png").read_bytes().startswith(PNG)

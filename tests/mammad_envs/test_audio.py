@@ -57,8 +57,22 @@ def test_fluidsynth_renders_with_a_soundfont(tmp_path):
     assert len(frames) > 0 and np.abs(np.frombuffer(frames, dtype=f"<i{width}")).max() > 0
 
 
+def hide_fluidsynth(monkeypatch, tmp_path, program=False, soundfont=False):
+    """Fakes what this machine has, whatever it really has: the fluidsynth program on PATH
+    (``program``) and a SoundFont (``soundfont``, an empty file named by ``$MAMMAD_SOUNDFONT``);
+    the SoundFonts of Debian's packages are hidden either way."""
+    found = "/usr/bin/fluidsynth" if program else None
+    monkeypatch.setattr(audio.shutil, "which", lambda name: found)
+    monkeypatch.setattr(audio, "SOUNDFONTS", (str(tmp_path / "not-installed.sf2"),))
+    monkeypatch.delenv(audio.SOUNDFONT_VARIABLE, raising=False)
+    if soundfont:
+        font = tmp_path / "font.sf2"
+        font.write_bytes(b"")
+        monkeypatch.setenv(audio.SOUNDFONT_VARIABLE, str(font))
+
+
 def test_auto_falls_back_to_numpy(tmp_path, monkeypatch):
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    hide_fluidsynth(monkeypatch, tmp_path)
     assert audio.render_wav(tmp_path / "x.wav", [60])[1] == "numpy"
     with pytest.raises(RuntimeError, match="needs the fluidsynth program and a SoundFont"):
         audio.render_wav(tmp_path / "y.wav", [60], engine="fluidsynth")
@@ -66,8 +80,8 @@ def test_auto_falls_back_to_numpy(tmp_path, monkeypatch):
         audio.render_wav(tmp_path / "z.wav", [60], engine="midi")
 
 
-def test_fluidsynth_test_is_skipped_without_fluidsynth_except_under_ci(monkeypatch):
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+def test_fluidsynth_test_is_skipped_without_fluidsynth_except_under_ci(monkeypatch, tmp_path):
+    hide_fluidsynth(monkeypatch, tmp_path, soundfont=True)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="needs the fluidsynth program.*CI installs"):
         fluidsynth_or_skip()
@@ -76,19 +90,19 @@ def test_fluidsynth_test_is_skipped_without_fluidsynth_except_under_ci(monkeypat
 
 
 def test_check_engine_names_what_is_missing_and_the_packages(monkeypatch, tmp_path):
-    monkeypatch.delenv(audio.SOUNDFONT_VARIABLE, raising=False)
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    hide_fluidsynth(monkeypatch, tmp_path, soundfont=True)
     with pytest.raises(ValueError, match="the fluidsynth program is missing .*apt-get install "
                                          "fluidsynth timgm6mb-soundfont"):
         audio.check_engine("fluidsynth")
     assert audio.check_engine("auto") == "numpy" and audio.check_engine("numpy") == "numpy"
-    monkeypatch.setattr(audio.shutil, "which", lambda name: "/usr/bin/fluidsynth")
-    monkeypatch.setattr(audio, "SOUNDFONTS", (str(tmp_path / "none.sf2"),))
+    hide_fluidsynth(monkeypatch, tmp_path)
+    with pytest.raises(ValueError, match="and the fluidsynth program and a SoundFont are "
+                                         "missing .*apt-get install"):
+        audio.check_engine("fluidsynth")
+    hide_fluidsynth(monkeypatch, tmp_path, program=True)
     with pytest.raises(ValueError, match="and a SoundFont is missing .*timgm6mb-soundfont"):
         audio.check_engine("fluidsynth")
-    soundfont = tmp_path / "font.sf2"
-    soundfont.write_bytes(b"")
-    monkeypatch.setenv(audio.SOUNDFONT_VARIABLE, str(soundfont))
+    hide_fluidsynth(monkeypatch, tmp_path, program=True, soundfont=True)
     assert audio.check_engine("fluidsynth") == audio.check_engine("auto") == "fluidsynth"
     with pytest.raises(ValueError, match="unknown audio engine 'midi': choose one of auto, "
                                          "fluidsynth, numpy"):

@@ -2,10 +2,9 @@
 
 Each mutated file must load within the hypothesis deadline and with a traced memory peak
 (tracemalloc sees numpy's allocations) below ``BYTES_PER_STEP * max_steps + BYTES_PER_FILE_BYTE
-* len(file) + SLACK``: loading a melody of n 16ths takes about 160 bytes per 16th (the
-skyline's 128-pitch onset table plus a few int64 arrays), and mido about 100 bytes per byte
-of file (measured); the bounds leave some margin (the worst of 3,000 examples used 60% of
-the bound). A loader that allocated for a length past the
+* len(file) + SLACK``: loading a melody of n 16ths takes about 40 bytes per 16th (a few int64
+arrays), and parsing about 12 bytes per byte of file (measured; mido's parser, used before,
+took about 100); the bounds leave a wide margin. A loader that allocated for a length past the
 cap would blow the bound by orders of magnitude.
 """
 

@@ -1,6 +1,7 @@
 """python -m rewards.evaluate."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -105,3 +106,16 @@ def test_folder_without_a_loadable_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"none of the 4 MIDI files in '{tmp_path}' loads" in err
     assert all(f"{name}' {reason}" in err for name, reason in reasons.items())
+
+
+def test_entries_that_are_not_midi_files_are_named_not_dropped(tmp_path, capsys):
+    write_midi(tmp_path / "good.mid", [60, 62, 64, 65])
+    (tmp_path / "loop.mid").symlink_to(tmp_path / "loop.mid")
+    os.mkfifo(tmp_path / "pipe.mid")  # read, it would wait for a writer forever
+    (tmp_path / "tunes.mid").mkdir()
+    assert main(["--midi", str(tmp_path)])["compositions"] == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skipped 3 of 4 MIDI files:")
+    assert "loop.mid' cannot be read: Too many levels of symbolic links" in err
+    assert "pipe.mid' is a FIFO (named pipe), not a MIDI file" in err
+    assert "tunes.mid' is a directory, not a MIDI file" in err

@@ -133,8 +133,8 @@ def on_disk_caches():
 def test_the_cached_corpus_keeps_the_lenient_rules(monkeypatch):
     caches = on_disk_caches()
     if not caches:
-        pytest.skip(f"no folk corpus cached in {folk.default_cache_dir()} (mammad-train-note-rnn "
-                    "--data folk builds it, with music21)")
+        pytest.skip(f"no folk corpus cached in {folk.default_cache_dir()} (python -m "
+                    "rewards.note_rnn.train --data folk builds it, with music21)")
     for collection, version in caches.items():
         monkeypatch.setattr(folk, "require_music21", lambda version=version: version)
         monkeypatch.setattr(folk, "_convert_collection", None)  # a conversion would fail
