@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from mammad_envs.errors import MammadError
+
 PICKLED = ":serialized:"
 """The key SB3 puts in a JSON entry that holds a cloudpickled value."""
 BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -38,7 +40,7 @@ TRUST_HINT = ("pass --trust-pickle (trust_pickle=True) to load it anyway, only i
               "whoever made it")
 
 
-class ModelFileError(ValueError):
+class ModelFileError(MammadError, ValueError):
     """A model or buffer file that is damaged, not what it claims, or would run code."""
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from agents.hyperparams import read_yaml_file
+from mammad_envs.errors import MammadError
 
 CONFIG = "config.yml"
 MAX_CONFIG_BYTES = 2**20
@@ -46,7 +47,7 @@ LOCK = ".lock"
 SCRATCH_PREFIX = ".partial-"
 
 
-class RunInUseError(ValueError):
+class RunInUseError(MammadError, ValueError):
     """Another process holds the run's lock."""
 
 

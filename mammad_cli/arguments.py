@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mammad_envs.errors import MammadError
 
-class UsageError(ValueError):
+
+class UsageError(MammadError, ValueError):
     """A wrong use of a command's arguments: ``mammad`` prints the command's usage with it."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mammad_envs.errors import MammadError
 from mammad_envs.melody import STEPS_PER_BEAT, note_events
 from mammad_envs.midi import Note, write_midi
 
@@ -39,7 +40,7 @@ ENGINES = ("auto", "fluidsynth", "numpy")
 """The audio engines :func:`render_wav` takes."""
 
 
-class AudioEngineError(ValueError, RuntimeError):
+class AudioEngineError(MammadError, ValueError, RuntimeError):
     """An audio engine that cannot run here.
 
     An unknown engine, fluidsynth without its program or a SoundFont, or ``$MAMMAD_SOUNDFONT``

@@ -21,6 +21,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.errors import MammadError
+
 GYMNASIUM_1 = int(gym.__version__.split(".")[0]) >= 1
 """Whether this is Gymnasium 1.x."""
 
@@ -39,7 +41,7 @@ IMITATION_INSTALL = ('pip install -e ".[test,imitation]" -c constraints/gym029.t
 """How to install the imitation extra (GAIL, AIRL, BC, their rewards and trajectories)."""
 
 
-class MissingExtraError(ImportError):
+class MissingExtraError(MammadError, ImportError):
     """An optional dependency (an extra) is not installed; the message says how to install it.
 
     An ``ImportError`` (as before), of its own type so that the command line can tell a missing

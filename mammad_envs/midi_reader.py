@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from mido.midifiles.meta import build_meta_message
 
+from mammad_envs.errors import MammadError
 from mammad_envs.file_limits import check_limit, read_bounded, regular_file_size
 from mammad_envs.melody import STEPS_PER_BEAT
 
@@ -57,7 +58,7 @@ _SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB
 0xFD)."""
 
 
-class MidiFileError(ValueError):
+class MidiFileError(MammadError, ValueError):
     """A file that is unreadable, empty, truncated, not MIDI, too large, or has no usable notes."""
 
 
