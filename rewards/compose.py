@@ -84,17 +84,3 @@ def make_vector_env(num_envs: int = 1, reward: str | Sequence[str] | None = "the
                                     reward_kwargs)
     return envs
 
-
-def _with_encoding(encoding: str):
-    def make(num_envs: int = 1, **kwargs: Any) -> MelodyVectorEnv:
-        kwargs.setdefault("encoding", encoding)
-        return make_vector_env(num_envs, **kwargs)
-
-    make.__doc__ = (f"``gym.make_vec`` of an id's vector entry point for the {encoding} "
-                    f"encoding: :func:`make_vector_env`.")
-    return make
-
-
-make_binary_vector_env = _with_encoding("binary")
-make_count_vector_env = _with_encoding("count")
-make_decay_vector_env = _with_encoding("decay")
