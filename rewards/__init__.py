@@ -35,14 +35,14 @@ from rewards.base import (
 )
 
 _LAZY = {
-    "TheoryReward": "rewards.theory.wrapper",
-    "TheoryTerm": "rewards.theory.wrapper",
-    "NoteRNNReward": "rewards.note_rnn_reward",
-    "NoteRNNTerm": "rewards.note_rnn_reward",
-    "PreferenceReward": "rewards.preference",
-    "PreferenceTerm": "rewards.preference",
-    "LearnedReward": "rewards.learned_reward",
-    "LearnedTerm": "rewards.learned_reward",
+    "TheoryReward": "rewards.theory.term",
+    "TheoryTerm": "rewards.theory.term",
+    "NoteRNNReward": "rewards.note_rnn.term",
+    "NoteRNNTerm": "rewards.note_rnn.term",
+    "PreferenceReward": "rewards.preferences.term",
+    "PreferenceTerm": "rewards.preferences.term",
+    "LearnedReward": "rewards.learned.term",
+    "LearnedTerm": "rewards.learned.term",
     "make_melody_env": "rewards.compose",
     "make_vector_env": "rewards.compose",
     "metrics": "rewards.metrics",

@@ -37,10 +37,10 @@ def is_reward_class(entry: Any) -> bool:
 
 
 REWARDS = Registry("reward", {
-    "theory": "rewards.theory.wrapper:TheoryTerm",
-    "note_rnn": "rewards.note_rnn_reward:NoteRNNTerm",
-    "preference": "rewards.preference:PreferenceTerm",
-    "gail": "rewards.learned_reward:LearnedTerm",
+    "theory": "rewards.theory.term:TheoryTerm",
+    "note_rnn": "rewards.note_rnn.term:NoteRNNTerm",
+    "preference": "rewards.preferences.term:PreferenceTerm",
+    "gail": "rewards.learned.term:LearnedTerm",
 }, hint=" (combine them with '+', e.g. 'theory+note_rnn')", check=is_reward_class,
     expected="a RewardTerm subclass")
 """Reward terms by name: a class or a lazy ``"module:Class"`` string."""

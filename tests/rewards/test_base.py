@@ -51,3 +51,20 @@ def test_both_envs_build_from_a_plan_without_parsing_again(monkeypatch):
     assert envs.rewards == ["theory"] and envs.reward_terms[0].weight == 2.0
     make_vector_env(2, reward="theory", steps=4)
     assert calls == ["theory"]  # a spec is parsed once per env
+
+
+def test_each_reward_family_sits_in_its_term_module_and_the_old_paths_re_export():
+    import importlib
+
+    for name, family in (("theory", "theory"), ("note_rnn", "note_rnn"),
+                         ("preference", "preferences"), ("gail", "learned")):
+        assert base.reward_class(name).__module__ == f"rewards.{family}.term"
+    for old, family, names in (
+            ("note_rnn_reward", "note_rnn", ("NoteRNNReward", "NoteRNNTerm")),
+            ("preference", "preferences", ("PreferenceReward", "PreferenceTerm",
+                                           "MelodyRewardNet")),
+            ("learned_reward", "learned", ("LearnedReward", "LearnedTerm"))):
+        shim = importlib.import_module(f"rewards.{old}")
+        term = importlib.import_module(f"rewards.{family}.term")
+        for name in names:
+            assert getattr(shim, name) is getattr(term, name)

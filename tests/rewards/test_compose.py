@@ -21,7 +21,7 @@ from mammad_envs.melody_env import MelodyEnv
 from mammad_envs.vector_env import MelodyVectorEnv
 from rewards.compose import make_vector_env
 from rewards.note_rnn import NoteRNN
-from rewards.preference import MelodyRewardNet
+from rewards.preferences.term import MelodyRewardNet
 from rewards.reward_nets import build_reward_net, reward_net_kwargs, save_reward_net
 
 torch.set_num_threads(1)
