@@ -62,7 +62,7 @@ from agents.training import (
     tensorboard_folder,
     train_and_finish,
 )
-from rewards.base import parse_rewards
+from rewards.base import plan_rewards
 
 __all__ = ["DEFAULT_CHECKPOINT_EVERY", "DEFAULT_ENV", "DEFAULT_EVAL_EPISODES", "DEFAULT_REWARD",
            "DEFAULT_SAMPLES", "DEFAULT_STEPS", "FINISH_OPTIONS", "check_env_arguments",
@@ -85,21 +85,27 @@ FINISH_OPTIONS = ("checkpoint_every", "eval_episodes", "samples")
 def env_arguments(env_kwargs: Mapping[str, Any] | None = None,
                   reward: str | None = DEFAULT_REWARD,
                   reward_weights: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """A run's env arguments: ``env_kwargs`` with its rewards and their weights.
+    """A run's env arguments: ``env_kwargs`` with its reward plan (the rewards and weights).
+
+    The reward spec is parsed and checked once, here (:func:`rewards.base.plan_rewards`);
+    ``reward`` becomes the plan's canonical spec (``"theory+note_rnn"``, or None).
 
     Args:
-        env_kwargs: Env arguments (``steps``, ``pitch_range``...).
+        env_kwargs: Env arguments (``steps``, ``pitch_range``...; ``reward_weights`` and
+            ``reward_kwargs`` here are checked against the rewards too).
         reward: Rewards joined by '+', or ``"none"`` (or None) for none.
-        reward_weights: Weight of each reward (default 1 each).
+        reward_weights: Weight of each reward (default 1 each; replaces ``env_kwargs``').
 
     Raises:
-        ValueError: On an unknown reward (the message names the known ones).
+        ValueError: On an unknown reward (the message names the known ones), or weights or
+            reward arguments that do not fit the rewards.
     """
-    names = parse_rewards(None if reward is None or reward.lower() == "none" else reward)
     values = dict(env_kwargs or {})
-    values["reward"] = "+".join(names) if names else None
     if reward_weights:
         values["reward_weights"] = dict(reward_weights)
+    plan = plan_rewards(None if reward is None or reward.lower() == "none" else reward,
+                        values.get("reward_weights"), values.get("reward_kwargs"))
+    values["reward"] = plan.spec
     return values
 
 

@@ -14,6 +14,7 @@ One code path where the APIs agree; these few names where they don't:
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Mapping
 from typing import Any
@@ -64,6 +65,10 @@ def require_imitation(what: str) -> None:
 def make_vector(env_id: str, num_envs: int, **kwargs: Any) -> Any:
     """``gym.make_vec`` of an id's own vector env, with env and reward arguments, on either API.
 
+    The vector entry point gets the id's kwargs (its encoding, its default reward) updated with
+    ``kwargs``: Gymnasium 1.x passes them itself; 0.29's ``"custom"`` mode passes only
+    ``vector_kwargs``, so they go there (and, as ``kwargs``, into the env's spec).
+
     Raises:
         ValueError: On a bad argument (from the env).
     """
@@ -71,7 +76,15 @@ def make_vector(env_id: str, num_envs: int, **kwargs: Any) -> Any:
         return gym.make_vec(env_id, num_envs=num_envs,
                             vectorization_mode=VECTOR_ENTRY_POINT_MODE, **kwargs)
     return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=VECTOR_ENTRY_POINT_MODE,
-                        vector_kwargs=kwargs)
+                        vector_kwargs={**spec_kwargs(env_id), **kwargs}, **kwargs)
+
+
+def spec_kwargs(env_id: str) -> dict[str, Any]:
+    """The registered kwargs of an id, ``"module:Id-v0"`` too (the module is imported first)."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        importlib.import_module(module)
+    return dict(gym.spec(name).kwargs)
 
 
 def init_vector_env(env: gym.vector.VectorEnv, num_envs: int, observation_space: gym.Space,

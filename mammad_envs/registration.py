@@ -1,9 +1,20 @@
-"""Registers the MammadMelody environments with Gymnasium.
+"""Registers the MammadMelody environments with Gymnasium: the one table of ids.
 
-Gymnasium 0.29 calls :func:`register_envs` on every ``import gymnasium`` (through the
-``gymnasium.envs`` entry point in ``pyproject.toml``), in every project of the user's
-environment. So this module imports nothing but Gymnasium's registry: the environments
-themselves are named by ``"module:Class"`` strings and imported only by ``gym.make``.
+:data:`ENVIRONMENTS` is the one place an id's arguments are written: its encoding and its
+default reward, once each. Both entry points are generic and read them from the id's
+kwargs: Gymnasium passes the kwargs to :data:`ENTRY_POINT` (``gym.make``) and, on 1.x, to
+:data:`VECTOR` (``gym.make_vec``); on 0.29 :func:`mammad_envs.compat.make_vector` passes them
+(0.29's ``"custom"`` mode hands the vector entry point only ``vector_kwargs``).
+
+Why the table stays here, beside the entry points' names, and not in :mod:`rewards` with the
+entry points themselves: Gymnasium 0.29 calls :func:`register_envs` on every
+``import gymnasium`` (through the ``gymnasium.envs`` entry point in ``pyproject.toml``), in
+every project of the user's environment, and the env package imports no reward (the layering,
+``docs/architecture.md``). Reading the table from :mod:`rewards` would import ``rewards`` (and
+its ``gymnasium`` and ``numpy`` imports, while ``gymnasium`` itself is still being imported)
+at that moment. So this module is data and one function, importing nothing but Gymnasium's
+registry; the entry points are named by ``"module:function"`` strings and imported only by
+``gym.make`` / ``gym.make_vec``.
 
 Gymnasium is imported inside :func:`register_envs`, not at the top: ``import mammad_envs``
 before ``import gymnasium`` makes Gymnasium load this entry point while the package is still
@@ -17,11 +28,12 @@ ENTRY_POINT = "rewards.compose:make_melody_env"
 id into an env plus rewards lives in :mod:`rewards.compose`; the env package imports no reward).
 """
 
-VECTOR = "rewards.compose:make_{}vector_env"
+VECTOR = "rewards.compose:make_vector_env"
 """``gym.make_vec`` of an id's vector entry point (:func:`mammad_envs.compat.make_vector`): a
-MelodyVectorEnv with the same rewards, batched."""
+MelodyVectorEnv with the same rewards, batched; the encoding comes from the id's kwargs."""
 
-# (id, kwargs): one flat table; kwargs stay JSON-friendly.
+# (id, kwargs): one flat table; kwargs stay JSON-friendly. Each id's encoding is written here
+# only: the entry points take it from these kwargs.
 ENVIRONMENTS: list[tuple[str, dict]] = [
     ("MammadMelody-binary-v0", {"encoding": "binary", "reward": "theory"}),
     ("MammadMelody-count-v0", {"encoding": "count", "reward": "theory"}),
@@ -36,6 +48,5 @@ def register_envs() -> None:
 
     for env_id, kwargs in ENVIRONMENTS:
         if env_id not in registry:
-            encoding = kwargs.get("encoding")
             register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs,
-                     vector_entry_point=VECTOR.format(f"{encoding}_" if encoding else ""))
+                     vector_entry_point=VECTOR)

@@ -12,8 +12,9 @@ Each is a :class:`RewardTerm` that scores a batch of envs' step: the scalar env 
 one) wears it as a wrapper that adds its weighted term to the reward and to
 ``info["reward_terms"]`` (``gym.make(id, reward="theory+note_rnn")`` stacks them), and the
 vector env runs it on the whole batch (``mammad_envs.compat.make_vector(id, N)``,
-:func:`make_vector_env`). Add your own with :func:`register_reward`. Heavy parts (torch) are
-imported only when used.
+:func:`make_vector_env`). A spec, its weights and arguments are parsed once, by
+:func:`plan_rewards`, into a :class:`RewardPlan`. Add your own with
+:func:`register_reward`. Heavy parts (torch) are imported only when used.
 """
 
 from __future__ import annotations
@@ -23,30 +24,32 @@ from typing import Any
 
 from rewards.base import (
     REWARDS,
+    RewardPlan,
     RewardTerm,
     RewardWrapper,
     apply_rewards,
     build_terms,
     parse_rewards,
+    plan_rewards,
     register_reward,
 )
 
 _LAZY = {
-    "TheoryReward": "rewards.theory.wrapper",
-    "TheoryTerm": "rewards.theory.wrapper",
-    "NoteRNNReward": "rewards.note_rnn_reward",
-    "NoteRNNTerm": "rewards.note_rnn_reward",
-    "PreferenceReward": "rewards.preference",
-    "PreferenceTerm": "rewards.preference",
-    "LearnedReward": "rewards.learned_reward",
-    "LearnedTerm": "rewards.learned_reward",
+    "TheoryReward": "rewards.theory.term",
+    "TheoryTerm": "rewards.theory.term",
+    "NoteRNNReward": "rewards.note_rnn.term",
+    "NoteRNNTerm": "rewards.note_rnn.term",
+    "PreferenceReward": "rewards.preferences.term",
+    "PreferenceTerm": "rewards.preferences.term",
+    "LearnedReward": "rewards.learned.term",
+    "LearnedTerm": "rewards.learned.term",
     "make_melody_env": "rewards.compose",
     "make_vector_env": "rewards.compose",
     "metrics": "rewards.metrics",
 }
 
-__all__ = ["REWARDS", "RewardTerm", "RewardWrapper", "apply_rewards", "build_terms",
-           "parse_rewards", "register_reward", *_LAZY]
+__all__ = ["REWARDS", "RewardPlan", "RewardTerm", "RewardWrapper", "apply_rewards",
+           "build_terms", "parse_rewards", "plan_rewards", "register_reward", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,9 @@ step (a :class:`~mammad_envs.step_batch.StepBatch`). The same term object serves
 * the vector env is a batch of N: it calls its terms in order (:func:`build_terms`, what
   ``gym.make_vec`` of an id in its vector-entry-point mode calls).
 
+Both build from a :class:`RewardPlan`: a spec such as ``"theory+note_rnn"``, its weights and
+its arguments parsed and checked once, by :func:`plan_rewards`.
+
 So the terms of a stack add up to the reward, and a reward gives the same values on both envs.
 """
 
@@ -17,7 +20,8 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -33,10 +37,10 @@ def is_reward_class(entry: Any) -> bool:
 
 
 REWARDS = Registry("reward", {
-    "theory": "rewards.theory.wrapper:TheoryTerm",
-    "note_rnn": "rewards.note_rnn_reward:NoteRNNTerm",
-    "preference": "rewards.preference:PreferenceTerm",
-    "gail": "rewards.learned_reward:LearnedTerm",
+    "theory": "rewards.theory.term:TheoryTerm",
+    "note_rnn": "rewards.note_rnn.term:NoteRNNTerm",
+    "preference": "rewards.preferences.term:PreferenceTerm",
+    "gail": "rewards.learned.term:LearnedTerm",
 }, hint=" (combine them with '+', e.g. 'theory+note_rnn')", check=is_reward_class,
     expected="a RewardTerm subclass")
 """Reward terms by name: a class or a lazy ``"module:Class"`` string."""
@@ -221,12 +225,118 @@ def wrapper_class(cls: type[RewardTerm]) -> type[RewardWrapper] | None:
     return None if cls.wrapper is None else import_entry(cls.wrapper)
 
 
-def parse_rewards(reward: str | Sequence[str] | None) -> list[str]:
-    """Reward names from ``"theory+note_rnn"``, a list of names, or None (no reward).
+@dataclass(frozen=True)
+class RewardPlan:
+    """A parsed reward spec: the rewards to build, in order, each with its arguments.
+
+    Built by :func:`plan_rewards` (the one place a spec such as ``"theory+note_rnn"`` is
+    parsed and checked); :func:`apply_rewards` and :func:`build_terms` build from it.
+
+    Example:
+        >>> plan = plan_rewards("theory + note_rnn", {"theory": 2.0})
+        >>> plan.spec, plan.names
+        ('theory+note_rnn', ('theory', 'note_rnn'))
+        >>> plan.env_kwargs()
+        {'reward': 'theory+note_rnn', 'reward_weights': {'theory': 2.0}}
+
+    Attributes:
+        entries: ``(name, ((argument, value), ...))`` per reward, in order; the arguments hold
+            ``weight`` when one was given. Iterating gives ``(name, dict of arguments)``, fresh
+            dicts. (Tuples, so that the plan stays as it was built and pickles.)
+    """
+
+    entries: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        return ((name, dict(items)) for name, items in self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The rewards' names, in order."""
+        return tuple(name for name, _ in self.entries)
+
+    @property
+    def spec(self) -> str | None:
+        """The canonical spec: the names joined by ``+`` (None for no reward)."""
+        return "+".join(self.names) or None
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The weights given, by reward name (a reward without one weighs 1.0)."""
+        return {name: kwargs["weight"] for name, kwargs in self if "weight" in kwargs}
+
+    @property
+    def kwargs(self) -> dict[str, dict[str, Any]]:
+        """The arguments given other than the weight, by reward name (those with any)."""
+        result = {name: {key: value for key, value in kwargs.items() if key != "weight"}
+                  for name, kwargs in self}
+        return {name: kwargs for name, kwargs in result.items() if kwargs}
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """The plan as an env's arguments (what ``gym.make`` and a run's ``config.yml`` take).
+
+        ``reward`` (the spec), and ``reward_weights`` and ``reward_kwargs`` where given.
+        """
+        values: dict[str, Any] = {"reward": self.spec}
+        if self.weights:
+            values["reward_weights"] = self.weights
+        if self.kwargs:
+            values["reward_kwargs"] = self.kwargs
+        return values
+
+
+def plan_rewards(reward: str | Sequence[str] | RewardPlan | None,
+                 reward_weights: Mapping[str, float] | None = None,
+                 reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None) -> RewardPlan:
+    """Parses and checks a reward spec, its weights and its arguments, into a :class:`RewardPlan`.
+
+    Args:
+        reward: ``"theory"``, ``"theory+note_rnn"``, a list of names, None (no reward), or a
+            plan (returned as it is; then no weights or arguments may be given).
+        reward_weights: Weight per reward name (default 1.0 each).
+        reward_kwargs: Arguments per reward name, e.g. ``{"theory": {"key": "G major"}}``.
 
     Raises:
-        ValueError: On an unknown or repeated name, or a malformed value.
+        ValueError: On an unknown or repeated name, a malformed value, bad weights,
+            ``reward_weights`` that is not a mapping from reward name to number,
+            ``reward_kwargs`` that is not a mapping from reward name to a mapping of arguments,
+            or weights / kwargs for rewards not in ``reward``.
     """
+    if isinstance(reward, RewardPlan):
+        if reward_weights or reward_kwargs:
+            raise ValueError("a RewardPlan holds its weights and arguments: pass "
+                             "reward_weights / reward_kwargs to plan_rewards instead")
+        return reward
+    names = _reward_names(reward)
+    reward_weights = _check_mapping("reward_weights", reward_weights, names,
+                                    "a mapping from reward name to number, e.g. "
+                                    "{'theory': 2.0}")
+    reward_kwargs = _check_mapping("reward_kwargs", reward_kwargs, names,
+                                   "a mapping from reward name to a mapping of its arguments, "
+                                   "e.g. {'theory': {'key': 'G major'}}")
+    for name, kwargs in reward_kwargs.items():
+        if kwargs is not None and not isinstance(kwargs, Mapping):
+            raise ValueError(f"reward_kwargs[{name!r}] must be a mapping of the reward's "
+                             f"arguments, e.g. {{'theory': {{'key': 'G major'}}}}, got "
+                             f"{kwargs!r}")
+    for what, given in (("reward_weights", reward_weights), ("reward_kwargs", reward_kwargs)):
+        stray = sorted(set(given) - set(names))
+        if stray:
+            raise ValueError(f"{what} names {stray}, which are not among the rewards {names}")
+    entries = []
+    for name in names:
+        kwargs = dict(reward_kwargs.get(name) or {})
+        if name in reward_weights:
+            kwargs["weight"] = check_weight(name, reward_weights[name])
+        entries.append((name, tuple(kwargs.items())))
+    return RewardPlan(tuple(entries))
+
+
+def _reward_names(reward: str | Sequence[str] | None) -> list[str]:
+    """The names of a spec, checked (registered, none repeated)."""
     if reward is None:
         return []
     if isinstance(reward, str):
@@ -244,40 +354,25 @@ def parse_rewards(reward: str | Sequence[str] | None) -> list[str]:
     return names
 
 
-def reward_plan(reward: str | Sequence[str] | None,
+def parse_rewards(reward: str | Sequence[str] | RewardPlan | None) -> list[str]:
+    """Reward names from ``"theory+note_rnn"``, a list of names, a plan, or None (no reward).
+
+    Raises:
+        ValueError: On an unknown or repeated name, or a malformed value.
+    """
+    return list(plan_rewards(reward).names)
+
+
+def reward_plan(reward: str | Sequence[str] | RewardPlan | None,
                 reward_weights: Mapping[str, float] | None = None,
                 reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None
                 ) -> list[tuple[str, dict[str, Any]]]:
-    """The rewards to build, in order, each with its arguments (``weight`` included).
+    """The entries of :func:`plan_rewards` as a list of ``(name, arguments)`` (fresh dicts).
 
     Raises:
-        ValueError: On unknown names, bad weights, ``reward_weights`` that is not a mapping
-            from reward name to number, ``reward_kwargs`` that is not a mapping from reward name
-            to a mapping of arguments, or weights / kwargs for rewards not in ``reward``.
+        ValueError: As :func:`plan_rewards`.
     """
-    names = parse_rewards(reward)
-    reward_weights = _check_mapping("reward_weights", reward_weights, names,
-                                    "a mapping from reward name to number, e.g. "
-                                    "{'theory': 2.0}")
-    reward_kwargs = _check_mapping("reward_kwargs", reward_kwargs, names,
-                                   "a mapping from reward name to a mapping of its arguments, "
-                                   "e.g. {'theory': {'key': 'G major'}}")
-    for name, kwargs in reward_kwargs.items():
-        if kwargs is not None and not isinstance(kwargs, Mapping):
-            raise ValueError(f"reward_kwargs[{name!r}] must be a mapping of the reward's "
-                             f"arguments, e.g. {{'theory': {{'key': 'G major'}}}}, got "
-                             f"{kwargs!r}")
-    for what, given in (("reward_weights", reward_weights), ("reward_kwargs", reward_kwargs)):
-        stray = sorted(set(given) - set(names))
-        if stray:
-            raise ValueError(f"{what} names {stray}, which are not among the rewards {names}")
-    plan = []
-    for name in names:
-        kwargs = dict(reward_kwargs.get(name) or {})
-        if name in reward_weights:
-            kwargs["weight"] = check_weight(name, reward_weights[name])
-        plan.append((name, kwargs))
-    return plan
+    return list(plan_rewards(reward, reward_weights, reward_kwargs))
 
 
 def _check_mapping(what: str, given: Any, names: list[str], form: str) -> dict[str, Any]:
@@ -308,17 +403,18 @@ def make_term(cls: type[RewardTerm], env: gym.Env, batch: int,
     return cls(env, batch, **kwargs)
 
 
-def apply_rewards(env: gym.Env, reward: str | Sequence[str] | None,
+def apply_rewards(env: gym.Env, reward: str | Sequence[str] | RewardPlan | None,
                   reward_weights: Mapping[str, float] | None = None,
                   reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None) -> gym.Env:
-    """Wraps a scalar env in the named rewards, innermost first.
+    """Wraps a scalar env in the planned rewards, innermost first.
 
     Args:
         env: The env.
-        reward: ``"theory"``, ``"theory+note_rnn"``, a list of names, or None.
-        reward_weights: Weight per reward name (default 1.0 each).
+        reward: A :class:`RewardPlan`, or what :func:`plan_rewards` takes: ``"theory"``,
+            ``"theory+note_rnn"``, a list of names, or None.
+        reward_weights: Weight per reward name (default 1.0 each; not with a plan).
         reward_kwargs: Extra keyword arguments per reward name, e.g.
-            ``{"theory": {"key": "G major"}}``.
+            ``{"theory": {"key": "G major"}}`` (not with a plan).
 
     Returns:
         The wrapped env (``env`` itself for no reward).
@@ -327,21 +423,21 @@ def apply_rewards(env: gym.Env, reward: str | Sequence[str] | None,
         ValueError: On unknown names, bad arguments, or weights / kwargs for rewards not in
             ``reward``.
     """
-    for name, kwargs in reward_plan(reward, reward_weights, reward_kwargs):
+    for name, kwargs in plan_rewards(reward, reward_weights, reward_kwargs):
         wrapper = wrapper_class(reward_class(name))
         env = RewardWrapper(env, reward=name, **kwargs) if wrapper is None else \
             wrapper(env, **kwargs)
     return env
 
 
-def build_terms(env: gym.Env, batch: int, reward: str | Sequence[str] | None,
+def build_terms(env: gym.Env, batch: int, reward: str | Sequence[str] | RewardPlan | None,
                 reward_weights: Mapping[str, float] | None = None,
                 reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None
                 ) -> list[RewardTerm]:
-    """The named reward terms for a batch of envs like ``env`` (what the vector env runs).
+    """The planned reward terms for a batch of envs like ``env`` (what the vector env runs).
 
     Raises:
         ValueError: As :func:`apply_rewards`.
     """
     return [make_term(reward_class(name), env, batch, kwargs)
-            for name, kwargs in reward_plan(reward, reward_weights, reward_kwargs)]
+            for name, kwargs in plan_rewards(reward, reward_weights, reward_kwargs)]

@@ -18,10 +18,10 @@ import gymnasium as gym
 
 from mammad_envs.melody_env import MelodyEnv
 from mammad_envs.vector_env import MelodyVectorEnv
-from rewards.base import apply_rewards, build_terms
+from rewards.base import RewardPlan, apply_rewards, build_terms
 
 
-def make_melody_env(reward: str | Sequence[str] | None = "theory",
+def make_melody_env(reward: str | Sequence[str] | RewardPlan | None = "theory",
                     reward_weights: Mapping[str, float] | None = None,
                     reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
                     **env_kwargs: Any) -> gym.Env:
@@ -31,8 +31,9 @@ def make_melody_env(reward: str | Sequence[str] | None = "theory",
     reward_weights={"theory": 2.0})`` calls this.
 
     Args:
-        reward: Reward names joined by ``+`` (or a list); ``None`` for the bare env, whose
-            reward is always 0. The registered ids default to ``"theory"``.
+        reward: Reward names joined by ``+`` (or a list, or a
+            :class:`~rewards.base.RewardPlan`); ``None`` for the bare env, whose reward is
+            always 0. The registered ids default to ``"theory"``.
         reward_weights: A weight per reward name.
         reward_kwargs: Keyword arguments per reward name, e.g. ``{"theory": {"key": "A minor"}}``.
         **env_kwargs: Arguments of :class:`MelodyEnv`.
@@ -49,7 +50,7 @@ def make_melody_env(reward: str | Sequence[str] | None = "theory",
 make_melody_env.metadata = MelodyEnv.metadata  # gym.make checks render modes against it
 
 
-def make_vector_env(num_envs: int = 1, reward: str | Sequence[str] | None = "theory",
+def make_vector_env(num_envs: int = 1, reward: str | Sequence[str] | RewardPlan | None = "theory",
                     reward_weights: Mapping[str, float] | None = None,
                     reward_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
                     max_episode_steps: int | None = None,
@@ -84,17 +85,3 @@ def make_vector_env(num_envs: int = 1, reward: str | Sequence[str] | None = "the
                                     reward_kwargs)
     return envs
 
-
-def _with_encoding(encoding: str):
-    def make(num_envs: int = 1, **kwargs: Any) -> MelodyVectorEnv:
-        kwargs.setdefault("encoding", encoding)
-        return make_vector_env(num_envs, **kwargs)
-
-    make.__doc__ = (f"``gym.make_vec`` of an id's vector entry point for the {encoding} "
-                    f"encoding: :func:`make_vector_env`.")
-    return make
-
-
-make_binary_vector_env = _with_encoding("binary")
-make_count_vector_env = _with_encoding("count")
-make_decay_vector_env = _with_encoding("decay")

@@ -6,7 +6,7 @@ reward network beside the generator, as ``<stem>_reward.pt`` (``model.zip`` ->
 algorithm, the network's keyword arguments, the spaces it was trained on, the observation
 encoding and the ``state_dict``), so it loads with ``torch.load(weights_only=True)``. This
 module writes it (:func:`save_reward_net`), reads it back (:func:`load_reward_net`), builds
-the networks and checks an env against them; :mod:`rewards.learned_reward` turns one into a
+the networks and checks an env against them; :mod:`rewards.learned.term` turns one into a
 reward term.
 """
 

@@ -25,7 +25,7 @@ seed=..., **hyperparameters)``, ``learn``, ``predict``, ``save`` and the class m
 The saved artifact is the SB3 zip ``<stem>.zip`` (the PPO, which also records the adapter's
 hyperparameters and the env spec) and, for GAIL and AIRL, the reward network beside it as
 ``<stem>_reward.pt`` (loadable with ``torch.load(weights_only=True)``; it is what the
-``"gail"`` reward wrapper reads: :mod:`rewards.learned_reward`).
+``"gail"`` reward wrapper reads: :mod:`rewards.learned.term`).
 
 Modules: :mod:`agents.imitation.common` (the adapter base, env rebuilding, the callback bridge,
 saving and loading), :mod:`agents.imitation.adversarial` (:class:`GAILAgent`,

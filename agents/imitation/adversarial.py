@@ -2,7 +2,7 @@
 
 The generator's hyperparameters go under ``gen_kwargs``; the reward network (GAIL:
 ``BasicRewardNet``, AIRL: ``BasicShapedRewardNet``) is saved beside the PPO file as
-``<stem>_reward.pt`` (:mod:`rewards.learned_reward`). What they share with BC:
+``<stem>_reward.pt`` (:mod:`rewards.learned.term`). What they share with BC:
 :mod:`agents.imitation.common`.
 """
 

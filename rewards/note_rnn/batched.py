@@ -149,7 +149,7 @@ class BatchedNoteRNN:
     """The Note-RNN's LSTM state for a batch of melodies: one batched step per env step.
 
     Shared by the scalar env (a batch of one) and the vector env, through
-    :class:`rewards.note_rnn_reward.NoteRNNTerm`. Small batches step with a
+    :class:`rewards.note_rnn.term.NoteRNNTerm`. Small batches step with a
     :class:`FoldedStep`; large ones (``batch * hidden_size`` of :data:`FOLDED_LIMIT` or more)
     with ``nn.LSTM``'s fused kernel, which wins once the matrix products dominate.
 

@@ -25,6 +25,26 @@ def test_env_arguments_join_rewards_and_weights():
         env_arguments({}, "theroy")
 
 
+def test_env_arguments_parse_the_reward_spec_once_into_the_plans_spec(monkeypatch):
+    import agents.run_lifecycle as lifecycle
+    from rewards.base import plan_rewards
+
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return plan_rewards(*args)
+
+    monkeypatch.setattr(lifecycle, "plan_rewards", counted)
+    values = env_arguments({"steps": 16}, " theory + note_rnn ", {"note_rnn": 0.5})
+    assert len(calls) == 1
+    plan = plan_rewards(*calls[0])
+    assert values["reward"] == plan.spec == "theory+note_rnn"
+    assert values["reward_weights"] == plan.weights == {"note_rnn": 0.5}
+    with pytest.raises(ValueError, match=r"reward_weights names \['gail'\]"):
+        env_arguments({"reward_weights": {"gail": 1.0}}, "theory")
+
+
 def test_new_run_config_checks_every_setting():
     config = new_run_config("ppo", env_kwargs={"steps": 16, "reward": "theory"}, n_envs=2,
                             hyperparams=TINY, steps=64, scalar_envs=True)

@@ -27,6 +27,33 @@ def test_make_vector_builds_the_batched_env_on_this_gymnasium():
         assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
 
 
+def test_make_vector_gives_the_ids_kwargs_to_0_29s_custom_mode(monkeypatch):
+    # Gymnasium 0.29's "custom" mode calls the vector entry point with vector_kwargs only (and
+    # max_episode_steps); make_vector puts the id's kwargs (its encoding) there.
+    from gymnasium.envs.registration import load_env_creator
+
+    def make_vec_0_29(env_id, num_envs, vectorization_mode, vector_kwargs, **kwargs):
+        assert vectorization_mode == "custom"
+        monkeypatch.setattr(compat, "GYMNASIUM_1", True)  # the env itself: this Gymnasium's
+        spec = gym.spec(env_id.rpartition(":")[2])  # 0.29 imports a "module:" prefix
+        envs = load_env_creator(spec.vector_entry_point)(
+            num_envs=num_envs, **{**vector_kwargs, "max_episode_steps": None})
+        envs.recorded = {**spec.kwargs, **kwargs}  # what 0.29 writes into the env's spec
+        return envs
+
+    def make_vector_0_29(env_id, num_envs, **kwargs):
+        monkeypatch.setattr(compat, "GYMNASIUM_1", False)
+        return compat.make_vector(env_id, num_envs, **kwargs)
+
+    monkeypatch.setattr(compat, "VECTOR_ENTRY_POINT_MODE", "custom")
+    monkeypatch.setattr(gym, "make_vec", make_vec_0_29)
+    envs = make_vector_0_29("MammadMelody-count-v0", 2, steps=2)
+    assert envs.template.encoding.name == "count" and envs.rewards == ["theory"]
+    assert envs.recorded == {"encoding": "count", "reward": "theory", "steps": 2}
+    other = make_vector_0_29("mammad_envs:MammadMelody-decay-v0", 2, reward=None)
+    assert other.template.encoding.name == "decay" and other.rewards == []
+
+
 def test_final_episodes_read_this_gymnasiums_layout():
     envs = compat.make_vector("MelodyEnv-v0", 2, steps=1, reward="theory")
     envs.reset(seed=0)

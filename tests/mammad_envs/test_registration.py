@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mammad_envs
-from mammad_envs.compat import GYMNASIUM_1
+from mammad_envs.compat import GYMNASIUM_1, make_vector
 from mammad_envs.encodings import ENCODINGS
 from mammad_envs.registration import ENVIRONMENTS
 
@@ -142,3 +142,24 @@ def test_lazy_attributes():
     assert mammad_envs.MelodyEnv.__name__ == "MelodyEnv"
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         mammad_envs.Nope  # noqa: B018
+
+
+def test_each_ids_encoding_is_written_once_in_the_table():
+    from mammad_envs import registration
+
+    specs = {env_id: gym.spec(env_id) for env_id in IDS}
+    assert {spec.entry_point for spec in specs.values()} == {registration.ENTRY_POINT}
+    assert {spec.vector_entry_point for spec in specs.values()} == {registration.VECTOR}
+    for env_id, kwargs in ENVIRONMENTS:
+        assert specs[env_id].kwargs == kwargs  # the encoding and the default reward, only here
+        assert not any(name in registration.VECTOR for name in ENCODINGS)
+
+
+@pytest.mark.parametrize("env_id, kwargs", ENVIRONMENTS)
+def test_make_vec_of_each_id_gives_its_encoding(env_id, kwargs):
+    envs = gym.make_vec(env_id, 2) if GYMNASIUM_1 else \
+        make_vector(env_id, 2)
+    assert type(envs).__name__ == "MelodyVectorEnv"
+    assert envs.template.encoding.name == kwargs.get("encoding", "binary")
+    assert envs.rewards == [kwargs["reward"]]
+    envs.close()

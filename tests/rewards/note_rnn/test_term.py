@@ -8,7 +8,7 @@ import torch
 import rewards
 from mammad_envs.melody import HOLD, REST
 from rewards.note_rnn import NoteRNN
-from rewards.note_rnn_reward import NoteRNNReward
+from rewards.note_rnn.term import NoteRNNReward
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mammad_envs.melody import HOLD
-from rewards.preference import MelodyRewardNet, PreferenceReward
+from rewards.preferences.term import MelodyRewardNet, PreferenceReward
 
 
 class HighIsGood:

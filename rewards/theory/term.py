@@ -31,7 +31,7 @@ class TheoryTerm(RewardTerm):
     """
 
     name = "theory"
-    wrapper = "rewards.theory.wrapper:TheoryReward"
+    wrapper = "rewards.theory.term:TheoryReward"
 
     def __init__(self, env: gym.Env, batch: int = 1, weight: float = 1.0,
                  key: str = "C major", rules: Sequence[str] | None = None,

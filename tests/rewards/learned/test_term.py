@@ -11,7 +11,7 @@ import torch
 
 import rewards
 from agents import make_agent
-from rewards.learned_reward import LearnedReward
+from rewards.learned.term import LearnedReward
 from rewards.reward_nets import (
     describe_space,
     load_reward_net,
