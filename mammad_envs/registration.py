@@ -30,7 +30,10 @@ id into an env plus rewards lives in :mod:`rewards.compose`; the env package imp
 
 VECTOR = "rewards.compose:make_vector_env"
 """``gym.make_vec`` of an id's vector entry point (:func:`mammad_envs.compat.make_vector`): a
-MelodyVectorEnv with the same rewards, batched; the encoding comes from the id's kwargs."""
+MelodyVectorEnv with the same rewards, batched. An id with an encoding gets
+``VECTOR + "_" + encoding`` (``rewards.compose.make_vector_env_count``: the same function with
+that encoding by default), derived here from the table, because Gymnasium 0.29's ``"custom"``
+mode hands the vector entry point ``vector_kwargs`` only, not the id's kwargs."""
 
 # (id, kwargs): one flat table; kwargs stay JSON-friendly. Each id's encoding is written here
 # only: the entry points take it from these kwargs.
@@ -48,5 +51,6 @@ def register_envs() -> None:
 
     for env_id, kwargs in ENVIRONMENTS:
         if env_id not in registry:
+            encoding = kwargs.get("encoding")
             register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs,
-                     vector_entry_point=VECTOR)
+                     vector_entry_point=f"{VECTOR}_{encoding}" if encoding else VECTOR)

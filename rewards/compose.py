@@ -85,3 +85,28 @@ def make_vector_env(num_envs: int = 1, reward: str | Sequence[str] | RewardPlan 
                                     reward_kwargs)
     return envs
 
+
+
+VECTOR_OF_ENCODING = "make_vector_env_"
+"""The vector entry point of an id with an encoding is ``make_vector_env_<encoding>``
+(:mod:`mammad_envs.registration` derives the name from the id's kwargs)."""
+
+
+def __getattr__(name: str) -> Any:
+    """``make_vector_env_<encoding>``: :func:`make_vector_env`, that encoding by default.
+
+    An id's vector entry point names its encoding because Gymnasium 0.29's ``"custom"`` mode
+    hands the entry point ``vector_kwargs`` only, not the id's kwargs: ``gym.make_vec(
+    "MammadMelody-count-v0", 8, vectorization_mode="custom")`` must still count.
+    """
+    if not name.startswith(VECTOR_OF_ENCODING):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    encoding = name[len(VECTOR_OF_ENCODING):]
+
+    def make(num_envs: int = 1, **kwargs: Any) -> MelodyVectorEnv:
+        kwargs.setdefault("encoding", encoding)
+        return make_vector_env(num_envs, **kwargs)
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f":func:`make_vector_env` with the {encoding!r} encoding by default."
+    return make

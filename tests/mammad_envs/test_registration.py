@@ -149,10 +149,22 @@ def test_each_ids_encoding_is_written_once_in_the_table():
 
     specs = {env_id: gym.spec(env_id) for env_id in IDS}
     assert {spec.entry_point for spec in specs.values()} == {registration.ENTRY_POINT}
-    assert {spec.vector_entry_point for spec in specs.values()} == {registration.VECTOR}
+    assert not any(name in registration.VECTOR for name in ENCODINGS)
     for env_id, kwargs in ENVIRONMENTS:
         assert specs[env_id].kwargs == kwargs  # the encoding and the default reward, only here
-        assert not any(name in registration.VECTOR for name in ENCODINGS)
+        encoding = kwargs.get("encoding")  # the vector entry point's name derives from it
+        assert specs[env_id].vector_entry_point == (
+            f"{registration.VECTOR}_{encoding}" if encoding else registration.VECTOR)
+
+
+@pytest.mark.parametrize("env_id, kwargs", ENVIRONMENTS)
+def test_the_vector_entry_point_alone_gives_the_ids_encoding(env_id, kwargs):
+    # Gymnasium 0.29's "custom" mode calls it with vector_kwargs only, not the id's kwargs
+    from gymnasium.envs.registration import load_env_creator
+
+    envs = load_env_creator(gym.spec(env_id).vector_entry_point)(num_envs=2)
+    assert envs.template.encoding.name == kwargs.get("encoding", "binary")
+    envs.close()
 
 
 @pytest.mark.parametrize("env_id, kwargs", ENVIRONMENTS)
