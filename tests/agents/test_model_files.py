@@ -160,7 +160,7 @@ def test_loading_a_ppo_run_for_inference_does_not_warn_about_its_minibatches(tmp
     32 envs x 32 steps in minibatches of 512)."""
     import warnings
 
-    from agents.cli import main
+    from mammad_cli import main
     from agents.runs import read_config
     from agents.training import load_run_model
 
