@@ -140,7 +140,8 @@ def test_next_pair_has_everything_the_page_draws_and_plays(client, store, sessio
                                              for n in MARCH.notes_until(8)]
     assert "source" not in str(data["pair"]) and "ref" not in data["pair"]["a"]  # no hints
     assert data["progress"] == {"session": {"labelled": 0, "skipped": 0},
-                                "store": {"pairs": 2, "labelled": 0, "unlabelled": 2}}
+                                "store": {"pairs": 2, "labelled": 0, "skipped": 0,
+                                          "unlabelled": 2}}
     assert data["model"] == {"loaded": False, "labels": None}
     assert data["labeler"] == "human:tester" and data["bpm"] == 120
     assert client.get("/api/next").json()["progress"]["session"] is None  # no token: no counts
@@ -259,6 +260,135 @@ def test_a_forgotten_session_is_refused(store, db, monkeypatch):
     client.get("/"), client.get("/")
     token = store.next_pair().token
     refused(client, store, db, 403, json={"pair": token, "choice": "a", "session": oldest})
+
+
+def test_a_skip_is_no_label_in_the_stores_progress(client, store, session):
+    first, second = (pair.token for pair in store.unlabelled_pairs())
+    skipped = client.post("/api/label", json={"pair": first, "choice": "skip",
+                                              "session": session}).json()["progress"]
+    assert skipped["store"] == {"pairs": 2, "labelled": 0, "skipped": 1, "unlabelled": 1}
+    assert skipped["session"] == {"labelled": 0, "skipped": 1}
+    labelled = client.post("/api/label", json={"pair": second, "choice": "tie",
+                                               "session": session}).json()["progress"]
+    assert labelled["store"] == {"pairs": 2, "labelled": 1, "skipped": 1, "unlabelled": 0}
+
+
+def test_an_open_page_keeps_its_session_however_many_pages_are_loaded(store, db, monkeypatch):
+    from feedback.labelling import app as labelling
+
+    monkeypatch.setattr(labelling, "MAX_SESSIONS", 3)
+    client = TestClient(make_app(store, labeler="human:tester"))
+    open_page = session_of(client.get("/").text)
+    assert client.get("/api/next", headers={"X-Session": open_page}).status_code == 200
+    for _ in range(10):  # page loads that never use their token (e.g. from another site)
+        client.get("/")
+    assert client.post("/api/alive", headers={"X-Session": open_page}).json() == {"alive": True}
+    used = []
+    for _ in range(3):  # pages that are used: now the least recently used is forgotten
+        used.append(session_of(client.get("/").text))
+        client.post("/api/alive", headers={"X-Session": used[-1]})
+    assert client.post("/api/alive", headers={"X-Session": open_page}).status_code == 403
+    assert client.post("/api/alive", headers={"X-Session": used[-1]}).status_code == 200
+    assert client.post("/api/alive").status_code == 403
+    token = store.next_pair().token
+    refused(client, store, db, 403, json={"pair": token, "choice": "a", "session": open_page})
+    assert '<meta name="heartbeat" content="60">' in client.get("/").text
+
+
+def security_headers_of(answer):
+    from feedback.labelling import SECURITY_HEADERS
+
+    return {name: answer.headers.get(name) for name in SECURITY_HEADERS}
+
+
+def test_every_answer_carries_the_security_headers(store, session):
+    from feedback.labelling import SECURITY_HEADERS
+
+    app = make_app(store, labeler="human:tester", allowed_hosts=["127.0.0.1"])
+    client = TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+    answers = {
+        "page": client.get("/"), "next": client.get("/api/next"),
+        "404": client.get("/nowhere"), "405": client.get("/api/label"),
+        "405 put": client.put("/"), "favicon": client.get("/favicon.ico"),
+        "bad host": TestClient(app, base_url="http://attacker.example").get("/"),
+    }
+    store.close()  # the next label fails unexpectedly: a 500
+    answers["500"] = client.post("/api/label", json={"pair": "x", "choice": "a",
+                                                     "session": session_of(answers["page"].text)})
+    assert [answers[name].status_code for name in ("404", "405", "bad host", "500")] == [
+        404, 405, 400, 500]
+    for name, answer in answers.items():
+        assert security_headers_of(answer) == SECURITY_HEADERS, name
+    assert "PreferenceStore" not in answers["500"].text and "Traceback" not in answers["500"].text
+
+
+@pytest.mark.parametrize("body", [b"[" * 2000 + b"]" * 2000, b'{"":' * 400 + b"[" * 2000])
+def test_deeply_nested_json_is_a_bad_request(client, store, db, body):
+    answer = refused(client, store, db, 400, match="nested", content=body,
+                     headers={"content-type": "application/json"})
+    assert answer.headers["x-frame-options"] == "DENY"
+
+
+@pytest.fixture
+def served(store):
+    """The app served by uvicorn as ``serve`` configures it, with a 0.5 s request deadline."""
+    import threading
+
+    import uvicorn
+
+    from feedback.labelling.timeouts import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(make_app(store, labeler="human:tester"), "127.0.0.1",
+                                          port, request_timeout=0.5))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield server, port
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def closed_within(connection, seconds):
+    """Whether the server closes a connection within a time (reading what it sends)."""
+    connection.settimeout(seconds)
+    received = b""
+    try:
+        while chunk := connection.recv(4096):
+            received += chunk
+    except TimeoutError:
+        return False, received
+    return True, received
+
+
+def test_the_server_closes_idle_and_half_sent_connections(served):
+    server, port = served
+    config = server.config
+    assert (config.timeout_keep_alive, config.h11_max_incomplete_event_size,
+            config.limit_concurrency) == (5, 16 * 1024, 64)
+    with socket.create_connection(("127.0.0.1", port)) as silent:  # sends nothing
+        assert closed_within(silent, 5)[0]
+    with socket.create_connection(("127.0.0.1", port)) as half:  # headers never end
+        half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert closed_within(half, 5) == (True, b"")
+    with socket.create_connection(("127.0.0.1", port)) as slow_body:  # the body never ends
+        slow_body.sendall(b"POST /api/label HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                          b"application/json\r\nContent-Length: 100\r\n\r\n{\"pair\"")
+        assert closed_within(slow_body, 5)[0]
+    with socket.create_connection(("127.0.0.1", port)) as huge:  # a head over 16 KiB
+        huge.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"x" * 20000)
+        closed, answer = closed_within(huge, 5)
+        assert closed and answer.startswith(b"HTTP/1.1 400")
+    with socket.create_connection(("127.0.0.1", port)) as good:  # a whole request in time
+        good.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.3)
+        good.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Connection: close\r\n\r\n")
+        closed, answer = closed_within(good, 5)
+        assert closed and answer.count(b"HTTP/1.1 204") == 2
 
 
 def test_app_arguments_are_checked(store):
