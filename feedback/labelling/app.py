@@ -136,8 +136,11 @@ class LabellingPage:
         ]
 
     def progress(self, session: Session | None) -> dict[str, Any]:
-        """A session's labels and skips, and the store's pairs: labelled (a skip is no label),
-        skipped, and unlabelled (neither)."""
+        """A session's labels and skips, and the store's pairs.
+
+        The store's pairs are labelled (a, b or tie: a skip is no label), skipped, or
+        unlabelled (neither).
+        """
         counts = self.store.counts()
         skipped = counts["choices"]["skip"]
         return {"session": None if session is None else {"labelled": session.labelled,

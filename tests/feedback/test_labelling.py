@@ -470,20 +470,27 @@ def wait_for_server(process, port, timeout=60.0):
     raise AssertionError(f"no server on port {port} after {timeout} s")
 
 
-@pytest.mark.slow
-def test_a_person_labels_in_a_real_browser(tmp_path):
-    browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
+def start_server(tmp_path):
+    """``serve`` in a process of its own over a pool of four march melodies: (process, port)."""
     pool = march_folder(tmp_path / "pool")
-    db = tmp_path / "prefs.sqlite"
     port = free_port()
     code = ("import sys; from feedback.labelling import serve; "
             "sys.exit(serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), "
             "labeler='human:browser', pairs=3, seed=0, "
             "announce=lambda line: print(line, flush=True)))")
-    server = subprocess.Popen([sys.executable, "-c", code, str(db), str(pool), str(port)],
+    server = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "prefs.sqlite"),
+                               str(pool), str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return server, port
+
+
+@pytest.mark.slow
+def test_a_person_labels_in_a_real_browser(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "prefs.sqlite"
+    server, port = start_server(tmp_path)
     try:
         wait_for_server(server, port)
         problems = []
@@ -524,6 +531,10 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
                 page.wait_for_selector('body[data-skipped="1"][data-state]:not([data-state='
                                        'sending])', state="attached")
                 assert "1 labelled, 1 skipped" in page.inner_text("#progress")
+                assert page.get_attribute("body", "data-labelled") == "1"  # a skip is no label
+                assert page.get_attribute("body", "data-store-labelled") == "1"
+                assert page.get_attribute("body", "data-store-skipped") == "1"
+                assert "1 of 3 pairs labelled, 1 skipped" in page.inner_text("#progress")
                 with PreferenceStore(db) as store:
                     label = store.pair(second).label
                     assert (label.choice, label.labeler) == ("skip", "human:browser")
@@ -541,6 +552,83 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"open http://127.0.0.1:{port}/" in output
+
+
+OCTAVES = """() => {
+    const box = (element) => element.getBoundingClientRect().toJSON();
+    return ["a", "b"].map((side) => ({
+        canvas: box(document.getElementById(`roll-${side}`)),
+        roll: box(document.getElementById(`roll-${side}`).parentElement),
+        labels: [...document.querySelectorAll(`#octaves-${side} li`)].map((label) => ({
+            text: label.textContent, box: box(label),
+            size: parseFloat(getComputedStyle(label).fontSize)})),
+    }));
+}"""
+
+
+def overlap(one, other):
+    return (one["left"] < other["right"] and other["left"] < one["right"]
+            and one["top"] < other["bottom"] and other["top"] < one["bottom"])
+
+
+@pytest.mark.slow
+def test_the_page_reads_at_800_pixels_and_play_toggles_stop(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    server, port = start_server(tmp_path)
+    try:
+        wait_for_server(server, port)
+        problems = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 800, "height": 800})
+                page.on("console", lambda message: message.type == "error"
+                        and problems.append(message.text))
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.wait_for_selector("body[data-state=ready]", state="attached")
+                page.screenshot(path=str(tmp_path / "label-800.png"), full_page=True)
+                for roll in page.evaluate(OCTAVES):
+                    texts = [label["text"] for label in roll["labels"]]
+                    assert texts and all(re.fullmatch(r"C-?\d", text) for text in texts), texts
+                    for label in roll["labels"]:
+                        assert label["size"] >= 12, label  # readable, not scaled with the roll
+                        assert not overlap(label["box"], roll["canvas"]), label  # nor covered
+                        inside = roll["roll"]
+                        assert inside["top"] <= label["box"]["top"] <= label["box"]["bottom"] \
+                            <= inside["bottom"], (label, inside)  # the top one is not cut
+                    for upper, lower in zip(roll["labels"], roll["labels"][1:], strict=False):
+                        assert upper["box"]["bottom"] <= lower["box"]["top"]
+
+                play_a, play_b = page.locator("#play-a"), page.locator("#play-b")
+                assert "Play A" in play_a.inner_text()
+                play_a.click()
+                page.wait_for_selector("body[data-playing=a]", state="attached")
+                assert "Stop A" in play_a.inner_text() and "Play B" in play_b.inner_text()
+                assert play_a.get_attribute("aria-pressed") == "true"
+                assert int(page.get_attribute("body", "data-sounding")) > 4
+                play_b.click()  # the other melody: A stops, B plays
+                page.wait_for_selector("body[data-playing=b]", state="attached")
+                assert "Play A" in play_a.inner_text() and "Stop B" in play_b.inner_text()
+                play_b.click()  # Stop: silence, and the button says Play again
+                page.wait_for_selector("body:not([data-playing])", state="attached")
+                assert "Play B" in play_b.inner_text()
+                assert play_b.get_attribute("aria-pressed") == "false"
+                page.wait_for_selector('body[data-sounding="0"]', state="attached",
+                                       timeout=1500)  # every oscillator has ended at once
+                page.keyboard.press(" ")
+                page.wait_for_selector("body[data-playing=a]", state="attached")
+                page.keyboard.press("Escape")
+                page.wait_for_selector("body:not([data-playing])", state="attached")
+                assert "Play A" in play_a.inner_text()
+            finally:
+                browser.close()
+        assert not problems, problems
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def test_a_labeler_name_over_the_stores_limit_is_refused_before_the_store_is_made(tmp_path):
