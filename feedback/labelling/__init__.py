@@ -15,19 +15,25 @@ when the app is made):
                           the accompaniment's notes), progress and the model's label count;
                           ``"pair": null`` when the pool is used up
 ``POST /api/label``       ``{"pair": token, "choice": "a"|"b"|"tie"|"skip", "session": token}``
+``POST /api/alive``       the page's heartbeat (``X-Session``): keeps its session while it is open
 ========================  ====================================================================
 
 ``POST /api/label`` answers 200 ``{"new": true}`` for a new label and ``{"new": false}`` for the
-same label again (a double click); 400 for a body that is not a JSON object, 403 for a missing
+same label again (a double click); 400 for a body that is not a JSON object (or JSON nested
+too deeply to parse), 403 for a missing
 or unknown session token, 404 for an unknown pair, 409 if the pair has another label, 413 for a
 body over ``max_body`` bytes, 415 for a body that is not ``application/json``, and 422 for a bad
 choice (naming the valid ones) or a malformed field. Every 4xx leaves the database unchanged.
 The page, the script and the style sheet come from this package (no CDN), under a Content
-Security Policy that allows nothing else.
+Security Policy that allows nothing else: every answer carries :data:`SECURITY_HEADERS`, the
+refusals of Starlette and of the host check and a 500 too (:mod:`feedback.labelling.headers`).
+A session lives while its page uses it (:mod:`feedback.labelling.sessions`); the server
+closes idle and half-sent connections (:mod:`feedback.labelling.timeouts`).
 """
 
 from feedback.labelling.app import (
     BPM,
+    HEARTBEAT_SECONDS,
     LOOPBACK,
     MAX_BODY,
     MAX_SESSIONS,
@@ -40,6 +46,7 @@ from feedback.labelling.app import (
 )
 from feedback.labelling.server import build_app, default_labeler, serve
 
-__all__ = ["BPM", "LOOPBACK", "MAX_BODY", "MAX_SESSIONS", "SECURITY_HEADERS", "SESSION_META",
+__all__ = ["BPM", "HEARTBEAT_SECONDS", "LOOPBACK", "MAX_BODY", "MAX_SESSIONS", "SECURITY_HEADERS",
+           "SESSION_META",
            "Session", "accompaniment_notes", "build_app", "default_labeler", "make_app",
            "model_labels", "serve"]

@@ -7,11 +7,9 @@ three files and the sessions of page loads, and its methods answer the routes.
 from __future__ import annotations
 
 import json
-import secrets
+import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,6 +25,8 @@ except ImportError as error:  # pragma: no cover (the label extra is missing)
     raise ImportError("the labelling page needs starlette and uvicorn: pip install "
                       "'mammad-envs[label]' (or: pip install starlette uvicorn)") from error
 
+from feedback.labelling.headers import SECURITY_HEADERS, SecurityHeaders
+from feedback.labelling.sessions import HEARTBEAT_SECONDS, MAX_SESSIONS, Session, Sessions
 from rewards.preferences.store import (
     CHOICES,
     MAX_TOKEN_LENGTH,
@@ -38,34 +38,18 @@ from rewards.preferences.store import (
 
 MAX_BODY = 4096
 """Largest ``POST /api/label`` body, in bytes (a label is under 200)."""
-MAX_SESSIONS = 1000
-"""Sessions (page loads) remembered; the oldest is forgotten beyond this."""
 SESSION_META = '<meta name="session" content="">'
 """The tag of ``label.html`` that receives the session token."""
 BPM = 120
 """Tempo the page plays at."""
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "connect-src 'self'; img-src 'self'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-"""Sent with every answer: nothing but the package's own files, never framed, never cached."""
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 """Host names a page served on a loopback address accepts (others: DNS rebinding)."""
 LABEL_FIELDS = ("pair", "choice", "session")
+HEARTBEAT_META = '<meta name="heartbeat" content="">'
+"""The tag of ``label.html`` that receives :data:`HEARTBEAT_SECONDS`."""
+
+logger = logging.getLogger(__name__)
 """The fields of a ``POST /api/label`` body."""
-
-
-@dataclass
-class Session:
-    """What one page load has labelled."""
-
-    labelled: int = 0
-    skipped: int = 0
 
 
 class _BodyTooLarge(Exception):
@@ -77,12 +61,11 @@ def _static(name: str) -> bytes:
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status,
-                        headers=SECURITY_HEADERS)
+    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _ok(content: Any) -> JSONResponse:
-    return JSONResponse(content, headers=SECURITY_HEADERS)
+    return JSONResponse(content)
 
 
 def model_labels(model: Any) -> int | None:
@@ -118,46 +101,6 @@ def pair_content(pair: Pair) -> dict[str, Any]:
     }
 
 
-class Sessions:
-    """The page loads' session tokens, the latest :data:`MAX_SESSIONS` of them (thread-safe).
-
-    Attributes:
-        by_token: Each remembered token's :class:`Session`, least recently used first.
-    """
-
-    def __init__(self) -> None:
-        self.by_token: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def new(self) -> str:
-        """A new session's token (the oldest session is forgotten beyond the limit)."""
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self.by_token[token] = Session()
-            while len(self.by_token) > MAX_SESSIONS:
-                self.by_token.popitem(last=False)
-        return token
-
-    def find(self, token: Any) -> Session | None:
-        """The session of a token, or None for anything that is not a remembered token."""
-        if not isinstance(token, str) or not token:
-            return None
-        with self._lock:
-            for known, session in self.by_token.items():
-                if secrets.compare_digest(known, token):
-                    self.by_token.move_to_end(known)
-                    return session
-        return None
-
-    def count(self, session: Session, choice: str) -> None:
-        """Counts a new label of a session (a skip, or a choice)."""
-        with self._lock:
-            if choice == "skip":
-                session.skipped += 1
-            else:
-                session.labelled += 1
-
-
 class LabellingPage:
     """The handlers of one labelling app (see :func:`make_app` for the arguments)."""
 
@@ -170,11 +113,14 @@ class LabellingPage:
         self.max_body = max_body
         self.shuffle = shuffle
         self.page = _static("label.html").decode("utf-8")
-        if SESSION_META not in self.page:
-            raise RuntimeError(f"label.html lacks {SESSION_META}")
+        for meta in (SESSION_META, HEARTBEAT_META):
+            if meta not in self.page:
+                raise RuntimeError(f"label.html lacks {meta}")
+        self.page = self.page.replace(
+            HEARTBEAT_META, f'<meta name="heartbeat" content="{HEARTBEAT_SECONDS}">')
         self.assets = {"label.js": (_static("label.js"), "text/javascript; charset=utf-8"),
                        "label.css": (_static("label.css"), "text/css; charset=utf-8")}
-        self.sessions = Sessions()
+        self.sessions = Sessions(MAX_SESSIONS)
         self.trained_on = model_labels(model)
         self._refill_lock = threading.Lock()
 
@@ -186,15 +132,21 @@ class LabellingPage:
             Route("/static/{name:str}", self.static, methods=["GET"]),
             Route("/api/next", self.api_next, methods=["GET"]),
             Route("/api/label", self.api_label, methods=["POST"]),
+            Route("/api/alive", self.api_alive, methods=["POST"]),
         ]
 
     def progress(self, session: Session | None) -> dict[str, Any]:
-        """A session's labels and skips, and the store's pairs."""
+        """A session's labels and skips, and the store's pairs.
+
+        The store's pairs are labelled (a, b or tie: a skip is no label), skipped, or
+        unlabelled (neither).
+        """
         counts = self.store.counts()
+        skipped = counts["choices"]["skip"]
         return {"session": None if session is None else {"labelled": session.labelled,
                                                          "skipped": session.skipped},
-                "store": {"pairs": counts["pairs"], "labelled": counts["labelled"],
-                          "unlabelled": counts["unlabelled"]}}
+                "store": {"pairs": counts["pairs"], "labelled": counts["labelled"] - skipped,
+                          "skipped": skipped, "unlabelled": counts["unlabelled"]}}
 
     def next_pair(self) -> Pair | None:
         """The next unlabelled pair, made by the pair source if none is left."""
@@ -211,7 +163,7 @@ class LabellingPage:
         """``GET /``: the page, with a new session token."""
         token = self.sessions.new()
         html = self.page.replace(SESSION_META, f'<meta name="session" content="{token}">')
-        return Response(html, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+        return Response(html, media_type="text/html; charset=utf-8")
 
     def static(self, request: Request) -> Response:
         """``GET /static/<name>``: the script or the style sheet."""
@@ -219,11 +171,17 @@ class LabellingPage:
         if name not in self.assets:  # a fixed table: the name never reaches the file system
             return _error(404, f"no such file {name[:40]!r}")
         content, media_type = self.assets[name]
-        return Response(content, media_type=media_type, headers=SECURITY_HEADERS)
+        return Response(content, media_type=media_type)
 
     def favicon(self, request: Request) -> Response:
         """``GET /favicon.ico``: nothing."""
-        return Response(status_code=204, headers=SECURITY_HEADERS)
+        return Response(status_code=204)
+
+    def api_alive(self, request: Request) -> JSONResponse:
+        """``POST /api/alive``: the page's heartbeat keeps its session (``X-Session``) alive."""
+        if self.sessions.find(request.headers.get("x-session")) is None:
+            return _error(403, "missing or unknown session token: reload the page")
+        return _ok({"alive": True})
 
     def api_next(self, request: Request) -> JSONResponse:
         """``GET /api/next``: the next pair, the progress and the model's label count."""
@@ -255,6 +213,8 @@ class LabellingPage:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             return _error(400, f"the body is not JSON: {error}")
+        except RecursionError:
+            return _error(400, "the body is not a label: JSON nested too deeply")
         if not isinstance(data, dict):
             return _error(400, "the body must be a JSON object {\"pair\", \"choice\", "
                                "\"session\"}")
@@ -303,6 +263,14 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return _error(404, f"no such page {request.url.path[:80]!r}")
 
 
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's error middleware sends this answer outside every other middleware
+    logger.error("the labelling page failed on %s %s", request.method, request.url.path,
+                 exc_info=exc)
+    return JSONResponse({"error": "the server failed; see its log"}, status_code=500,
+                        headers=SECURITY_HEADERS)
+
+
 def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:anonymous", *,
              pair_source: Callable[[], Any] | None = None, max_body: int = MAX_BODY,
              allowed_hosts: Sequence[str] | None = None, shuffle: bool = False) -> Starlette:
@@ -334,11 +302,11 @@ def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:an
     if isinstance(max_body, bool) or int(max_body) < 1:
         raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
     page = LabellingPage(store, model, labeler.strip(), pair_source, int(max_body), shuffle)
-    middleware = []
+    middleware = [Middleware(SecurityHeaders)]  # outermost: also on the refusals inside it
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
     app = Starlette(routes=page.routes(), middleware=middleware,
-                    exception_handlers={404: _not_found})
+                    exception_handlers={404: _not_found, 500: _internal_error})
     app.state.sessions = page.sessions.by_token
     app.state.labeler = page.labeler
     return app

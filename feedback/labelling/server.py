@@ -107,7 +107,10 @@ def serve(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = None
     """``mammad label``: fills a store from a pool and serves the labelling page until Ctrl-C.
 
     Announces the page's address first. Bound to 127.0.0.1 by default; another host makes the
-    page reachable by anyone who can reach the machine (a warning says so). Pairs are made
+    page reachable by anyone who can reach the machine (a warning says so). Connections are
+    bounded (:mod:`feedback.labelling.timeouts`): idle for 5 s after an answer, or 10 s
+    without a whole request, they are closed; a request head over 16 KiB is refused (400),
+    and beyond 64 connections at once the server answers 503. Pairs are made
     when none is left unlabelled, ``pairs`` at a time, among the store's melodies of one
     context (:func:`~feedback.pool.schedule_pairs`).
 
@@ -148,6 +151,8 @@ def serve(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = None
     """
     import uvicorn  # the label extra, needed only once a page is served
 
+    from feedback.labelling.timeouts import server_config  # imports uvicorn
+
     if isinstance(port, bool) or not 0 <= int(port) <= 65535:
         raise ValueError(f"port must be 0..65535, got {port!r}")
     app, store = build_app(db, pool, host=host, model=model, labeler=labeler, pairs=pairs,
@@ -161,7 +166,7 @@ def serve(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = None
         shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
         (announce or logger.info)(f"labelling as {app.state.labeler}: open "
                                   f"http://{shown}:{port}/ (Ctrl-C to stop)")
-        uvicorn.run(app, host=host, port=int(port), log_level="warning")
+        uvicorn.Server(server_config(app, host, int(port))).run()
     finally:
         store.close()
     return 0

@@ -7,8 +7,9 @@
 //   pair      token of the pair shown ("" when none)
 //   audio     "started" once an AudioContext exists, then its state ("running", "suspended")
 //   played    the side last played ("a" or "b"); voices: oscillators it scheduled
-//   playing   the side playing now (absent when silent)
+//   playing   the side playing now (absent when silent); sounding: oscillators not yet ended
 //   last      the last choice recorded; labelled / skipped: this session's counts
+//   storeLabelled / storeSkipped: the store's labelled (a skip is no label) and skipped pairs
 "use strict";
 
 (() => {
@@ -20,6 +21,7 @@
 
   const body = document.body;
   const session = document.querySelector('meta[name="session"]').content;
+  const heartbeat = Number(document.querySelector('meta[name="heartbeat"]').content) || 60;
   const $ = (id) => document.getElementById(id);
 
   let current = null;   // the pair shown: {token, a, b, context, accompaniment}
@@ -28,6 +30,7 @@
   let audio = null;     // the AudioContext, made on the first play (a user gesture)
   let master = null;
   let voices = [];
+  let sounding = 0;     // oscillators started and not yet ended
   let nextSide = "a";   // what Space plays next
   let frame = 0;        // the playhead's animation frame
   let counts = { labelled: 0, skipped: 0 };
@@ -107,11 +110,6 @@
       context.lineTo(x(step) + 0.5, height);
       context.stroke();
     }
-    context.fillStyle = "#8a93a3";  // octave names at each C
-    context.font = "10px system-ui, sans-serif";
-    for (let pitch = low; pitch <= high; pitch += 1) {
-      if (pitch % 12 === 0) context.fillText(`C${pitch / 12 - 1}`, 3, y(pitch) + rowHeight - 1);
-    }
     const thick = Math.max(rowHeight - 1, 4);
     const block = (note, colour) => {
       context.fillStyle = colour;
@@ -130,6 +128,23 @@
     }
   }
 
+  // The octaves' Cs, in the column left of the roll (HTML, so notes never cover them).
+  function nameOctaves(side) {
+    const list = $(`octaves-${side}`);
+    list.replaceChildren();
+    if (!current) return;
+    const [low, high] = pitchRange();
+    const rows = high - low + 1;
+    for (let pitch = high; pitch >= low; pitch -= 1) {
+      if (pitch % 12 !== 0) continue;
+      const item = document.createElement("li");
+      item.textContent = `C${pitch / 12 - 1}`;
+      item.dataset.pitch = String(pitch);
+      item.style.setProperty("--row-middle", `${((high - pitch + 0.5) / rows) * 100}%`);
+      list.append(item);
+    }
+  }
+
   function render() {
     const { accompaniment, key, steps } = current.context;
     const bars = steps / 16;
@@ -140,6 +155,8 @@
     ].join(" \u00b7 ");
     draw("a");
     draw("b");
+    nameOctaves("a");
+    nameOctaves("b");
   }
 
   // ------------------------------------------------------------------ sound
@@ -168,18 +185,42 @@
     gain.gain.setValueAtTime(level, start + duration - release);
     gain.gain.linearRampToValueAtTime(0, start + duration);
     oscillator.connect(gain).connect(master);
+    oscillator.addEventListener("ended", () => {
+      sounding -= 1;
+      body.dataset.sounding = String(sounding);
+      oscillator.disconnect();
+    });
     oscillator.start(start);
     oscillator.stop(start + duration + 0.01);
+    sounding += 1;
     voices.push(oscillator);
   }
 
-  function stop() {
-    voices.forEach((oscillator) => {
-      try { oscillator.stop(); } catch (error) { /* already stopped */ }
+  // Each Play button says Stop while its melody plays.
+  function showPlaying(side) {
+    document.querySelectorAll("button.play").forEach((button) => {
+      const playing = button.dataset.side === side;
+      const name = button.dataset.side.toUpperCase();
+      button.textContent = playing ? `\u25a0 Stop ${name}` : `\u25b6 Play ${name}`;
+      button.setAttribute("aria-pressed", String(playing));
     });
+  }
+
+  function stop() {
+    if (audio && voices.length) {  // silence at once: cut the old voices off the speakers
+      const now = audio.currentTime;
+      voices.forEach((oscillator) => {
+        try { oscillator.stop(now); } catch (error) { /* already stopped */ }
+      });
+      master.disconnect();
+      master = audio.createGain();
+      master.gain.value = 0.5;
+      master.connect(audio.destination);
+    }
     voices = [];
     cancelAnimationFrame(frame);
     delete body.dataset.playing;
+    showPlaying(null);
     document.querySelectorAll(".melody").forEach((section) => section.classList.remove("playing"));
     if (current) {
       draw("a");
@@ -202,6 +243,8 @@
     body.dataset.played = side;
     body.dataset.playing = side;
     body.dataset.voices = String(voices.length);
+    body.dataset.sounding = String(sounding);
+    showPlaying(side);
     nextSide = side === "a" ? "b" : "a";
     $(`melody-${side}`).classList.add("playing");
     const steps = current.context.steps;
@@ -226,9 +269,12 @@
     if (progress.session) counts = progress.session;
     body.dataset.labelled = String(counts.labelled);
     body.dataset.skipped = String(counts.skipped);
+    body.dataset.storeLabelled = String(store.labelled);
+    body.dataset.storeSkipped = String(store.skipped);
     $("progress").textContent =
       `This session: ${counts.labelled} labelled, ${counts.skipped} skipped \u00b7 ` +
-      `store: ${store.labelled} of ${store.pairs} pairs labelled (${store.unlabelled} to go)`;
+      `store: ${store.labelled} of ${store.pairs} pairs labelled, ${store.skipped} skipped ` +
+      `(${store.unlabelled} to go)`;
   }
 
   function showModel(model, labeler) {
@@ -312,7 +358,10 @@
   // ------------------------------------------------------------------ controls
 
   document.querySelectorAll("button.play").forEach((button) => {
-    button.addEventListener("click", () => play(button.dataset.side));
+    button.addEventListener("click", () => {
+      if (body.dataset.playing === button.dataset.side) stop();
+      else play(button.dataset.side);
+    });
   });
   document.querySelectorAll("#choices button").forEach((button) => {
     button.addEventListener("click", () => choose(button.dataset.choice));
@@ -333,6 +382,21 @@
   document.addEventListener("keyup", (event) => {
     if (event.key === " ") event.preventDefault();
   });
+
+  // The heartbeat keeps this page's session alive on the server while the page is open.
+  async function beat() {
+    try {
+      const response = await fetch("/api/alive", { method: "POST", cache: "no-store",
+                                                   headers: { "X-Session": session } });
+      if (response.status === 403) {
+        const data = await response.json().catch(() => ({}));
+        say(`${data.error || "This session has expired: reload the page"}.`);
+        stop();
+        setState("error");
+      }
+    } catch (error) { /* the server is away for now: the next beat tries again */ }
+  }
+  setInterval(beat, heartbeat * 1000);
 
   setState("loading");
   loadNext();

@@ -140,7 +140,8 @@ def test_next_pair_has_everything_the_page_draws_and_plays(client, store, sessio
                                              for n in MARCH.notes_until(8)]
     assert "source" not in str(data["pair"]) and "ref" not in data["pair"]["a"]  # no hints
     assert data["progress"] == {"session": {"labelled": 0, "skipped": 0},
-                                "store": {"pairs": 2, "labelled": 0, "unlabelled": 2}}
+                                "store": {"pairs": 2, "labelled": 0, "skipped": 0,
+                                          "unlabelled": 2}}
     assert data["model"] == {"loaded": False, "labels": None}
     assert data["labeler"] == "human:tester" and data["bpm"] == 120
     assert client.get("/api/next").json()["progress"]["session"] is None  # no token: no counts
@@ -261,6 +262,135 @@ def test_a_forgotten_session_is_refused(store, db, monkeypatch):
     refused(client, store, db, 403, json={"pair": token, "choice": "a", "session": oldest})
 
 
+def test_a_skip_is_no_label_in_the_stores_progress(client, store, session):
+    first, second = (pair.token for pair in store.unlabelled_pairs())
+    skipped = client.post("/api/label", json={"pair": first, "choice": "skip",
+                                              "session": session}).json()["progress"]
+    assert skipped["store"] == {"pairs": 2, "labelled": 0, "skipped": 1, "unlabelled": 1}
+    assert skipped["session"] == {"labelled": 0, "skipped": 1}
+    labelled = client.post("/api/label", json={"pair": second, "choice": "tie",
+                                               "session": session}).json()["progress"]
+    assert labelled["store"] == {"pairs": 2, "labelled": 1, "skipped": 1, "unlabelled": 0}
+
+
+def test_an_open_page_keeps_its_session_however_many_pages_are_loaded(store, db, monkeypatch):
+    from feedback.labelling import app as labelling
+
+    monkeypatch.setattr(labelling, "MAX_SESSIONS", 3)
+    client = TestClient(make_app(store, labeler="human:tester"))
+    open_page = session_of(client.get("/").text)
+    assert client.get("/api/next", headers={"X-Session": open_page}).status_code == 200
+    for _ in range(10):  # page loads that never use their token (e.g. from another site)
+        client.get("/")
+    assert client.post("/api/alive", headers={"X-Session": open_page}).json() == {"alive": True}
+    used = []
+    for _ in range(3):  # pages that are used: now the least recently used is forgotten
+        used.append(session_of(client.get("/").text))
+        client.post("/api/alive", headers={"X-Session": used[-1]})
+    assert client.post("/api/alive", headers={"X-Session": open_page}).status_code == 403
+    assert client.post("/api/alive", headers={"X-Session": used[-1]}).status_code == 200
+    assert client.post("/api/alive").status_code == 403
+    token = store.next_pair().token
+    refused(client, store, db, 403, json={"pair": token, "choice": "a", "session": open_page})
+    assert '<meta name="heartbeat" content="60">' in client.get("/").text
+
+
+def security_headers_of(answer):
+    from feedback.labelling import SECURITY_HEADERS
+
+    return {name: answer.headers.get(name) for name in SECURITY_HEADERS}
+
+
+def test_every_answer_carries_the_security_headers(store, session):
+    from feedback.labelling import SECURITY_HEADERS
+
+    app = make_app(store, labeler="human:tester", allowed_hosts=["127.0.0.1"])
+    client = TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+    answers = {
+        "page": client.get("/"), "next": client.get("/api/next"),
+        "404": client.get("/nowhere"), "405": client.get("/api/label"),
+        "405 put": client.put("/"), "favicon": client.get("/favicon.ico"),
+        "bad host": TestClient(app, base_url="http://attacker.example").get("/"),
+    }
+    store.close()  # the next label fails unexpectedly: a 500
+    answers["500"] = client.post("/api/label", json={"pair": "x", "choice": "a",
+                                                     "session": session_of(answers["page"].text)})
+    assert [answers[name].status_code for name in ("404", "405", "bad host", "500")] == [
+        404, 405, 400, 500]
+    for name, answer in answers.items():
+        assert security_headers_of(answer) == SECURITY_HEADERS, name
+    assert "PreferenceStore" not in answers["500"].text and "Traceback" not in answers["500"].text
+
+
+@pytest.mark.parametrize("body", [b"[" * 2000 + b"]" * 2000, b'{"":' * 400 + b"[" * 2000])
+def test_deeply_nested_json_is_a_bad_request(client, store, db, body):
+    answer = refused(client, store, db, 400, match="nested", content=body,
+                     headers={"content-type": "application/json"})
+    assert answer.headers["x-frame-options"] == "DENY"
+
+
+@pytest.fixture
+def served(store):
+    """The app served by uvicorn as ``serve`` configures it, with a 0.5 s request deadline."""
+    import threading
+
+    import uvicorn
+
+    from feedback.labelling.timeouts import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(make_app(store, labeler="human:tester"), "127.0.0.1",
+                                          port, request_timeout=0.5))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield server, port
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def closed_within(connection, seconds):
+    """Whether the server closes a connection within a time (reading what it sends)."""
+    connection.settimeout(seconds)
+    received = b""
+    try:
+        while chunk := connection.recv(4096):
+            received += chunk
+    except TimeoutError:
+        return False, received
+    return True, received
+
+
+def test_the_server_closes_idle_and_half_sent_connections(served):
+    server, port = served
+    config = server.config
+    assert (config.timeout_keep_alive, config.h11_max_incomplete_event_size,
+            config.limit_concurrency) == (5, 16 * 1024, 64)
+    with socket.create_connection(("127.0.0.1", port)) as silent:  # sends nothing
+        assert closed_within(silent, 5)[0]
+    with socket.create_connection(("127.0.0.1", port)) as half:  # headers never end
+        half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert closed_within(half, 5) == (True, b"")
+    with socket.create_connection(("127.0.0.1", port)) as slow_body:  # the body never ends
+        slow_body.sendall(b"POST /api/label HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                          b"application/json\r\nContent-Length: 100\r\n\r\n{\"pair\"")
+        assert closed_within(slow_body, 5)[0]
+    with socket.create_connection(("127.0.0.1", port)) as huge:  # a head over 16 KiB
+        huge.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"x" * 20000)
+        closed, answer = closed_within(huge, 5)
+        assert closed and answer.startswith(b"HTTP/1.1 400")
+    with socket.create_connection(("127.0.0.1", port)) as good:  # a whole request in time
+        good.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.3)
+        good.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Connection: close\r\n\r\n")
+        closed, answer = closed_within(good, 5)
+        assert closed and answer.count(b"HTTP/1.1 204") == 2
+
+
 def test_app_arguments_are_checked(store):
     with pytest.raises(ValueError, match="labeler"):
         make_app(store, labeler=" ")
@@ -340,20 +470,27 @@ def wait_for_server(process, port, timeout=60.0):
     raise AssertionError(f"no server on port {port} after {timeout} s")
 
 
-@pytest.mark.slow
-def test_a_person_labels_in_a_real_browser(tmp_path):
-    browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
+def start_server(tmp_path):
+    """``serve`` in a process of its own over a pool of four march melodies: (process, port)."""
     pool = march_folder(tmp_path / "pool")
-    db = tmp_path / "prefs.sqlite"
     port = free_port()
     code = ("import sys; from feedback.labelling import serve; "
             "sys.exit(serve(sys.argv[1], sys.argv[2], port=int(sys.argv[3]), "
             "labeler='human:browser', pairs=3, seed=0, "
             "announce=lambda line: print(line, flush=True)))")
-    server = subprocess.Popen([sys.executable, "-c", code, str(db), str(pool), str(port)],
+    server = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "prefs.sqlite"),
+                               str(pool), str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return server, port
+
+
+@pytest.mark.slow
+def test_a_person_labels_in_a_real_browser(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "prefs.sqlite"
+    server, port = start_server(tmp_path)
     try:
         wait_for_server(server, port)
         problems = []
@@ -394,6 +531,10 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
                 page.wait_for_selector('body[data-skipped="1"][data-state]:not([data-state='
                                        'sending])', state="attached")
                 assert "1 labelled, 1 skipped" in page.inner_text("#progress")
+                assert page.get_attribute("body", "data-labelled") == "1"  # a skip is no label
+                assert page.get_attribute("body", "data-store-labelled") == "1"
+                assert page.get_attribute("body", "data-store-skipped") == "1"
+                assert "1 of 3 pairs labelled, 1 skipped" in page.inner_text("#progress")
                 with PreferenceStore(db) as store:
                     label = store.pair(second).label
                     assert (label.choice, label.labeler) == ("skip", "human:browser")
@@ -411,6 +552,83 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"open http://127.0.0.1:{port}/" in output
+
+
+OCTAVES = """() => {
+    const box = (element) => element.getBoundingClientRect().toJSON();
+    return ["a", "b"].map((side) => ({
+        canvas: box(document.getElementById(`roll-${side}`)),
+        roll: box(document.getElementById(`roll-${side}`).parentElement),
+        labels: [...document.querySelectorAll(`#octaves-${side} li`)].map((label) => ({
+            text: label.textContent, box: box(label),
+            size: parseFloat(getComputedStyle(label).fontSize)})),
+    }));
+}"""
+
+
+def overlap(one, other):
+    return (one["left"] < other["right"] and other["left"] < one["right"]
+            and one["top"] < other["bottom"] and other["top"] < one["bottom"])
+
+
+@pytest.mark.slow
+def test_the_page_reads_at_800_pixels_and_play_toggles_stop(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    server, port = start_server(tmp_path)
+    try:
+        wait_for_server(server, port)
+        problems = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 800, "height": 800})
+                page.on("console", lambda message: message.type == "error"
+                        and problems.append(message.text))
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.wait_for_selector("body[data-state=ready]", state="attached")
+                page.screenshot(path=str(tmp_path / "label-800.png"), full_page=True)
+                for roll in page.evaluate(OCTAVES):
+                    texts = [label["text"] for label in roll["labels"]]
+                    assert texts and all(re.fullmatch(r"C-?\d", text) for text in texts), texts
+                    for label in roll["labels"]:
+                        assert label["size"] >= 12, label  # readable, not scaled with the roll
+                        assert not overlap(label["box"], roll["canvas"]), label  # nor covered
+                        inside = roll["roll"]
+                        assert inside["top"] <= label["box"]["top"] <= label["box"]["bottom"] \
+                            <= inside["bottom"], (label, inside)  # the top one is not cut
+                    for upper, lower in zip(roll["labels"], roll["labels"][1:], strict=False):
+                        assert upper["box"]["bottom"] <= lower["box"]["top"]
+
+                play_a, play_b = page.locator("#play-a"), page.locator("#play-b")
+                assert "Play A" in play_a.inner_text()
+                play_a.click()
+                page.wait_for_selector("body[data-playing=a]", state="attached")
+                assert "Stop A" in play_a.inner_text() and "Play B" in play_b.inner_text()
+                assert play_a.get_attribute("aria-pressed") == "true"
+                assert int(page.get_attribute("body", "data-sounding")) > 4
+                play_b.click()  # the other melody: A stops, B plays
+                page.wait_for_selector("body[data-playing=b]", state="attached")
+                assert "Play A" in play_a.inner_text() and "Stop B" in play_b.inner_text()
+                play_b.click()  # Stop: silence, and the button says Play again
+                page.wait_for_selector("body:not([data-playing])", state="attached")
+                assert "Play B" in play_b.inner_text()
+                assert play_b.get_attribute("aria-pressed") == "false"
+                page.wait_for_selector('body[data-sounding="0"]', state="attached",
+                                       timeout=1500)  # every oscillator has ended at once
+                page.keyboard.press(" ")
+                page.wait_for_selector("body[data-playing=a]", state="attached")
+                page.keyboard.press("Escape")
+                page.wait_for_selector("body:not([data-playing])", state="attached")
+                assert "Play A" in play_a.inner_text()
+            finally:
+                browser.close()
+        assert not problems, problems
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
 
 
 def test_a_labeler_name_over_the_stores_limit_is_refused_before_the_store_is_made(tmp_path):
