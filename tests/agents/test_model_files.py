@@ -160,9 +160,9 @@ def test_loading_a_ppo_run_for_inference_does_not_warn_about_its_minibatches(tmp
     32 envs x 32 steps in minibatches of 512)."""
     import warnings
 
-    from mammad_cli import main
     from agents.runs import read_config
     from agents.training import load_run_model
+    from mammad_cli import main
 
     main(["train", "--agent", "ppo", "--env", ENV, "--env-kwargs", "steps=16", "--steps", "64",
           "--n-envs", "2", "--hyperparams", "n_steps=32", "batch_size=64", "--runs-dir",
