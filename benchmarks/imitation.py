@@ -192,6 +192,7 @@ def _cached(path: Path, episodes: int) -> dict[str, Any] | None:
 def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
                   ) -> dict[str, Any] | None:
     """Plays a finished cell's model and caches the result (None if the cell is not done)."""
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3 import PPO
 
 
@@ -230,6 +231,7 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
 
         melodies = play(UniformRandom(90, seed=EVAL_SEED), env_kwargs, episodes, progress)
     elif name == "note_rnn":
+        # heavy: rewards.note_rnn loads torch
         from rewards.note_rnn import NoteRNN
 
         melodies = list(NoteRNN.pretrained().sample(episodes, steps, seed=EVAL_SEED))
