@@ -118,14 +118,18 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
     Raises:
         ValueError: If the id is not registered or an argument is bad.
     """
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.env_util import make_vec_env
 
     check_env_id(env_id)
     if not batched:
         return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.vec_env import VecMonitor
 
     from mammad_envs.compat import make_vector
+
+    # heavy: mammad_envs.sb3_vec_env loads stable_baselines3, tensorboard, torch
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
 
     vector = make_vector(env_id, n_envs, **(env_kwargs or {}))

@@ -127,6 +127,7 @@ class QSoftmax:
 
     def q_values(self, observations: np.ndarray) -> np.ndarray:
         """``(batch, actions)`` float64 Q-values of a batch of observations."""
+        # heavy: torch loads slowly and only this path needs it
         import torch
 
         with torch.no_grad():

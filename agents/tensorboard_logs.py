@@ -27,8 +27,13 @@ def drop_events_after(folder: Path, step: int) -> int:
         How many events were removed (0 without TensorBoard installed: nothing was logged).
     """
     try:
+        # optional: tensorboard (the test extra)
         from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+
+        # optional: tensorboard (the test extra)
         from tensorboard.compat.proto import event_pb2
+
+        # optional: tensorboard (the test extra)
         from tensorboard.summary.writer.record_writer import RecordWriter
     except ImportError:
         return 0

@@ -123,7 +123,10 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
     Returns:
         How it ended.
     """
+    # heavy: agents.callbacks loads stable_baselines3, tensorboard, torch
     from agents.callbacks import LatestCheckpoint, RewardTermLogger
+
+    # heavy: agents.interrupt loads stable_baselines3, tensorboard, torch
     from agents.interrupt import GracefulStop, StopOnSignal
     from agents.runs import CHECKPOINTS, MODEL, save_model_atomically
 

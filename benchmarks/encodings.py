@@ -28,7 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid_cli import add_run_options, command_errors, positive_int
+from benchmarks.grid import Cell, GridError, read_cell
+from benchmarks.grid_cli import (
+    add_run_options,
+    command_errors,
+    parse_grid_command,
+    positive_int,
+)
 
 ENCODINGS = ("binary", "count", "decay", "binary_stack")
 ENV_ID = "MammadMelody-{}-v0"
@@ -130,8 +136,6 @@ def build_cells(chosen: dict[str, Any], hyperparams: list[str] | None = None,
     Raises:
         ValueError: For an unknown agent, a bad reward or env argument.
     """
-    from benchmarks.grid import Cell
-
     _check_agents(chosen["agents"] + ([MEMORY_AGENT] if chosen["memory_baseline"] else []))
     settings_of = {"both": (False, True), "on": (True,), "off": (False,)}
     pairs = [(agent, encoding) for agent in chosen["agents"] for encoding in chosen["encodings"]]
@@ -200,29 +204,19 @@ def _check_env_arguments(cells: list[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the grid; prints where the runs are and how to aggregate them."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from benchmarks.grid import GridError, read_cell, run_grid
-
-    with command_errors(parser):
-        chosen = settings(args)
-        cells = build_cells(chosen, args.hyperparams, quick=args.quick)
-    root = chosen["root"]
-    done = sum(read_cell(root / cell.name) is not None for cell in cells)
-    print(f"encodings grid: {len(cells)} cells ({done} done), {chosen['steps']:,} steps each, "
-          f"in {root}")
+    grid = parse_grid_command(argv, build_parser, settings, lambda chosen, args: build_cells(
+        chosen, args.hyperparams, quick=args.quick))
+    chosen, cells, root, args = grid.chosen, grid.cells, grid.root, grid.args
+    print(f"encodings grid: {len(cells)} cells ({grid.done()} done), {chosen['steps']:,} steps "
+          f"each, in {root}")
     if args.dry_run:
         for cell in cells:
             print(f"{'done' if read_cell(root / cell.name) else 'todo'}  {cell.name}")
         return 0
-    command = shlex.join(["python", "-m", "benchmarks.encodings", *argv])
     started = time.monotonic()
     try:
-        with command_errors(parser, root):
-            results = run_grid(cells, root, backend=args.backend, workers=args.workers,
-                               address=args.address, command=command,
-                               progress=not args.no_progress)
+        with command_errors(grid.parser, root):
+            results = grid.run(shlex.join(["python", "-m", "benchmarks.encodings", *grid.argv]))
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)
         return 1

@@ -457,6 +457,7 @@ def _run_ray(cells: list[Cell], root: Path, workers: int, address: str | None,
              command: str | None, python: str | None) -> Iterable[tuple[Cell, Any]]:
     """Yields ``(cell, result or exception)`` as the cells' Ray tasks finish."""
     try:
+        # optional: the ray extra
         import ray
     except ImportError:
         raise ImportError(f"the Ray backend needs Ray: {RAY_HINT}") from None

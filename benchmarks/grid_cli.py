@@ -5,6 +5,8 @@
 their argparse type for counts; :func:`sigterm_as_interrupt` makes SIGTERM stop a grid as
 Ctrl-C does, so its runs are stopped and its finished cells kept. :func:`command_errors` turns
 a bad setting into argparse's exit 2 and an interruption into exit 130, the same for every grid.
+:func:`parse_grid_command` parses a grid's arguments and builds its cells (a
+:class:`GridCommand`, which counts the finished cells and runs the grid).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid import BACKENDS
+from benchmarks.grid import BACKENDS, Cell, read_cell, run_grid
 
 
 def positive_int(text: str) -> int:
@@ -106,3 +109,55 @@ def command_errors(parser: argparse.ArgumentParser, root: Path | None = None,
         print(f"\ninterrupted: {kept}; run the same command again to do the rest{where}",
               file=sys.stderr)
         raise SystemExit(130) from None
+
+
+@dataclass
+class GridCommand:
+    """A grid benchmark's parsed command line: its arguments, settings and cells."""
+
+    argv: list[str]
+    parser: argparse.ArgumentParser
+    args: argparse.Namespace
+    chosen: dict[str, Any]
+    cells: list[Cell]
+
+    @property
+    def root(self) -> Path:
+        """The grid's folder."""
+        return self.chosen["root"]
+
+    def done(self, cells: list[Cell] | None = None) -> int:
+        """How many of ``cells`` (default: all) have finished."""
+        return sum(read_cell(self.root / cell.name) is not None
+                   for cell in (self.cells if cells is None else cells))
+
+    def run(self, command: str, cells: list[Cell] | None = None) -> list[dict[str, Any]]:
+        """Runs the missing cells as the options say (:func:`benchmarks.grid.run_grid`)."""
+        args = self.args
+        return run_grid(self.cells if cells is None else cells, self.root, backend=args.backend,
+                        workers=args.workers, address=args.address, command=command,
+                        progress=not args.no_progress)
+
+
+def parse_grid_command(argv: list[str] | None, build_parser: Callable[[], argparse.ArgumentParser],
+                       settings: Callable[[argparse.Namespace], dict[str, Any]],
+                       build_cells: Callable[[dict[str, Any], argparse.Namespace], list[Cell]],
+                       ) -> GridCommand:
+    """Parses a grid benchmark's arguments (``sys.argv`` if None) and builds its cells.
+
+    Args:
+        argv: The arguments.
+        build_parser: The benchmark's parser.
+        settings: The settings the arguments choose (a dict with the grid's ``"root"``).
+        build_cells: The cells of the settings and arguments.
+
+    Raises:
+        SystemExit: 2 for a bad setting (:func:`command_errors`).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with command_errors(parser):
+        chosen = settings(args)
+        cells = build_cells(chosen, args)
+    return GridCommand(argv, parser, args, chosen, cells)

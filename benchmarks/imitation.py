@@ -29,8 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encodings import ENV_ID
-from benchmarks.grid_cli import add_run_options, command_errors, positive_int
+from benchmarks.encodings import ENV_ID, _check_agents, _merged
+from benchmarks.grid import Cell, GridError, read_cell, write_json_atomically
+from benchmarks.grid_cli import (
+    add_run_options,
+    command_errors,
+    parse_grid_command,
+    positive_int,
+)
+from benchmarks.imitation_report import render, summary_lines
 
 AGENTS = ("gail", "airl", "bc")
 ENCODINGS = ("binary", "count", "decay")
@@ -126,9 +133,6 @@ def build_cells(chosen: dict[str, Any], hyperparams: list[str] | None = None,
     Raises:
         ValueError: If an agent is unknown or its extra is missing.
     """
-    from benchmarks.encodings import _check_agents, _merged
-    from benchmarks.grid import Cell
-
     _check_agents(chosen["agents"])
     cells = []
     for agent in chosen["agents"]:
@@ -188,9 +192,9 @@ def _cached(path: Path, episodes: int) -> dict[str, Any] | None:
 def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
                   ) -> dict[str, Any] | None:
     """Plays a finished cell's model and caches the result (None if the cell is not done)."""
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3 import PPO
 
-    from benchmarks.grid import read_cell, write_json_atomically
 
     folder = root / cell.name
     done = read_cell(folder)
@@ -213,7 +217,6 @@ def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
 def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episodes: int,
                       progress: bool = False) -> dict[str, Any]:
     """A baseline's melodies (as long as the cells'), evaluated once and cached under root."""
-    from benchmarks.grid import write_json_atomically
     from rewards.compose import make_vector_env
 
     steps = make_vector_env(1, reward=None, **env_kwargs).template.steps
@@ -228,6 +231,7 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
 
         melodies = play(UniformRandom(90, seed=EVAL_SEED), env_kwargs, episodes, progress)
     elif name == "note_rnn":
+        # heavy: rewards.note_rnn loads torch
         from rewards.note_rnn import NoteRNN
 
         melodies = list(NoteRNN.pretrained().sample(episodes, steps, seed=EVAL_SEED))
@@ -260,19 +264,11 @@ def evaluate_all(cells: list[Any], chosen: dict[str, Any], progress: bool
 
 def main(argv: list[str] | None = None) -> int:
     """Trains the missing cells, evaluates the unevaluated ones, prints and writes the table."""
-    from benchmarks.grid import GridError, read_cell, run_grid
-    from benchmarks.imitation_report import render, summary_lines
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    with command_errors(parser):
-        chosen = settings(args)
-        cells = build_cells(chosen, args.hyperparams, quick=args.quick)
-    root = chosen["root"]
-    done = sum(read_cell(root / cell.name) is not None for cell in cells)
-    print(f"imitation grid: {len(cells)} cells ({done} trained), {chosen['steps']:,} steps "
-          f"each, {chosen['episodes']:,} compositions per evaluation, in {root}")
+    grid = parse_grid_command(argv, build_parser, settings, lambda chosen, args: build_cells(
+        chosen, args.hyperparams, quick=args.quick))
+    chosen, cells, root, args, parser = grid.chosen, grid.cells, grid.root, grid.args, grid.parser
+    print(f"imitation grid: {len(cells)} cells ({grid.done()} trained), {chosen['steps']:,} "
+          f"steps each, {chosen['episodes']:,} compositions per evaluation, in {root}")
     if args.dry_run:
         for cell in cells:
             state = "todo" if read_cell(root / cell.name) is None else "done"
@@ -281,12 +277,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{state:9}  {cell.name}")
         return 0
     command = shlex.join(["python", "-m", "benchmarks.imitation",
-                          *(arg for arg in argv if arg != "--no-progress")])
+                          *(arg for arg in grid.argv if arg != "--no-progress")])
     started, failed = time.monotonic(), None
     with command_errors(parser, root, kept="finished cells and evaluations are kept"):
         try:
-            run_grid(cells, root, backend=args.backend, workers=args.workers,
-                     address=args.address, command=command, progress=not args.no_progress)
+            grid.run(command)
         except GridError as error:  # evaluate the cells that did finish
             failed = error
         results, baselines = evaluate_all(cells, chosen, progress=not args.no_progress)

@@ -48,6 +48,7 @@ def training_rate(env: Any, hyperparams: dict[str, Any], steps: int
     Returns:
         ``(steps per second, the env's share of the training time, the model)``.
     """
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3 import PPO
 
     from agents.hyperparams import resolve
@@ -131,7 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
 
+    # heavy: torch loads slowly and only this path needs it
     import torch
+
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.env_util import make_vec_env
 
     import mammad_envs  # noqa: F401 (registers the ids)

@@ -109,6 +109,7 @@ def read_scalars(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     keeps its last value. Empty without TensorBoard installed.
     """
     try:
+        # optional: tensorboard (the test extra)
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     except ImportError:
         return {}
@@ -396,6 +397,7 @@ def _panel(axes: Any, cells: dict[tuple, list[Run]], agent: str) -> None:
 
 def learning_curves(runs: list[Run], folder: Path, prefix: str) -> list[Path]:
     """One PNG per agent x reward, a panel per accompaniment setting, a line per encoding."""
+    # heavy: matplotlib loads slowly and only this path needs it
     from matplotlib.figure import Figure
 
     written = []

@@ -40,8 +40,13 @@ def high_register(melodies: list[np.ndarray]) -> np.ndarray:
 
 def labelled_pairs(count: int, seed: int) -> tuple[list[Any], np.ndarray]:
     """``count`` labelled pairs of Note-RNN samples, and P(a preferred) of the noiseless taste."""
+    # heavy: feedback.labelers loads torch
     from feedback.labelers import SyntheticLabeler
+
+    # heavy: rewards.note_rnn loads torch
     from rewards.note_rnn import NoteRNN
+
+    # heavy: rewards.preferences loads torch
     from rewards.preferences import Comparison
 
     rng = np.random.default_rng(seed)
@@ -70,7 +75,10 @@ def interval(values: list[float]) -> str:
 
 def accuracy_table(sizes: list[int], seeds: int, test_pairs: int) -> list[str]:
     """Rows of part 1."""
+    # heavy: rewards.preferences loads torch
     from rewards.preferences import TrainingSettings, train_reward_model
+
+    # heavy: rewards.preferences.training loads torch
     from rewards.preferences.training import accuracy
 
     rows = ["| labels | accuracy on the labels | ceiling (the taste itself) | agreement with "
@@ -101,6 +109,7 @@ def accuracy_table(sizes: list[int], seeds: int, test_pairs: int) -> list[str]:
 
 def loop_table(rounds: int, steps: int, samples: int, pairs: int, out: Path) -> list[str]:
     """Rows of part 2 (runs ``mammad rlhf`` in ``out``)."""
+    # heavy: feedback.rlhf loads torch
     from feedback.rlhf import RLHFSettings, results_table, run_rlhf
 
     settings = RLHFSettings(env="MammadMelody-count-v0", env_kwargs={"steps": STEPS},
@@ -119,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("rlhf/benchmark"),
                         help="the loop's folder (resumed if it exists)")
     args = parser.parse_args(argv)
+    # heavy: torch loads slowly and only this path needs it
     import torch
 
     torch.set_num_threads(1)

@@ -109,9 +109,13 @@ def ppo_rates(num_envs: int, steps: int) -> tuple[float, float, float]:
     Returns:
         ``(batched steps/s, DummyVecEnv steps/s, env share of the batched run's time)``.
     """
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3 import PPO
+
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.env_util import make_vec_env
 
+    # heavy: mammad_envs.sb3_vec_env loads stable_baselines3, tensorboard
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
     from rewards import make_vector_env
 

@@ -129,10 +129,14 @@ def save_piano_roll(path: str | os.PathLike, melody: Sequence[int] | np.ndarray,
     Returns:
         The path written.
     """
+    # heavy: matplotlib loads slowly and only this path needs it
     import matplotlib
 
     matplotlib.use("Agg")
+    # heavy: matplotlib loads slowly and only this path needs it
     import matplotlib.pyplot as plt
+
+    # heavy: matplotlib loads slowly and only this path needs it
     from matplotlib.patches import Patch, Rectangle
 
     melody = np.asarray(melody)

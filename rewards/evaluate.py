@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         elif args.bundled:
             melodies, what = bundled_melodies(args.steps), "the bundled melodies"
         else:
+            # heavy: rewards.note_rnn loads torch
             from rewards.note_rnn import NoteRNN
 
             if args.note_rnn <= 0:

@@ -167,7 +167,10 @@ def build_reward_net(algorithm: str, observation_space: gym.Space, action_space:
         An ``imitation.rewards.reward_nets.RewardNet``.
     """
     require_imitation("a GAIL / AIRL reward network")
+    # optional: the imitation extra
     from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
+
+    # optional: the imitation extra
     from imitation.util import networks
 
     kwargs = dict(net_kwargs)
@@ -192,9 +195,11 @@ def evaluation_reward_net(algorithm: str, net: Any) -> Any:
         GAIL: the net wrapped in ``RewardNetFromDiscriminatorLogit``; AIRL: its unshaped base.
     """
     if algorithm == "gail":
+        # optional: the imitation extra
         from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
 
         return RewardNetFromDiscriminatorLogit(net)
+    # optional: the imitation extra
     from imitation.rewards.reward_nets import RewardNetWrapper
 
     while isinstance(net, RewardNetWrapper):

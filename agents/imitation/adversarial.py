@@ -47,6 +47,7 @@ def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], N
         callback: Called with the round number at the end of every round.
         progress_bar: Show a tqdm bar of rounds.
     """
+    # optional: the imitation extra
     from imitation.util import networks
     from tqdm.auto import tqdm
 
@@ -124,6 +125,7 @@ class _AdversarialAgent(ImitationAgent):
     def trainer(self) -> Any:
         """The imitation ``GAIL`` / ``AIRL`` trainer, built with the demonstrations on first use."""
         if self._trainer is None:
+            # optional: the imitation extra
             from imitation.data import rollout
 
             if self.venv is None:
@@ -254,7 +256,11 @@ class _AdversarialAgent(ImitationAgent):
         import warnings
 
         import numpy as np
+
+        # optional: the imitation extra
         from imitation.algorithms.bc import BC
+
+        # optional: the imitation extra
         from imitation.data import rollout
 
         cloner = BC(observation_space=self.algo.observation_space,
@@ -308,6 +314,7 @@ class GAILAgent(_AdversarialAgent):
     algorithm = "gail"
 
     def _trainer_class(self) -> type:
+        # optional: the imitation extra
         from imitation.algorithms.adversarial.gail import GAIL
 
         return GAIL
@@ -324,6 +331,7 @@ class AIRLAgent(_AdversarialAgent):
     algorithm = "airl"
 
     def _trainer_class(self) -> type:
+        # optional: the imitation extra
         from imitation.algorithms.adversarial.airl import AIRL
 
         return AIRL

@@ -65,7 +65,10 @@ class BCAgent(ImitationAgent):
     def trainer(self) -> Any:
         """The imitation ``BC`` trainer, built (with the demonstrations) on first use."""
         if self._trainer is None:
+            # optional: the imitation extra
             from imitation.algorithms.bc import BC
+
+            # optional: the imitation extra
             from imitation.data import rollout
 
             transitions = rollout.flatten_trajectories(self.demonstrations)

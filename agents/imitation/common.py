@@ -91,10 +91,14 @@ def make_imitation_venv(spec: EnvSpec, n_envs: int = 1, seed: int | None = 0) ->
     ``DummyVecEnv`` of ``gym.make(spec)`` envs, each in a Monitor and imitation's
     ``RolloutInfoWrapper``.
     """
+    # optional: the imitation extra
     from imitation.data.wrappers import RolloutInfoWrapper
+
+    # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.env_util import make_vec_env
 
     if batchable(spec):
+        # heavy: stable_baselines3 loads slowly and only this path needs it
         from stable_baselines3.common.vec_env import VecMonitor
 
         from mammad_envs.sb3_vec_env import MelodySB3VecEnv
@@ -168,12 +172,14 @@ class ImitationAgent:
         self._logger, self._log_dir = self._make_logger()
 
     def _make_logger(self) -> tuple[Any, Any]:
+        # optional: the imitation extra
         from imitation.util import logger
 
         formats = ["stdout"] if self.verbose else []
         if self.tensorboard_log is None:
             directory = tempfile.TemporaryDirectory(prefix=f"mammad-{self.algorithm}-")
             return logger.configure(directory.name, formats), directory
+        # heavy: stable_baselines3 loads slowly and only this path needs it
         from stable_baselines3.common.utils import get_latest_run_id
 
         name = self.algorithm.upper()

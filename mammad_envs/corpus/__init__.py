@@ -24,81 +24,13 @@ music21 (``pip install -e .[dataset]``) is imported inside the functions that pa
 only: this module, its constants and its pure-Python helpers import without it.
 """
 
-from mammad_envs.corpus.abc_notation import ABC_PREAMBLE, parse_abc, parse_tune, split_tunes
-from mammad_envs.corpus.convert import (
-    BAR_STEPS,
-    MIN_STEPS,
-    MIN_STEPS_LENIENT,
-    convert_lenient,
-    convert_strict,
-)
-from mammad_envs.corpus.folk import (
-    COLLECTIONS,
-    DEFAULT_COLLECTIONS,
-    RULES_VERSION,
-    CorpusTune,
-    FolkTune,
-    cache_path,
-    collection_name,
-    default_cache_dir,
-    folk_corpus_drops,
-    load_folk_corpus,
-)
-from mammad_envs.corpus.grid import (
-    STEPS_PER_QUARTER,
-    Event,
-    RawEvent,
-    TuneError,
-    downbeats,
-    events_to_melody,
-    snap_events,
-    snap_to_grid,
-    to_steps,
-)
-from mammad_envs.corpus.keys import (
-    HIGH_PITCH,
-    LOW_PITCH,
-    MAJOR_LIKE,
-    MINOR_LIKE,
-    key_target,
-    octave_shift,
-    transposition_for_keys,
-)
+# Each submodule's __all__ is re-exported whole: the package's names are theirs.
+from mammad_envs.corpus import abc_notation, convert, folk, grid, keys
+from mammad_envs.corpus.abc_notation import *  # noqa: F403
+from mammad_envs.corpus.convert import *  # noqa: F403
+from mammad_envs.corpus.folk import *  # noqa: F403
+from mammad_envs.corpus.grid import *  # noqa: F403
+from mammad_envs.corpus.keys import *  # noqa: F403
 
-__all__ = [
-    "ABC_PREAMBLE",
-    "BAR_STEPS",
-    "COLLECTIONS",
-    "CorpusTune",
-    "DEFAULT_COLLECTIONS",
-    "Event",
-    "FolkTune",
-    "HIGH_PITCH",
-    "LOW_PITCH",
-    "MAJOR_LIKE",
-    "MINOR_LIKE",
-    "MIN_STEPS",
-    "MIN_STEPS_LENIENT",
-    "RULES_VERSION",
-    "RawEvent",
-    "STEPS_PER_QUARTER",
-    "TuneError",
-    "cache_path",
-    "collection_name",
-    "convert_lenient",
-    "convert_strict",
-    "default_cache_dir",
-    "downbeats",
-    "events_to_melody",
-    "folk_corpus_drops",
-    "key_target",
-    "load_folk_corpus",
-    "octave_shift",
-    "parse_abc",
-    "parse_tune",
-    "snap_events",
-    "snap_to_grid",
-    "split_tunes",
-    "to_steps",
-    "transposition_for_keys",
-]
+__all__ = sorted({*abc_notation.__all__, *convert.__all__, *folk.__all__, *grid.__all__,
+                  *keys.__all__})

@@ -76,6 +76,7 @@ def parse_tune(corpus_path: str, number: int):  # noqa: ANN201 (music21 is impor
         The music21 score.
     """
     require_music21()
+    # optional: the dataset extra (music21)
     from music21 import abcFormat, corpus
 
     path = Path(corpus.getWork(corpus_path))
@@ -92,6 +93,7 @@ def parse_abc(tune_text: str):  # noqa: ANN201
     Returns:
         The music21 score.
     """
+    # optional: the dataset extra (music21)
     from music21 import converter
 
     return converter.parse(ABC_PREAMBLE + tune_text, format="abc")

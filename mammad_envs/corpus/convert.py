@@ -62,6 +62,7 @@ def convert_strict(score) -> dict[str, Any]:  # noqa: ANN001
     Raises:
         TuneError: If the tune breaks one of the rules.
     """
+    # optional: the dataset extra (music21)
     from music21 import chord, key, meter, note, spanner, stream
 
     parts = list(score.parts)
@@ -162,6 +163,7 @@ def convert_lenient(score) -> dict[str, Any]:  # noqa: ANN001
     Raises:
         TuneError: If the tune is dropped; the message starts with the reason.
     """
+    # optional: the dataset extra (music21)
     from music21 import chord, key, note, stream
 
     parts = list(score.parts) if hasattr(score, "parts") else []

@@ -127,6 +127,7 @@ def _drop_reason(error: Exception) -> str:
 
 def _corpus_files(collection: str) -> list[str]:
     """Corpus paths (relative, with ``/``) of a collection's ABC files, sorted."""
+    # optional: the dataset extra (music21)
     from music21 import corpus
 
     if collection == "essenFolksong" or collection not in DEFAULT_COLLECTIONS:
@@ -141,6 +142,7 @@ def _corpus_files(collection: str) -> list[str]:
 
 def _convert_collection(collection: str, progress: bool) -> dict[str, np.ndarray]:
     """Parses and converts every tune of a collection; the arrays stored in the cache."""
+    # optional: the dataset extra (music21)
     from music21 import corpus
     from tqdm import tqdm
 

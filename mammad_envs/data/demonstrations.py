@@ -73,6 +73,7 @@ def expert_trajectories(
     from mammad_envs.compat import require_imitation
 
     require_imitation("expert_trajectories (imitation Trajectory objects)")
+    # optional: the imitation extra
     from imitation.data.types import Trajectory
 
     from mammad_envs.data import load_melodies

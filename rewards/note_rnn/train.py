@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from rewards.note_rnn.model import WEIGHTS_FILE, NoteRNN
 from rewards.note_rnn.model_card import model_card
@@ -169,8 +170,6 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     Returns:
         The metadata stored with the best weights.
     """
-    from tqdm import tqdm
-
     started = time.perf_counter()
     train_tunes, val_tunes, data_info = load_data(args)
     val_melodies = [t.melody for t in val_tunes]
@@ -193,21 +192,14 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=args.lr_patience, threshold=args.min_delta,
         threshold_mode="abs")
-    loss_function = nn.CrossEntropyLoss()
     if not 0.0 <= args.keep_octave <= 1.0:
         raise SystemExit(f"error: --keep-octave must be in 0..1, got {args.keep_octave}")
     if not args.octave_decay > 0.0:
         raise SystemExit(f"error: --octave-decay must be positive, got {args.octave_decay}")
     keep_octave = args.keep_octave if args.octave_shift else 1.0
     args.out.mkdir(parents=True, exist_ok=True)
-    hyperparameters = {**model.hyperparameters, "window": args.window,
-                       "batch_size": args.batch_size, "lr": args.lr,
-                       "weight_decay": args.weight_decay, "lr_patience": args.lr_patience,
-                       "min_delta": args.min_delta, "clip": args.clip,
-                       "batches_per_epoch": batches_per_epoch, "patience": args.patience,
-                       "octave_shift": args.octave_shift, "keep_octave": keep_octave,
-                       "octave_decay": args.octave_decay, "rollback": args.rollback,
-                       "seed": args.seed}
+    hyperparameters = {**model.hyperparameters, **_hyperparameters(args, batches_per_epoch,
+                                                                   keep_octave)}
     history: list[dict[str, float]] = []
     best: dict[str, Any] | None = None
     train_seconds = 0.0
@@ -215,22 +207,8 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     with torch_threads(args.threads or None):
         for epoch in range(1, args.epochs + 1):
             epoch_started = time.perf_counter()
-            model.train()
-            losses = []
-            bar = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}", unit="batch",
-                       disable=args.no_progress, leave=False)
-            for _ in bar:
-                inputs, targets, mask = sample_batch(train_tunes, args.batch_size, args.window,
-                                                     rng, keep_octave, args.octave_decay)
-                logits, _ = model(inputs)
-                loss = loss_function(logits[mask], targets[mask])
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-                optimizer.step()
-                losses.append(float(loss.detach()))
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-            bar.close()
+            losses = _train_epoch(model, optimizer, train_tunes, args, rng, keep_octave,
+                                  batches_per_epoch, epoch)
             val = evaluate(model, val_melodies)
             shifted_nlls = {f"val_nll_{shift:+d}": evaluate(model, melodies)["nll"]
                             for shift, melodies in shifted_melodies.items() if melodies}
@@ -245,25 +223,9 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
                         + "".join(f", {key[8:]} {value:.3f}" for key, value in shifted_nlls.items())
                         + f"{' (best)' if improved else ''}, {train_seconds / 60:.1f} min")
             checkpoint = {"epoch": epoch, "validation": val, "hyperparameters": hyperparameters}
-            model.save(args.out / LAST_CHECKPOINT, checkpoint)
-            if improved:
-                model.save(args.out / BEST_CHECKPOINT, checkpoint)
-            if args.keep_epochs:
-                model.save(args.out / f"checkpoint_epoch{epoch:03d}.pt", checkpoint)
-            if improved:
-                best = {"epoch": epoch, "val_nll": val["nll"],
-                        "state_dict": {k: v.detach().clone()
-                                       for k, v in model.state_dict().items()},
-                        "optimizer": copy.deepcopy(optimizer.state_dict())}
-            rates = [group["lr"] for group in optimizer.param_groups]
-            scheduler.step(val["nll"])
-            halved = [group["lr"] for group in optimizer.param_groups] != rates
-            if args.rollback and halved and not improved:
-                rates = [group["lr"] for group in optimizer.param_groups]
-                model.load_state_dict(best["state_dict"])
-                optimizer.load_state_dict(best["optimizer"])
-                for group, rate in zip(optimizer.param_groups, rates, strict=True):
-                    group["lr"] = rate
+            _save_checkpoints(model, checkpoint, args.out, improved, args.keep_epochs)
+            best = _step_schedule(model, optimizer, scheduler, best, epoch, val["nll"], improved,
+                                  args.rollback)
             if epoch - best["epoch"] >= args.patience:
                 logger.info(f"early stopping: no better validation NLL for {args.patience} epochs")
                 break
@@ -273,16 +235,7 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
 
     assert best is not None
     model.load_state_dict(best["state_dict"])
-    model.eval()
-    val = evaluate(model, val_melodies)
-    onsets = [m >= 0 for m in val_melodies]
-    onset_steps = int(sum(o.sum() for o in onsets))
-    onset_correct = 0
-    for _, log_probs, targets, mask in model.scored_batches(val_melodies, batch_size=128):
-        onset_mask = mask & (targets < 88)
-        onset_correct += int((log_probs.argmax(-1) == targets)[onset_mask].sum())
-    val["onset_accuracy"] = onset_correct / max(onset_steps, 1)
-    val["onset_fraction"] = onset_steps / data_info["val_steps"]
+    val = _final_validation(model, val_melodies, data_info["val_steps"])
     shifted = shifted_nll(model, val_melodies, VALIDATION_SHIFTS)
     metadata = {
         "data": data_info, "hyperparameters": hyperparameters, "validation": val,
@@ -293,11 +246,7 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
         "parameters": model.num_parameters(), "torch": torch.__version__, "command": command,
         "date": datetime.date.today().isoformat(), "history": history,
     }
-    weights = model.save(args.out / WEIGHTS_FILE, metadata)
-    card = args.out / MODEL_CARD
-    card.write_text(model_card(metadata), encoding="utf-8")
-    (args.out / "history.json").write_text(json.dumps(history, indent=2) + "\n",
-                                           encoding="utf-8")
+    weights, card = _write_outputs(model, metadata, args.out, args.install)
     logger.info(f"best epoch {best['epoch']}: validation NLL {val['nll']:.3f} nats/step, accuracy "
                 f"{val['accuracy']:.1%} (bigram {baselines['bigram']['nll']:.3f} / "
                 f"{baselines['bigram']['accuracy']:.1%}, "
@@ -306,12 +255,108 @@ def train(args: argparse.Namespace, command: str) -> dict[str, Any]:
     logger.info("shifted validation: " + ", ".join(
         f"{r['shift']:+d} semitones NLL {r['nll_shifted']:.3f} vs {r['nll_unshifted']:.3f} "
         f"as written (ratio {r['ratio']:.3f}, {r['tunes']} tunes)" for r in shifted))
-    if args.install:
+    return metadata
+
+
+def _hyperparameters(args: argparse.Namespace, batches_per_epoch: int,
+                     keep_octave: float) -> dict[str, Any]:
+    """The training settings the model card and checkpoints record (with the model's)."""
+    return {"window": args.window, "batch_size": args.batch_size, "lr": args.lr,
+            "weight_decay": args.weight_decay, "lr_patience": args.lr_patience,
+            "min_delta": args.min_delta, "clip": args.clip,
+            "batches_per_epoch": batches_per_epoch, "patience": args.patience,
+            "octave_shift": args.octave_shift, "keep_octave": keep_octave,
+            "octave_decay": args.octave_decay, "rollback": args.rollback, "seed": args.seed}
+
+
+def _save_checkpoints(model: NoteRNN, checkpoint: dict[str, Any], out: Path, improved: bool,
+                      keep_epochs: bool) -> None:
+    """Saves the last checkpoint, the best one if it improved, and the epoch's if kept."""
+    model.save(out / LAST_CHECKPOINT, checkpoint)
+    if improved:
+        model.save(out / BEST_CHECKPOINT, checkpoint)
+    if keep_epochs:
+        model.save(out / f"checkpoint_epoch{checkpoint['epoch']:03d}.pt", checkpoint)
+
+
+def _step_schedule(model: NoteRNN, optimizer: torch.optim.Optimizer, scheduler: Any,
+                   best: dict[str, Any] | None, epoch: int, val_nll: float, improved: bool,
+                   rollback: bool) -> dict[str, Any]:
+    """Keeps the best state, steps the learning rate; rolls back to the best if it halved.
+
+    Returns:
+        The best epoch so far: its number, validation NLL, model and optimizer states.
+    """
+    if improved:
+        best = {"epoch": epoch, "val_nll": val_nll,
+                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                "optimizer": copy.deepcopy(optimizer.state_dict())}
+    assert best is not None
+    rates = [group["lr"] for group in optimizer.param_groups]
+    scheduler.step(val_nll)
+    halved = [group["lr"] for group in optimizer.param_groups] != rates
+    if rollback and halved and not improved:
+        rates = [group["lr"] for group in optimizer.param_groups]
+        model.load_state_dict(best["state_dict"])
+        optimizer.load_state_dict(best["optimizer"])
+        for group, rate in zip(optimizer.param_groups, rates, strict=True):
+            group["lr"] = rate
+    return best
+
+
+def _train_epoch(model: NoteRNN, optimizer: torch.optim.Optimizer, train_tunes: list[Any],
+                 args: argparse.Namespace, rng: np.random.Generator, keep_octave: float,
+                 batches: int, epoch: int) -> list[float]:
+    """One epoch of ``batches`` random batches; the training loss of each."""
+    model.train()
+    loss_function = nn.CrossEntropyLoss()
+    losses = []
+    bar = tqdm(range(batches), desc=f"epoch {epoch}", unit="batch", disable=args.no_progress,
+               leave=False)
+    for _ in bar:
+        inputs, targets, mask = sample_batch(train_tunes, args.batch_size, args.window, rng,
+                                             keep_octave, args.octave_decay)
+        logits, _ = model(inputs)
+        loss = loss_function(logits[mask], targets[mask])
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    bar.close()
+    return losses
+
+
+def _final_validation(model: NoteRNN, val_melodies: list[np.ndarray],
+                      val_steps: int) -> dict[str, float]:
+    """The best model's validation NLL and accuracy, with its accuracy on note onsets."""
+    model.eval()
+    val = evaluate(model, val_melodies)
+    onset_steps = int(sum((melody >= 0).sum() for melody in val_melodies))
+    onset_correct = 0
+    for _, log_probs, targets, mask in model.scored_batches(val_melodies, batch_size=128):
+        onset_mask = mask & (targets < 88)
+        onset_correct += int((log_probs.argmax(-1) == targets)[onset_mask].sum())
+    val["onset_accuracy"] = onset_correct / max(onset_steps, 1)
+    val["onset_fraction"] = onset_steps / val_steps
+    return val
+
+
+def _write_outputs(model: NoteRNN, metadata: dict[str, Any], out: Path,
+                   install: bool) -> tuple[Path, Path]:
+    """Writes the weights, model card and history (and installs them); the weights and card."""
+    weights = model.save(out / WEIGHTS_FILE, metadata)
+    card = out / MODEL_CARD
+    card.write_text(model_card(metadata), encoding="utf-8")
+    (out / "history.json").write_text(json.dumps(metadata["history"], indent=2) + "\n",
+                                      encoding="utf-8")
+    if install:
         WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, WEIGHTS_DIR / WEIGHTS_FILE)
         shutil.copyfile(card, WEIGHTS_DIR / MODEL_CARD)
         logger.info(f"installed into {WEIGHTS_DIR}")
-    return metadata
+    return weights, card
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from rewards.preferences.reward_model import RewardEnsemble, encode_batch
 from rewards.preferences.store import TARGETS, PreferenceStore
@@ -179,50 +180,12 @@ def train_reward_model(comparisons: Sequence[Comparison],
     ensemble = RewardEnsemble(settings.members, embedding_dim=settings.embedding_dim,
                               hidden_size=settings.hidden_size)
     rng = np.random.default_rng(settings.seed)
-    loss_function = nn.BCEWithLogitsLoss()
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=settings.members * settings.epochs, desc="reward model", unit="epoch")
     for member in ensemble.members:
-        sample = rng.choice(train, size=len(train), replace=True) if len(train) else train
-        out_of_bag = np.setdiff1d(train, sample)  # about 37%: this member's early stopping
-        optimizer = torch.optim.Adam(member.parameters(), lr=settings.learning_rate,
-                                     weight_decay=settings.weight_decay)
-        best, best_state, waited = -np.inf, copy.deepcopy(member.state_dict()), 0
-        for _ in range(settings.epochs):
-            member.train()
-            sample = rng.permutation(sample)
-            for start in range(0, len(sample), settings.batch_size):
-                rows = torch.as_tensor(sample[start:start + settings.batch_size])
-                both = torch.cat([rows, rows + count])
-                scores = member(tokens[both], lengths[both], context[both])
-                half = len(rows)
-                loss = loss_function(scores[:half] - scores[half:], targets[rows])
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(member.parameters(), 5.0)
-                optimizer.step()
-            if bar is not None:
-                bar.update()
-            if len(out_of_bag) == 0:
-                continue
-            member.eval()
-            with torch.no_grad():
-                both = torch.as_tensor(np.r_[out_of_bag, out_of_bag + count])
-                scores = member(tokens[both], lengths[both], context[both]).numpy()
-            fit = log_likelihood(scores[:len(out_of_bag)], scores[len(out_of_bag):],
-                                 [choices[i] for i in out_of_bag])
-            if fit > best:
-                best, best_state, waited = fit, copy.deepcopy(member.state_dict()), 0
-            else:
-                waited += 1
-                if waited >= settings.patience:
-                    break
-        if len(out_of_bag):
-            member.load_state_dict(best_state)
-        member.eval()
+        _train_member(member, train, (tokens, lengths, context), targets, choices, settings,
+                      rng, bar)
     if bar is not None:
         bar.close()
     ensemble.eval()
@@ -249,6 +212,57 @@ def train_reward_model(comparisons: Sequence[Comparison],
         "torch": str(torch.__version__),
     }
     return ensemble
+
+
+def _train_member(member: nn.Module, train: np.ndarray,
+                  encoded: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor,
+                  choices: list[str], settings: TrainingSettings, rng: np.random.Generator,
+                  bar: Any) -> None:
+    """Trains one member on a bootstrap sample of ``train``, early-stopped on the rest.
+
+    ``encoded`` holds the tokens, lengths and context of every pair's melody ``a`` and then of
+    every melody ``b``; the member keeps its state of best out-of-bag log-likelihood.
+    """
+    tokens, lengths, context = encoded
+    count = len(choices)
+    loss_function = nn.BCEWithLogitsLoss()
+    sample = rng.choice(train, size=len(train), replace=True) if len(train) else train
+    out_of_bag = np.setdiff1d(train, sample)  # about 37%: this member's early stopping
+    optimizer = torch.optim.Adam(member.parameters(), lr=settings.learning_rate,
+                                 weight_decay=settings.weight_decay)
+    best, best_state, waited = -np.inf, copy.deepcopy(member.state_dict()), 0
+    for _ in range(settings.epochs):
+        member.train()
+        sample = rng.permutation(sample)
+        for start in range(0, len(sample), settings.batch_size):
+            rows = torch.as_tensor(sample[start:start + settings.batch_size])
+            both = torch.cat([rows, rows + count])
+            scores = member(tokens[both], lengths[both], context[both])
+            half = len(rows)
+            loss = loss_function(scores[:half] - scores[half:], targets[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(member.parameters(), 5.0)
+            optimizer.step()
+        if bar is not None:
+            bar.update()
+        if len(out_of_bag) == 0:
+            continue
+        member.eval()
+        with torch.no_grad():
+            both = torch.as_tensor(np.r_[out_of_bag, out_of_bag + count])
+            scores = member(tokens[both], lengths[both], context[both]).numpy()
+        fit = log_likelihood(scores[:len(out_of_bag)], scores[len(out_of_bag):],
+                             [choices[i] for i in out_of_bag])
+        if fit > best:
+            best, best_state, waited = fit, copy.deepcopy(member.state_dict()), 0
+        else:
+            waited += 1
+            if waited >= settings.patience:
+                break
+    if len(out_of_bag):
+        member.load_state_dict(best_state)
+    member.eval()
 
 
 def model_card(card: dict[str, Any], command: str = "") -> str:

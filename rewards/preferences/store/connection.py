@@ -6,7 +6,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,16 +20,9 @@ _Store = TypeVar("_Store", bound="StoreConnection")
 
 
 class StoreConnection:
-    """Opens a store's file and runs its read and write transactions (see PreferenceStore).
+    """Opens a store's file and runs its read and write transactions.
 
-    Args:
-        path: The database file; created (with its folders) if missing. ``":memory:"`` is
-            a throwaway store that only this object sees.
-        timeout: Seconds a write waits for another process's transaction before failing.
-
-    Raises:
-        PreferenceStoreError: If the file is not SQLite, is another application's database,
-            has another schema version, cannot be written, or is damaged.
+    Its arguments and errors are :class:`~rewards.preferences.store.PreferenceStore`'s.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
@@ -68,28 +61,25 @@ class StoreConnection:
                 f"open a new one in each process")
         return self._conn
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction: the write lock first, then all or nothing."""
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        return self._transaction("BEGIN IMMEDIATE", on_error="ROLLBACK")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One read transaction: a consistent snapshot while writers go on (WAL)."""
+        return self._transaction("BEGIN", on_error="COMMIT")
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: a consistent snapshot while writers go on (WAL)."""
+    def _transaction(self, begin: str, on_error: str) -> Iterator[sqlite3.Connection]:
+        """A transaction begun with ``begin``, committed, or ended with ``on_error`` on error."""
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN")
+            conn.execute(begin)
             try:
                 yield conn
-            finally:
+            except BaseException:
                 if conn.in_transaction:
-                    conn.execute("COMMIT")
+                    conn.execute(on_error)
+                raise
+            if conn.in_transaction:
+                conn.execute("COMMIT")

@@ -15,17 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from rewards.preferences.store.checks import (
-    check_accompaniment,
-    check_choice,
-    check_events,
-    check_id,
-    check_key,
-    check_labeler,
-    check_ref,
-    check_source,
-    check_token,
-)
+from rewards.preferences.store import checks
 from rewards.preferences.store.connection import StoreConnection
 from rewards.preferences.store.records import Label, PreferenceStoreError, short, timestamp
 from rewards.preferences.store.rows import (
@@ -197,14 +187,14 @@ def _import_lines(conn: sqlite3.Connection, lines: Iterator[tuple[int, bytes]],
 
 def _import_melody(conn: sqlite3.Connection, entry: dict[str, Any], ids: dict[int, int],
                    added: dict[str, int]) -> None:
-    file_id = check_id(entry["id"], "id")
+    file_id = checks.check_id(entry["id"], "id")
     if file_id in ids:
         raise PreferenceStoreError(f"melody id {file_id} appears twice")
-    events = check_events(entry["events"], "events")
-    accompaniment = check_accompaniment(entry.get("accompaniment"))
-    key = check_key(entry.get("key"))
-    source = check_source(entry["source"])
-    ref = check_ref(entry.get("ref", ""))
+    events = checks.check_events(entry["events"], "events")
+    accompaniment = checks.check_accompaniment(entry.get("accompaniment"))
+    key = checks.check_key(entry.get("key"))
+    source = checks.check_source(entry["source"])
+    ref = checks.check_ref(entry.get("ref", ""))
     created = timestamp(entry.get("created"))
     before = conn.total_changes
     ids[file_id] = insert_melody(conn, events, accompaniment, key, source, ref, created)
@@ -213,10 +203,10 @@ def _import_melody(conn: sqlite3.Connection, entry: dict[str, Any], ids: dict[in
 
 def _import_pair(conn: sqlite3.Connection, entry: dict[str, Any], ids: dict[int, int],
                  added: dict[str, int]) -> None:
-    token = check_token(entry["token"])
+    token = checks.check_token(entry["token"])
     melodies = []
     for side in ("a", "b"):
-        file_id = check_id(entry[side], side)
+        file_id = checks.check_id(entry[side], side)
         if file_id not in ids:
             raise PreferenceStoreError(f"{side} = {file_id} is not the id of a melody of an "
                                        f"earlier line")
@@ -228,8 +218,8 @@ def _import_pair(conn: sqlite3.Connection, entry: dict[str, Any], ids: dict[int,
         if not isinstance(label, dict) or set(label) - {"choice", "labeler", "time"}:
             raise PreferenceStoreError(f"label must be null or an object with choice, "
                                        f"labeler and time, got {short(label)}")
-        label = Label(check_choice(label.get("choice")),
-                      check_labeler(label.get("labeler")), timestamp(label.get("time")))
+        label = Label(checks.check_choice(label.get("choice")),
+                      checks.check_labeler(label.get("labeler")), timestamp(label.get("time")))
     row = conn.execute("SELECT melody_a, melody_b FROM pairs WHERE token = ?",
                        (token,)).fetchone()
     if row is None:
