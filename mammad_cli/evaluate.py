@@ -34,6 +34,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     """
     # numba-compiled rollouts and statistics (about 0.4 s to import): once arguments parse
     from agents.rollouts import measure_kl, play_episodes, sampling_player
+
+    # numba-compiled statistics: imported with the rollouts, once arguments parse
     from rewards import metrics
 
     if args.json is not None and args.json.is_dir():

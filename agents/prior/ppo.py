@@ -26,9 +26,11 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 
+from agents.model_files import saved_data
 from agents.prior.features import (
     NoteRNNFeatures,
     NoteRNNTracker,
@@ -84,8 +86,6 @@ class NoteRNNPPO(PPO):
         if isinstance(env, NoteRNNFeatures):
             return env
         if isinstance(env, str):
-            from stable_baselines3.common.env_util import make_vec_env
-
             env = make_vec_env(env)
         venv: VecEnv = BaseAlgorithm._wrap_env(env, verbose)
         return NoteRNNFeatures(venv, NoteRNNTracker(note_rnn, *pitch_range_of(venv)))
@@ -101,8 +101,6 @@ class NoteRNNPPO(PPO):
     def load(cls, path: Any, env: Any = None, **kwargs: Any) -> NoteRNNPPO:
         """SB3's ``load``; an env given is wrapped to carry the saved model's Note-RNN state."""
         if env is not None:
-            from agents.model_files import saved_data
-
             env = cls._features_env(env, saved_data(path).get("note_rnn", "default"))
         return super().load(path, env=env, **kwargs)
 
