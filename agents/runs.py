@@ -215,7 +215,8 @@ def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) ->
     Raises:
         ValueError: If the folder is not a run folder, or its ``config.yml`` is over
             ``max_bytes``, not a regular file, malformed, or names an agent that is not
-            registered; the message names the file.
+            registered or an env that is not a registered MammadMelody id (a ``module:Id``
+            is refused, its module never imported); the message names the file.
     """
     run = Path(run)
     path = run / CONFIG
@@ -246,7 +247,24 @@ def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) ->
                       ("seed", int), ("env", str)):
         if not isinstance(config[key], kind) or isinstance(config[key], bool):
             raise ValueError(f"{path}: {key} must be a {kind.__name__}, got {config[key]!r}")
+    _check_run_env(path, config["env"])
     return config
+
+
+def _check_run_env(path: Path, env_id: str) -> None:
+    """Refuses a run's env id unless it is a registered MammadMelody id.
+
+    A run folder is data: Gymnasium's ``module:Id`` form would import ``module`` when the env
+    is made, so the id is looked up in the registry (the built-in ids and those that installed
+    plugins register when Gymnasium is imported) and never imported from.
+    """
+    from agents import check_env_id
+
+    try:
+        check_env_id(env_id)
+    except ValueError as error:
+        raise ValueError(f"{path} names the env {env_id!r}, which cannot be loaded: "
+                         f"{error}") from None
 
 
 def run_of_model(model: str | os.PathLike) -> tuple[Path, Path]:
