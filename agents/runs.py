@@ -56,13 +56,34 @@ def run_name(env_id: str, agent: str, seed: int) -> str:
     return f"{env_id}__{agent}__{seed}__{int(time.time())}"
 
 
+def check_runs_dir(runs_dir: str | os.PathLike) -> None:
+    """Raises a clear ValueError if a folder of runs cannot be made or used there.
+
+    Raises:
+        ValueError: If ``runs_dir``, or a folder above it, is a file (or anything but a
+            folder); the message names it.
+    """
+    runs_dir = Path(runs_dir)
+    for path in (runs_dir, *runs_dir.parents):
+        if path.exists() and not path.is_dir():
+            what = "" if path == runs_dir else f" (above {str(runs_dir)!r})"
+            raise ValueError(f"runs folder {str(runs_dir)!r} cannot be used: {str(path)!r}"
+                             f"{what} is a file, not a folder")
+        if path.exists():
+            return
+
+
 def create_run_folder(runs_dir: Path, env_id: str, agent: str, seed: int) -> Path:
     """Creates a new run folder atomically, under a name no other run has.
 
     The name is :func:`run_name`; if a run of that name exists (two runs started in the same
     second), ``_2``, ``_3``... is appended. ``mkdir`` either creates the folder or fails, so two
     processes never share one.
+
+    Raises:
+        ValueError: If ``runs_dir`` is a file (:func:`check_runs_dir`).
     """
+    check_runs_dir(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     base = run_name(env_id, agent, seed)
     for attempt in range(1, 10_000):
