@@ -15,14 +15,13 @@ from mammad_cli.arguments import (
     UsageError,
     add_command,
     int_up_to,
+    non_negative_int,
     seed,
 )
 from mammad_envs.compat import MissingExtraError
 from mammad_envs.data import load_accompaniments
 
 DEFAULT_PORT = 8765
-MAX_PORT = 65535
-"""The largest TCP port."""
 NOTE_RNN_POOL = "note_rnn"
 DEPRECATED_LABELER = ("mammad label: --labeler is deprecated, use --name (in `mammad rlhf`, "
                       "--labeler names a scoring function)")
@@ -47,8 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--labeler", dest="deprecated_labeler", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (another host lets others reach the page)")
-    parser.add_argument("--port", type=int_up_to(MAX_PORT, "MAX_PORT", low=0),
-                        default=DEFAULT_PORT,
+    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
                         help="port to listen on; the page is http://<host>:<port>/")
     parser.add_argument("--pairs", type=int_up_to(MAX_PAIRS, "MAX_PAIRS"), default=20,
                         help="pairs made each time none is left to label")
