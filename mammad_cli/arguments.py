@@ -65,12 +65,7 @@ def non_negative_int(text: str) -> int:
 
 
 def int_up_to(high: int, name: str, low: int = 1) -> Callable[[str], int]:
-    """An argparse type: an integer from ``low`` to ``high``, the maximum called ``name``.
-
-    Example:
-        >>> int_up_to(10, "MAX_TEN")("10")
-        10
-    """
+    """An argparse type: an integer from ``low`` to ``high``, the maximum called ``name``."""
     def parse(text: str) -> int:
         return _bounded_int(text, low, high, name)
 
