@@ -65,15 +65,17 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
         The agent.
 
     Raises:
-        ValueError: On an unknown agent or env id, or bad hyperparameters.
+        ValueError: On an unknown agent or env id, or bad hyperparameters (see
+            :func:`agents.hyperparams.check_hyperparams`).
     """
-    from agents.hyperparams import load_hyperparams, resolve
+    from agents.hyperparams import check_hyperparams, load_hyperparams, resolve
 
     spec = agent_spec(name)
     cls = spec.load()
     env_id = env_id_of(env)
     values = load_hyperparams(name, env_id or "", hyperparams_file)
     values.update(hyperparams or {})
+    check_hyperparams(name, values, spec.policy)
     n_envs = int(values.pop("n_envs", 1))
     policy = values.pop("policy", spec.policy)
     if isinstance(env, str):
@@ -81,7 +83,7 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
                                 batched=spec.batched if batched is None else batched)
     try:
         return cls(policy, env, seed=seed, **resolve(values), **kwargs)
-    except TypeError as error:
+    except (TypeError, AssertionError) as error:  # SB3 asserts on some bad values
         raise ValueError(f"agent {name!r} rejected its hyperparameters {sorted(values)}: "
                          f"{error}") from error
 

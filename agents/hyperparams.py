@@ -30,6 +30,15 @@ from mammad_envs.file_limits import read_bounded
 
 MAX_YAML_BYTES = 2**20
 """Default limit on a hyperparameter file or run configuration read as YAML: 1 MiB."""
+MAX_N_ENVS = 1024
+"""The most envs a run trains on (``n_envs``): each holds its own observations and rollout."""
+MAX_N_STEPS = 2**16
+"""The longest rollout per env (``n_steps``) of the on-policy agents."""
+MAX_BUFFER_SIZE = 10**7
+"""The largest replay buffer (``buffer_size``) of the off-policy agents (the bundled 100,000)."""
+COUNTS = {"n_envs": MAX_N_ENVS, "n_steps": MAX_N_STEPS, "batch_size": None,
+          "buffer_size": MAX_BUFFER_SIZE}
+"""Hyperparameters that must be positive integers, with their maximum (None: no maximum)."""
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
                "gelu": "GELU", "silu": "SiLU"}
 SCHEDULED = ("learning_rate", "clip_range")
@@ -128,6 +137,31 @@ def parse_overrides(pairs: Iterable[str], what: str = "hyperparameter override"
         except yaml.YAMLError as error:
             raise ValueError(f"{what} {pair!r}: {error}") from error
     return overrides
+
+
+def check_hyperparams(agent: str, values: dict[str, Any], policy: str) -> None:
+    """Refuses hyperparameters that an agent would fail on or allocate without limit.
+
+    Args:
+        agent: The agent's name (for the messages).
+        values: Its hyperparameters (``n_envs`` and ``policy`` included).
+        policy: The agent's own policy (``AgentSpec.policy``); a policy named otherwise is
+            refused (a policy class given as an object is the caller's).
+
+    Raises:
+        ValueError: Naming the value and the valid choices or the limit (see :data:`COUNTS`).
+    """
+    for key, limit in COUNTS.items():
+        value = values.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        if limit is not None and value > limit:
+            raise ValueError(f"{key} = {value:,} is too large: at most {limit:,} "
+                             f"(agents.hyperparams.MAX_{key.upper()})")
+    given = values.get("policy", policy)
+    if isinstance(given, str) and given != policy:
+        raise ValueError(f"agent {agent!r} trains the policy {policy!r}, not {given!r}: "
+                         f"choose among [{policy!r}] or leave policy out")
 
 
 def linear_schedule(initial: float):

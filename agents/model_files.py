@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -36,6 +38,13 @@ BUFFER_SUFFIX = "_replay_buffer.npz"
 PICKLED_BUFFER_SUFFIX = "_replay_buffer.pkl"
 ROLLOUT_SIZE_WARNING = r"You have specified a mini-batch size of \d+, but because the `Rollout"
 """SB3's warning (PPO, MaskablePPO) that a minibatch does not divide ``n_steps * n_envs``."""
+MAX_ENTRY_BYTES = 256 * 2**20
+"""The largest uncompressed entry read from a model file: 256 MiB.
+
+Checked from each entry's recorded size before anything is read or decompressed, so a small
+file that would expand to gigabytes (a zip bomb) is refused. A model of this project's agents
+is far below it: a Note-RNN PPO's largest entry (``policy.optimizer.pth``) is about 1 MB.
+"""
 TRUST_HINT = ("pass --trust-pickle (trust_pickle=True) to load it anyway, only if you trust "
               "whoever made it")
 
@@ -55,6 +64,7 @@ def saved_data(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
+            check_entry_sizes(path, archive)
             damaged = archive.testzip()
             if damaged is not None:
                 raise ModelFileError(f"{path} is damaged: its member {damaged!r} fails its "
@@ -76,6 +86,29 @@ def saved_data(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{path} is not a stable-baselines3 model file (its 'data' entry "
                              f"is not a JSON object)")
     return data
+
+
+def check_entry_sizes(path: Path, archive: zipfile.ZipFile,
+                      limit: int | None = None) -> None:
+    """Refuses an archive with an entry that would expand beyond ``limit`` bytes.
+
+    Reads only the sizes recorded in the archive's directory (nothing is decompressed); a
+    forged, smaller size is caught later, as zipfile stops and fails at the recorded size.
+
+    Args:
+        path: The file (for the message).
+        archive: The open archive.
+        limit: The largest uncompressed entry (default :data:`MAX_ENTRY_BYTES`).
+
+    Raises:
+        ModelFileError: Naming the file, the entry, its size and the limit.
+    """
+    limit = MAX_ENTRY_BYTES if limit is None else limit
+    for info in archive.infolist():
+        if info.file_size > limit:
+            raise ModelFileError(f"{path} is not a plausible model file: its entry "
+                                 f"{info.filename!r} expands to {info.file_size:,} bytes, over "
+                                 f"the limit of {limit:,} (agents.model_files.MAX_ENTRY_BYTES)")
 
 
 def pickled_entries(path: str | os.PathLike) -> list[str]:
@@ -162,10 +195,20 @@ def load_model(cls: type, path: str | os.PathLike, template: Callable[[], Any] |
         custom = _stand_ins(path, entries, _quiet_template(template), trust_pickle)
     try:
         return cls.load(path, custom_objects=custom, **kwargs)
+    except pickle.UnpicklingError as error:  # torch's weights-only load refused a pickle
+        raise ModelFileError(f"{path} holds weights (*.pth) with a pickled object "
+                             f"({_refused_global(error)}) that weights-only loading refuses: "
+                             f"loading it would run code from the file") from None
     except (ValueError, KeyError, OSError, EOFError, RuntimeError, AssertionError,
             zipfile.BadZipFile) as error:
         raise ModelFileError(f"{path} is not a readable {cls.__name__} model: "
                              f"{type(error).__name__}: {error}") from error
+
+
+def _refused_global(error: BaseException) -> str:
+    """What torch's weights-only unpickler refused, from its (page-long) message."""
+    found = re.search(r"GLOBAL ([\w.]+)", str(error))
+    return found.group(1) if found else "not plain tensors"
 
 
 def _quiet_template(template: Callable[[], Any] | None) -> Any | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agents import check_env_id
-from agents.hyperparams import load_hyperparams
+from agents.hyperparams import check_hyperparams, load_hyperparams
 from agents.model_files import (
     BUFFER_SUFFIX,
     PICKLED_BUFFER_SUFFIX,
@@ -152,7 +152,8 @@ def new_run_config(agent: str, env_id: str = DEFAULT_ENV,
         scalar_envs: Train on a DummyVecEnv of scalar envs instead of the batched env.
 
     Raises:
-        ValueError: On an unknown agent or env id, a bad env argument, or a bad ``n_envs``.
+        ValueError: On an unknown agent or env id, a bad env argument, or bad hyperparameters
+            (:func:`agents.hyperparams.check_hyperparams`).
     """
     spec = agent_spec(agent)
     env_kwargs = dict(env_kwargs or {})
@@ -162,6 +163,7 @@ def new_run_config(agent: str, env_id: str = DEFAULT_ENV,
     if n_envs is not None:
         values["n_envs"] = n_envs
     check_n_envs(values)
+    check_hyperparams(agent, values, spec.policy)
     return {
         "agent": agent, "env": env_id, "env_kwargs": env_kwargs, "seed": seed, "steps": steps,
         "hyperparams": values, "checkpoint_every": checkpoint_every,

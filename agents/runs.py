@@ -56,13 +56,34 @@ def run_name(env_id: str, agent: str, seed: int) -> str:
     return f"{env_id}__{agent}__{seed}__{int(time.time())}"
 
 
+def check_runs_dir(runs_dir: str | os.PathLike) -> None:
+    """Raises a clear ValueError if a folder of runs cannot be made or used there.
+
+    Raises:
+        ValueError: If ``runs_dir``, or a folder above it, is a file (or anything but a
+            folder); the message names it.
+    """
+    runs_dir = Path(runs_dir)
+    for path in (runs_dir, *runs_dir.parents):
+        if path.exists() and not path.is_dir():
+            what = "" if path == runs_dir else f" (above {str(runs_dir)!r})"
+            raise ValueError(f"runs folder {str(runs_dir)!r} cannot be used: {str(path)!r}"
+                             f"{what} is a file, not a folder")
+        if path.exists():
+            return
+
+
 def create_run_folder(runs_dir: Path, env_id: str, agent: str, seed: int) -> Path:
     """Creates a new run folder atomically, under a name no other run has.
 
     The name is :func:`run_name`; if a run of that name exists (two runs started in the same
     second), ``_2``, ``_3``... is appended. ``mkdir`` either creates the folder or fails, so two
     processes never share one.
+
+    Raises:
+        ValueError: If ``runs_dir`` is a file (:func:`check_runs_dir`).
     """
+    check_runs_dir(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     base = run_name(env_id, agent, seed)
     for attempt in range(1, 10_000):
@@ -215,7 +236,8 @@ def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) ->
     Raises:
         ValueError: If the folder is not a run folder, or its ``config.yml`` is over
             ``max_bytes``, not a regular file, malformed, or names an agent that is not
-            registered; the message names the file.
+            registered or an env that is not a registered MammadMelody id (a ``module:Id``
+            is refused, its module never imported); the message names the file.
     """
     run = Path(run)
     path = run / CONFIG
@@ -246,7 +268,24 @@ def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) ->
                       ("seed", int), ("env", str)):
         if not isinstance(config[key], kind) or isinstance(config[key], bool):
             raise ValueError(f"{path}: {key} must be a {kind.__name__}, got {config[key]!r}")
+    _check_run_env(path, config["env"])
     return config
+
+
+def _check_run_env(path: Path, env_id: str) -> None:
+    """Refuses a run's env id unless it is a registered MammadMelody id.
+
+    A run folder is data: Gymnasium's ``module:Id`` form would import ``module`` when the env
+    is made, so the id is looked up in the registry (the built-in ids and those that installed
+    plugins register when Gymnasium is imported) and never imported from.
+    """
+    from agents import check_env_id
+
+    try:
+        check_env_id(env_id)
+    except ValueError as error:
+        raise ValueError(f"{path} names the env {env_id!r}, which cannot be loaded: "
+                         f"{error}") from None
 
 
 def run_of_model(model: str | os.PathLike) -> tuple[Path, Path]:

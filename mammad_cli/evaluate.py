@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.training import vector_env_maker
-from mammad_cli.arguments import add_command
+from mammad_cli.arguments import MAX_EPISODES, add_command
 from mammad_cli.model_arguments import add_model_arguments, load_model
 
 
@@ -18,7 +18,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "evaluate", "RL Tuner statistics of a trained model",
                          "Print the RL Tuner statistics of a trained model's compositions; "
                          "the last line is JSON.")
-    add_model_arguments(parser, "compositions", 1000)
+    add_model_arguments(parser, "compositions", 1000, MAX_EPISODES, "MAX_EPISODES")
     parser.add_argument("--json", type=Path, help="also write the statistics to this file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run, command_parser=parser)

@@ -8,7 +8,16 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from mammad_cli.arguments import UsageError, add_command, non_negative_int, positive_int
+from mammad_cli.arguments import (
+    MAX_EPISODES,
+    MAX_MELODY_STEPS,
+    MAX_PAIRS,
+    UsageError,
+    add_command,
+    int_up_to,
+    non_negative_int,
+    seed,
+)
 from mammad_envs.compat import MissingExtraError
 from mammad_envs.data import load_accompaniments
 
@@ -39,19 +48,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="address to listen on (another host lets others reach the page)")
     parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
                         help="port to listen on; the page is http://<host>:<port>/")
-    parser.add_argument("--pairs", type=positive_int, default=20,
+    parser.add_argument("--pairs", type=int_up_to(MAX_PAIRS, "MAX_PAIRS"), default=20,
                         help="pairs made each time none is left to label")
-    parser.add_argument("--count", type=positive_int,
+    parser.add_argument("--count", type=int_up_to(MAX_EPISODES, "MAX_EPISODES"),
                         help="melodies drawn from the pool (default: 32 episodes or samples, "
                              "every MIDI file)")
-    parser.add_argument("--steps", type=positive_int,
+    parser.add_argument("--steps", type=int_up_to(MAX_MELODY_STEPS, "MAX_MELODY_STEPS"),
                         help="melody length in 16ths for MIDI files or the Note-RNN (default: "
                              "each file's own; 32 for the Note-RNN)")
     parser.add_argument("--accompaniment",
                         help="note_rnn pool: a bundled accompaniment to put the melodies over")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="note_rnn pool: sampling temperature")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--shuffle", action="store_true",
                         help="show a random unlabelled pair (several people labelling at once)")
     parser.add_argument("--trust-pickle", action="store_true",

@@ -8,20 +8,24 @@ from typing import Any
 
 from agents.runs import read_config, run_of_model
 from agents.training import load_run_model
-from mammad_cli.arguments import non_negative_int, positive_int, set_torch_threads
+from mammad_cli.arguments import int_up_to, seed, set_torch_threads, threads
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int) -> None:
-    """The model, how many melodies (``what``, ``count`` by default), and how to play it."""
+def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int,
+                        most: int, most_name: str) -> None:
+    """The model, how many melodies (``what``, ``count`` by default), and how to play it.
+
+    The count is at most ``most``, a constant called ``most_name`` in the messages.
+    """
     parser.add_argument("model", type=Path, nargs="+",
                         help="a model.zip of a run (or the run folder)")
-    parser.add_argument("-n", type=positive_int, default=count, help=what)
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("-n", type=int_up_to(most, most_name), default=count, help=what)
+    parser.add_argument("--seed", type=seed, default=0,
                         help="episode k is played with seed + k")
     parser.add_argument("--deterministic", action="store_true",
                         help="the policy's most likely action at each step (default: sampled; "
                              "DQN and QR-DQN sample the softmax of their Q-values)")
-    parser.add_argument("--threads", type=positive_int, default=1,
+    parser.add_argument("--threads", type=threads, default=1,
                         help="torch threads (1: the Note-RNN reward then steps on the other "
                              "core)")
     parser.add_argument("--trust-pickle", action="store_true",

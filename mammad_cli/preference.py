@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from agents.runs import scratch_folder
-from mammad_cli.arguments import add_command, non_negative_int, positive_int, set_torch_threads
+from mammad_cli.arguments import (
+    add_command,
+    positive_int,
+    seed,
+    set_torch_threads,
+    threads,
+)
 
 MODEL_FILE = "model.pt"
 CARD_FILE = "model_card.md"
@@ -33,8 +39,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="most epochs per net (each stops early on its out-of-bag pairs)")
     parser.add_argument("--held-out", type=float, default=0.2,
                         help="fraction of the pairs kept out for the accuracy figure")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--threads", type=threads, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run, command_parser=parser)
     return preference

@@ -9,7 +9,17 @@ from typing import Any
 
 from agents.hyperparams import parse_overrides
 from agents.run_lifecycle import DEFAULT_ENV
-from mammad_cli.arguments import add_command, non_negative_int, positive_int, set_torch_threads
+from mammad_cli.arguments import (
+    MAX_EPISODES,
+    MAX_PAIRS,
+    MAX_STEPS,
+    add_command,
+    int_up_to,
+    positive_int,
+    seed,
+    set_torch_threads,
+    threads,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,11 +39,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="the labeler's Bradley-Terry noise (0: none)")
     parser.add_argument("--rounds", type=positive_int, default=5, help="rounds in all")
-    parser.add_argument("--samples", type=positive_int, default=256,
+    parser.add_argument("--samples", type=int_up_to(MAX_EPISODES, "MAX_EPISODES"), default=256,
                         help="melodies sampled from the policy per round")
-    parser.add_argument("--pairs", type=positive_int, default=100,
+    parser.add_argument("--pairs", type=int_up_to(MAX_PAIRS, "MAX_PAIRS"), default=100,
                         help="pairs labelled per round")
-    parser.add_argument("--steps", type=positive_int, default=20_000,
+    parser.add_argument("--steps", type=int_up_to(MAX_STEPS, "MAX_STEPS"), default=20_000,
                         help="PPO fine-tuning steps per round")
     parser.add_argument("--note-rnn-weight", type=float, default=1.0,
                         help="weight of the Note-RNN term, the KL anchor")
@@ -45,12 +55,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="reward nets in the ensemble")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override PPO's YAML hyperparameters (default: the bundled YAML's)")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", type=Path, help="the loop's folder (default: "
                                                  "rlhf/<env>__<labeler>__<seed>)")
     parser.add_argument("--db", type=Path,
                         help="the preference store (default: <out>/prefs.sqlite)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    parser.add_argument("--threads", type=threads, default=1, help="torch threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(handler=run, command_parser=parser)
     return parser

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.training import vector_env_maker, write_samples
-from mammad_cli.arguments import add_command
+from mammad_cli.arguments import MAX_SAMPLES, add_command, bpm
 from mammad_cli.model_arguments import add_model_arguments, load_model
 from mammad_envs.audio import ENGINES, check_engine
 
@@ -16,10 +16,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Adds ``sample`` to ``mammad``'s subcommands."""
     parser = add_command(subparsers, "sample", "write melodies of a trained model",
                          "Write melodies of a trained model as MIDI, piano-roll PNG and WAV.")
-    add_model_arguments(parser, "melodies", 16)
+    add_model_arguments(parser, "melodies", 16, MAX_SAMPLES, "MAX_SAMPLES")
     parser.add_argument("--out", type=Path, default=Path("samples"),
                         help="output folder (made if missing)")
-    parser.add_argument("--bpm", type=float, default=120.0, help="tempo of MIDI and WAV")
+    parser.add_argument("--bpm", type=bpm, default=120.0, help="tempo of MIDI and WAV")
     parser.add_argument("--no-wav", action="store_true", help="skip WAV rendering")
     parser.add_argument("--audio", default="auto", choices=list(ENGINES),
                         help="WAV renderer: fluidsynth with a SoundFont, or the numpy "

@@ -22,14 +22,19 @@ from agents.run_lifecycle import (
     resume_run,
     start_run,
 )
-from agents.runs import CHECKPOINTS, STATS
+from agents.runs import CHECKPOINTS, STATS, check_runs_dir
 from agents.training import RunResult
 from mammad_cli.arguments import (
+    MAX_EPISODES,
+    MAX_SAMPLES,
+    MAX_STEPS,
     UsageError,
     add_command,
-    non_negative_int,
-    positive_int,
+    int_up_to,
+    n_envs,
+    seed,
     set_torch_threads,
+    threads,
 )
 
 RUN_OPTIONS = {"agent": "--agent", "env": "--env", "reward": "--reward",
@@ -53,27 +58,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
         help="env arguments as YAML values, e.g. steps=32 'pitch_range=[48, 83]' (default: "
              "the id's own)")
-    add("--steps", type=positive_int,
+    add("--steps", type=int_up_to(MAX_STEPS, "MAX_STEPS"),
         help=f"env steps to train for in all (default: {DEFAULT_STEPS:,}; with --resume: "
              f"train on to this total)")
-    add("--seed", type=non_negative_int, help="seed (default: 0)")
-    add("--n-envs", type=positive_int, help="vectorised envs (default: the YAML's n_envs)")
+    add("--seed", type=seed, help="seed (default: 0)")
+    add("--n-envs", type=n_envs, help="vectorised envs (default: the YAML's n_envs)")
     add("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
         help="override YAML hyperparameters, e.g. learning_rate=1e-3 (default: the bundled "
              "YAML's)")
     add("--hyperparams-file",
         help="a YAML file instead of the bundled one (default: agents/hyperparams/<agent>.yml)")
-    add("--checkpoint-every", type=positive_int,
+    add("--checkpoint-every", type=int_up_to(MAX_STEPS, "MAX_STEPS"),
         help=f"steps between checkpoints (default: {DEFAULT_CHECKPOINT_EVERY:,}; with "
              f"--resume: the run's)")
     add("--runs-dir", type=Path, default=Path("runs"), help="where new run folders go")
-    add("--eval-episodes", type=positive_int,
+    add("--eval-episodes", type=int_up_to(MAX_EPISODES, "MAX_EPISODES"),
         help=f"episodes whose melodies give stats.json (default: {DEFAULT_EVAL_EPISODES}; "
              f"with --resume: the run's, and a new value rewrites a finished run's statistics)")
-    add("--samples", type=non_negative_int,
+    add("--samples", type=int_up_to(MAX_SAMPLES, "MAX_SAMPLES", low=0),
         help=f"sample melodies to write into samples/ (default: {DEFAULT_SAMPLES}; with "
              f"--resume: the run's, and a new value rewrites a finished run's samples)")
-    add("--threads", type=positive_int, default=1,
+    add("--threads", type=threads, default=1,
         help="torch threads (1 is fastest for small policies on 2 cores)")
     add("--resume", type=Path, metavar="RUN",
         help="go on with a run: from its last checkpoint to its steps (or --steps), or finish "
@@ -122,6 +127,7 @@ def _or(value: Any, default: Any) -> Any:
 
 def start(args: argparse.Namespace, argv: list[str]) -> RunResult:
     """Checks every argument (before torch is imported), then makes, trains and finishes a run."""
+    check_runs_dir(args.runs_dir)
     env_kwargs = env_arguments(parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
                                args.reward or DEFAULT_REWARD, reward_weights(args.reward_weight))
     config = new_run_config(
