@@ -108,6 +108,16 @@ class RewardTerm:
         raise NotImplementedError
 
 
+def term_attribute(attribute: str, doc: str) -> property:
+    """A read-only property of a reward wrapper that gives its term's ``attribute``.
+
+    Example:
+        >>> class LoudReward(RewardWrapper):
+        ...     volume = term_attribute("volume", "The term's volume.")
+    """
+    return property(lambda wrapper: getattr(wrapper.term, attribute), doc=doc)
+
+
 class RewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Adds one reward term to a scalar MammadMelody env (a batch of one).
 
@@ -143,15 +153,8 @@ class RewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"a reward wrapper wraps a MammadMelody env, got {env.unwrapped!r}")
         self.term = make_term(cls, env.unwrapped, 1, kwargs)
 
-    @property
-    def name(self) -> str:
-        """The reward's name."""
-        return self.term.name
-
-    @property
-    def weight(self) -> float:
-        """The term's weight."""
-        return self.term.weight
+    name = term_attribute("name", "The reward's name.")
+    weight = term_attribute("weight", "The term's weight.")
 
     @property
     def spec(self) -> Any:

@@ -27,7 +27,6 @@ choose the weight (``reward_weights={"gail": ...}``) to balance it against other
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -35,7 +34,7 @@ import numpy as np
 
 from mammad_envs.compat import require_imitation
 from mammad_envs.step_batch import StepBatch
-from rewards.base import RewardTerm, RewardWrapper
+from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.note_rnn.threads import torch_threads
 from rewards.reward_nets import check_spaces, evaluation_reward_net, load_reward_net, reward_file
 
@@ -116,15 +115,9 @@ class LearnedReward(RewardWrapper):
             kwargs["model"] = os.fspath(kwargs["model"])
         super().__init__(env, **kwargs)
 
-    @property
-    def algorithm(self) -> str:
-        """``"gail"`` or ``"airl"``."""
-        return self.term.algorithm
+    algorithm = term_attribute("algorithm", '``"gail"`` or ``"airl"``.')
 
-    @property
-    def path(self) -> Path:
-        """The reward network's file."""
-        return self.term.path
+    path = term_attribute("path", "The reward network's file.")
 
     def transition_reward(self, observation: np.ndarray, action: Any,
                           next_observation: np.ndarray, done: bool) -> float:

@@ -9,13 +9,11 @@ are renormalised over that env's actions.
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 
 from mammad_envs.step_batch import StepBatch
-from rewards.base import RewardTerm, RewardWrapper
+from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.note_rnn.batched import BatchedNoteRNN
 
 
@@ -80,12 +78,7 @@ class NoteRNNReward(RewardWrapper):
 
     term_class = NoteRNNTerm
 
-    @property
-    def lstm(self) -> Any:
-        """The term's :class:`~rewards.note_rnn.batched.BatchedNoteRNN` (a batch of one)."""
-        return self.term.lstm
+    lstm = term_attribute("lstm", "The term's :class:`~rewards.note_rnn.batched.BatchedNoteRNN` "
+                                  "(a batch of one).")
 
-    @property
-    def tokens(self) -> np.ndarray:
-        """The Note-RNN tokens of the env's actions."""
-        return self.term.tokens
+    tokens = term_attribute("tokens", "The Note-RNN tokens of the env's actions.")

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from mammad_envs.step_batch import StepBatch
-from rewards.base import RewardTerm, RewardWrapper
+from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.preferences.reward_model import (
     MelodyRewardNet,
     RewardEnsemble,
@@ -142,7 +142,4 @@ class PreferenceReward(RewardWrapper):
                  **kwargs: Any) -> None:
         super().__init__(env, model=model, **kwargs)
 
-    @property
-    def model(self) -> PreferenceModel:
-        """The preference model."""
-        return self.term.model
+    model = term_attribute("model", "The preference model.")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from mammad_envs.step_batch import StepBatch
-from rewards.base import RewardTerm, RewardWrapper
+from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.theory.weighted import theory_engine
 
 
@@ -88,12 +87,7 @@ class TheoryReward(RewardWrapper):
 
     term_class = TheoryTerm
 
-    @property
-    def theory(self) -> Any:
-        """The term's :class:`~rewards.theory.weighted.WeightedTheory`."""
-        return self.term.theory
+    theory = term_attribute("theory",
+                            "The term's :class:`~rewards.theory.weighted.WeightedTheory`.")
 
-    @property
-    def context(self) -> Any:
-        """The rules' context: key, steps, lowest pitch, tonic."""
-        return self.term.context
+    context = term_attribute("context", "The rules' context: key, steps, lowest pitch, tonic.")
