@@ -16,12 +16,13 @@ from rewards.note_rnn.tokens import START_TOKEN
 
 RL_TUNER_SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83],
                     "accompaniment": None}
+SLOW = pytest.mark.slow  # 1,000 melodies each: the quick loop keeps RL Tuner's setting
 CASES = [
-    ("MammadMelody-binary-v0", {"steps": 32}, "default"),
-    ("MammadMelody-count-v0", {"steps": 32}, "default"),
-    ("MammadMelody-decay-v0", {"steps": 32}, "default"),
-    ("MelodyEnv-v0", {"encoding": "binary_stack", "steps": 32, "pitch_range": [55, 79]},
-     "default"),
+    pytest.param("MammadMelody-binary-v0", {"steps": 32}, "default", marks=SLOW),
+    pytest.param("MammadMelody-count-v0", {"steps": 32}, "default", marks=SLOW),
+    pytest.param("MammadMelody-decay-v0", {"steps": 32}, "default", marks=SLOW),
+    pytest.param("MelodyEnv-v0", {"encoding": "binary_stack", "steps": 32,
+                                  "pitch_range": [55, 79]}, "default", marks=SLOW),
     ("MelodyEnv-v0", RL_TUNER_SETTING, "rl_tuner"),
 ]
 
@@ -113,6 +114,7 @@ def test_the_kl_penalty_is_taken_from_the_rewards():
     np.testing.assert_allclose(penalised.rewards, plain.rewards - 2.0 * sampled, atol=1e-4)
 
 
+@pytest.mark.slow  # four rollouts and updates
 def test_training_logs_the_kl_and_the_adaptive_coefficient_moves(tmp_path):
     model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
                        hyperparams={"note_rnn": "rl_tuner", "n_envs": 8, "n_steps": 32,
