@@ -19,6 +19,7 @@ return a :class:`~agents.training.RunResult` and print nothing: ``mammad train``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -191,9 +192,10 @@ def start_run(runs_dir: Path, config: dict[str, Any], command: Sequence[str],
     from agents import make_agent, make_training_env
 
     agent_spec(config["agent"]).load()  # its class imports: before a run folder is made
+    new_runs_dir = not Path(runs_dir).exists()
     run = create_run_folder(runs_dir, config["env"], config["agent"], config["seed"])
     with RunLock(run):
-        try:  # a bad hyperparameter leaves no half-made run folder
+        try:  # a bad hyperparameter leaves no half-made run folder (nor a runs folder it made)
             values = dict(config["hyperparams"])
             n_envs = int(values.pop("n_envs", 1))
             env = make_training_env(config["env"], n_envs, config["seed"],
@@ -202,6 +204,9 @@ def start_run(runs_dir: Path, config: dict[str, Any], command: Sequence[str],
                                tensorboard_log=tensorboard_folder(run))
         except BaseException:
             shutil.rmtree(run, ignore_errors=True)
+            if new_runs_dir:  # only if still empty: another run may have started in it
+                with contextlib.suppress(OSError):
+                    Path(runs_dir).rmdir()
             raise
         write_config(run, config)
         append_command(run, list(command))

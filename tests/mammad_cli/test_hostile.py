@@ -71,6 +71,13 @@ def test_bad_train_arguments(extra, message, here, capsys):
     assert not (here / "runs").exists()
 
 
+def test_hyperparameters_refused_by_the_agent_itself_leave_no_runs_folder(here, capsys):
+    # batch_size=1 passes our checks; SB3's PPO refuses it when the agent is built
+    line = refused([*TRAIN, "--hyperparams", "batch_size=1"], capsys, here)
+    assert "batch_size" in line
+    assert not (here / "runs").exists()
+
+
 def test_a_runs_dir_that_is_a_file(here, capsys):
     line = refused(["train", "--agent", "ppo", "--runs-dir", "a_file"], capsys, here)
     assert "'a_file' is a file, not a folder" in line
