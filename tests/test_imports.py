@@ -16,14 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mammad_envs", "rewards", "agents", "feedback", "mammad_cli", "benchmarks", "scripts")
 
 PENDING = {
-    "agents/__init__.py",
-    "agents/hyperparams.py",
-    "agents/imitation/adversarial.py",
-    "agents/imitation/common.py",
-    "agents/registry.py",
-    "agents/run_lifecycle.py",
-    "agents/runs.py",
-    "agents/training.py",
     "benchmarks/encodings.py",
     "benchmarks/grid.py",
     "benchmarks/imitation.py",
