@@ -26,10 +26,6 @@ PENDING = {
     "benchmarks/rl_tuner_table.py",
     "benchmarks/throughput.py",
     "benchmarks/time_to_quality.py",
-    "feedback/labelers.py",
-    "feedback/labelling/app.py",
-    "feedback/pool.py",
-    "feedback/rlhf.py",
 }
 """Files with function-local imports not yet given a reason (or moved to the module top): each
 is an expected failure. The lead removes an entry once its fix is merged."""
