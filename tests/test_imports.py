@@ -19,13 +19,10 @@ PENDING = {
     "benchmarks/encodings.py",
     "benchmarks/grid.py",
     "benchmarks/imitation.py",
-    "benchmarks/midi_load.py",
     "benchmarks/pipeline_speed.py",
     "benchmarks/report.py",
     "benchmarks/rl_tuner_report.py",
-    "benchmarks/rl_tuner_table.py",
     "benchmarks/throughput.py",
-    "benchmarks/time_to_quality.py",
 }
 """Files with function-local imports not yet given a reason (or moved to the module top): each
 is an expected failure. The lead removes an entry once its fix is merged."""
