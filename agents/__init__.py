@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
+
+from agents.hyperparams import check_hyperparams, load_hyperparams, resolve
 from agents.registry import (
     AGENTS,
     Agent,
@@ -23,6 +26,8 @@ from agents.registry import (
     list_agents,
     register_agent,
 )
+from mammad_envs.compat import make_vector
+from mammad_envs.registration import ENTRY_POINT
 
 __all__ = ["AGENTS", "Agent", "AgentSpec", "agent_spec", "env_id_of", "list_agents",
            "make_agent", "register_agent"]
@@ -68,8 +73,6 @@ def make_agent(name: str, env: Any, seed: int | None = 0,
         ValueError: On an unknown agent or env id, or bad hyperparameters (see
             :func:`agents.hyperparams.check_hyperparams`).
     """
-    from agents.hyperparams import check_hyperparams, load_hyperparams, resolve
-
     spec = agent_spec(name)
     cls = spec.load()
     env_id = env_id_of(env)
@@ -95,10 +98,6 @@ def check_env_id(env_id: str) -> None:
     built-in ids, and ids a user registers with that entry point); other Gymnasium ids
     (``CartPole-v1``) are refused, as the agents, rewards and statistics need a melody env.
     """
-    import gymnasium as gym
-
-    from mammad_envs.registration import ENTRY_POINT
-
     known = sorted(i for i, spec in gym.registry.items() if spec.entry_point == ENTRY_POINT)
     if env_id not in gym.registry:
         raise ValueError(f"unknown env {env_id!r}: the MammadMelody ids are {known}")
@@ -128,8 +127,6 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
         return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3.common.vec_env import VecMonitor
-
-    from mammad_envs.compat import make_vector
 
     # heavy: mammad_envs.sb3_vec_env loads stable_baselines3, tensorboard, torch
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv

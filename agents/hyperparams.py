@@ -179,7 +179,7 @@ def resolve(hyperparams: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: On an unknown activation or a malformed schedule.
     """
-    import torch.nn
+    import torch.nn  # heavy: torch, needed only when an agent is built
 
     resolved = copy.deepcopy(hyperparams)
     for key in SCHEDULED:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
-from mammad_envs.compat import MissingExtraError
+from mammad_envs.compat import IMITATION_INSTALL, MissingExtraError, installed
 from mammad_envs.registry import EntryImportError, Registry, import_entry
 
 ENTRY_POINT_GROUP = "mammad.agents"
@@ -76,16 +76,12 @@ class AgentSpec:
     @property
     def available(self) -> bool:
         """Whether its optional dependency (if any) is installed."""
-        from mammad_envs.compat import installed
-
         return self.extra is None or installed(self.extra)
 
     @property
     def install_hint(self) -> str:
         """How to install what it needs."""
         if self.extra == "imitation":
-            from mammad_envs.compat import IMITATION_INSTALL
-
             return IMITATION_INSTALL
         return f"pip install -e \".[{self.extra}]\"" if self.extra else ""
 

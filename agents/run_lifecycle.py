@@ -27,7 +27,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agents import check_env_id
+import gymnasium as gym
+
+from agents import check_env_id, make_agent, make_training_env
 from agents.hyperparams import check_hyperparams, load_hyperparams
 from agents.model_files import (
     BUFFER_SUFFIX,
@@ -116,8 +118,6 @@ def check_env_arguments(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
     Raises:
         ValueError: If the id is not a registered MammadMelody id or an argument is bad.
     """
-    import gymnasium as gym
-
     check_env_id(env_id)
     gym.make(env_id, **env_kwargs).close()
 
@@ -189,8 +189,6 @@ def start_run(runs_dir: Path, config: dict[str, Any], command: Sequence[str],
         ValueError: If the agent rejects its hyperparameters (no run folder is left behind).
         MissingExtraError: If the agent needs an extra that is not installed.
     """
-    from agents import make_agent, make_training_env
-
     agent_spec(config["agent"]).load()  # its class imports: before a run folder is made
     new_runs_dir = not Path(runs_dir).exists()
     run = create_run_folder(runs_dir, config["env"], config["agent"], config["seed"])
@@ -326,8 +324,6 @@ def _load_checkpoint(run: Path, config: dict[str, Any], checkpoint: Path,
     ``checkpoint`` is the saved model with the most steps; on a tie the checkpoint, which has
     the replay buffer beside it.
     """
-    from agents import make_training_env
-
     buffer = checkpoint.with_name(f"{checkpoint.stem}{BUFFER_SUFFIX}")
     pickled_buffer = checkpoint.with_name(f"{checkpoint.stem}{PICKLED_BUFFER_SUFFIX}")
     if not buffer.is_file() and pickled_buffer.is_file() and not trust_pickle:

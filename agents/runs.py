@@ -27,12 +27,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock, Timeout
 
+from agents import check_env_id
 from agents.hyperparams import read_yaml_file
+from agents.model_files import BUFFER_SUFFIX, save_replay_buffer
+from agents.registry import AGENTS, agent_spec
 from mammad_envs.errors import MammadError
 
 CONFIG = "config.yml"
@@ -107,14 +112,10 @@ class RunLock:
     """
 
     def __init__(self, run: Path) -> None:
-        from filelock import FileLock
-
         self.run = run
         self._lock = FileLock(str(run / LOCK), timeout=0)
 
     def __enter__(self) -> RunLock:
-        from filelock import Timeout
-
         try:
             self._lock.acquire()
         except Timeout:
@@ -170,8 +171,6 @@ def save_model_atomically(model: Any, path: Path, replay_buffer: bool = False) -
         path: The model file (``model.zip``, ``checkpoints/latest.zip``).
         replay_buffer: Also write an off-policy agent's buffer as ``<stem>_replay_buffer.npz``.
     """
-    from agents.model_files import BUFFER_SUFFIX, save_replay_buffer
-
     with scratch_folder(path.parent) as scratch:
         model.save(scratch / path.name)
         if replay_buffer:
@@ -208,8 +207,6 @@ def git_commit(folder: Path | None = None) -> str:
 
 def versions() -> dict[str, str]:
     """Versions of Python and the main libraries, for config.yml."""
-    from importlib import metadata
-
     found = {"python": platform.python_version()}
     for package in ("mammad-envs", "gymnasium", "stable-baselines3", "sb3-contrib", "imitation",
                     "torch", "numpy"):
@@ -254,8 +251,6 @@ def read_config(run: str | os.PathLike, *, max_bytes: int = MAX_CONFIG_BYTES) ->
     if not isinstance(config, dict) or not required <= set(config):
         missing = sorted(required - set(config)) if isinstance(config, dict) else sorted(required)
         raise ValueError(f"{path} is not a mammad run configuration (missing {missing})")
-    from agents.registry import AGENTS, agent_spec
-
     if not isinstance(config["agent"], str) or not config["agent"]:
         raise ValueError(f"{path} names no agent (agent: {config['agent']!r})")
     try:
@@ -279,8 +274,6 @@ def _check_run_env(path: Path, env_id: str) -> None:
     is made, so the id is looked up in the registry (the built-in ids and those that installed
     plugins register when Gymnasium is imported) and never imported from.
     """
-    from agents import check_env_id
-
     try:
         check_env_id(env_id)
     except ValueError as error:
@@ -333,7 +326,7 @@ def __getattr__(name: str) -> Any:
     checks) does not import stable-baselines3 and torch.
     """
     if name in CALLBACKS:
-        from agents import callbacks
+        from agents import callbacks  # heavy: stable_baselines3 and torch, on first use only
 
         return getattr(callbacks, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,10 +8,30 @@ the benchmarks call them too. Nothing here prints.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+import gymnasium as gym
+
+from agents import make_agent
+from agents.model_files import load_model
+from agents.registry import agent_spec
+from agents.runs import (
+    CHECKPOINTS,
+    MODEL,
+    SAMPLES,
+    STATS,
+    replace_folder,
+    save_model_atomically,
+    scratch_folder,
+)
+from mammad_envs.audio import render_wav
+from mammad_envs.compat import make_vector
+from mammad_envs.midi import write_midi
+from mammad_envs.piano_roll import save_piano_roll
 
 __all__ = ["RunResult", "finish_run", "load_run_model", "tensorboard_folder",
            "train_and_finish", "vector_env_maker", "write_samples"]
@@ -87,12 +107,6 @@ def load_run_model(run: Path, path: Path, config: dict[str, Any], trust_pickle: 
     Raises:
         ModelFileError: If the file is damaged, or holds pickles and is not trusted.
     """
-    import gymnasium as gym
-
-    from agents import make_agent
-    from agents.model_files import load_model
-    from agents.registry import agent_spec
-
     if env is None:
         env = gym.make(config["env"], **config["env_kwargs"])
 
@@ -128,7 +142,6 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
 
     # heavy: agents.interrupt loads stable_baselines3, tensorboard, torch
     from agents.interrupt import GracefulStop, StopOnSignal
-    from agents.runs import CHECKPOINTS, MODEL, save_model_atomically
 
     total = int(config["steps"])
     remaining = total - int(getattr(model, "num_timesteps", 0))
@@ -153,8 +166,6 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
 
 def vector_env_maker(config: dict[str, Any]) -> Any:
     """``make(n)``: ``n`` envs of a run's id and arguments, batched (for evaluation)."""
-    from mammad_envs.compat import make_vector
-
     def make(num_envs: int) -> Any:
         return make_vector(config["env"], num_envs, **config["env_kwargs"])
 
@@ -167,10 +178,10 @@ def finish_run(run: Path, model: Any, config: dict[str, Any]) -> dict[str, Any]:
     Returns:
         The statistics written to stats.json.
     """
-    import os
-
+    # heavy: agents.rollouts loads the numba-compiled frame kernels
     from agents.rollouts import measure_kl, play_episodes, sampling_player
-    from agents.runs import SAMPLES, STATS, replace_folder, scratch_folder
+
+    # heavy: rewards.metrics is numba-compiled
     from rewards import metrics
 
     samples = int(config.get("samples", 4))
@@ -192,10 +203,6 @@ def finish_run(run: Path, model: Any, config: dict[str, Any]) -> dict[str, Any]:
 def write_samples(folder: Path, melodies: list, accompaniments: list, wav: bool = True,
                   bpm: float = 120.0, audio: str = "auto") -> list[Path]:
     """Writes each melody as MIDI, a piano-roll PNG and (optionally) WAV."""
-    from mammad_envs.audio import render_wav
-    from mammad_envs.midi import write_midi
-    from mammad_envs.piano_roll import save_piano_roll
-
     written = []
     for index, (melody, accompaniment) in enumerate(zip(melodies, accompaniments, strict=True)):
         notes = accompaniment.notes_until(len(melody)) if accompaniment is not None else []

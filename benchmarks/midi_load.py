@@ -21,6 +21,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import mido
+
+from mammad_envs.midi import load_midi
+
 BYTES_PER_NOTE = 7
 
 
@@ -39,8 +43,6 @@ def write_note_file(path: Path, megabytes: float) -> int:
 
 def measure(path: Path) -> tuple[float, int, int]:
     """(seconds to load, peak traced bytes while loading, 16ths of the melody)."""
-    from mammad_envs.midi import load_midi
-
     started = time.perf_counter()
     melody = load_midi(path)
     seconds = time.perf_counter() - started
@@ -55,8 +57,6 @@ def measure(path: Path) -> tuple[float, int, int]:
 
 def mido_seconds(path: Path) -> float:
     """Seconds mido's own parser takes to read the file (what ``load_midi`` used before)."""
-    import mido
-
     started = time.perf_counter()
     mido.MidiFile(path)
     return time.perf_counter() - started

@@ -41,7 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import rl_tuner_report as report
+from benchmarks.grid import Cell, GridError, read_cell, run_grid
 from benchmarks.grid_cli import add_run_options, command_errors, positive_int
+from benchmarks.rl_tuner_report import NOTE_RNN
 
 ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83]}
@@ -157,8 +160,6 @@ def env_kwargs(chosen: dict[str, Any], kl_control: bool = False) -> dict[str, An
         chosen: The run's settings.
         kl_control: For a model under KL control: reward ``theory`` alone.
     """
-    from benchmarks.rl_tuner_report import NOTE_RNN
-
     if kl_control:
         return {**SETTING, "steps": chosen["melody_steps"],
                 "reward_weights": {"theory": chosen["theory_weight"]}}
@@ -172,9 +173,6 @@ def build_cells(chosen: dict[str, Any]) -> dict[str, list[Any]]:
 
     PPO models come first, so the quick ones are done before DQN's long runs.
     """
-    from benchmarks.grid import Cell
-    from benchmarks.rl_tuner_report import NOTE_RNN
-
     cells: dict[str, list[Any]] = {}
     for model in sorted((m for m in chosen["models"] if m in AGENT_OF), key=lambda m: m == "dqn"):
         agent = AGENT_OF[model]
@@ -196,8 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    from benchmarks.grid import GridError, read_cell, run_grid
-
     with command_errors(parser):
         chosen = settings(args)
         cells = build_cells(chosen)
@@ -220,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
             results = run_grid(flat, root, backend=args.backend, workers=args.workers,
                                address=args.address, command=command,
                                progress=not args.no_progress) if flat else []
-            from benchmarks import rl_tuner_report as report
-
             columns = report.evaluate_all(chosen, cells, progress=not args.no_progress)
     except GridError as error:
         print(f"\n{error}", file=sys.stderr)

@@ -31,6 +31,9 @@ from __future__ import annotations
 import os
 import time
 
+# The other imports are inside the functions ("timed from process start"): the clock falls back
+# to this module's import time (process_start), so they must run after it starts.
+
 
 def process_start() -> float:
     """The wall-clock time this process started (Linux's /proc; else this module's import)."""
@@ -136,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def training_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The agent's hyperparameters, the env's arguments and reward, the envs to train on."""
-    from agents.hyperparams import load_hyperparams, parse_overrides
-    from agents.registry import agent_spec
+    from agents.hyperparams import load_hyperparams, parse_overrides  # timed from process start
+    from agents.registry import agent_spec  # timed from process start
 
     hyperparams = load_hyperparams(args.agent, ENV_ID)
     kl_control = "kl_coef" in hyperparams
@@ -165,9 +168,9 @@ class Evaluator:
     """
 
     def __init__(self, args: argparse.Namespace) -> None:
-        import numpy as np
+        import numpy as np  # timed from process start
 
-        from rewards.note_rnn.batched import load_note_rnn
+        from rewards.note_rnn.batched import load_note_rnn  # timed from process start
 
         self.args = args
         self.note_rnn = load_note_rnn(args.note_rnn_model)
@@ -178,7 +181,7 @@ class Evaluator:
 
     def envs(self, num_envs: int) -> Any:
         """A vector env of the setting, without reward (melodies only), made once per size."""
-        from mammad_envs.compat import make_vector
+        from mammad_envs.compat import make_vector  # timed from process start
 
         if num_envs not in self._envs:
             self._envs[num_envs] = make_vector(ENV_ID, num_envs, **SETTING, reward=None)
@@ -186,10 +189,10 @@ class Evaluator:
 
     def __call__(self, model: Any, steps: int) -> bool:
         """Evaluates the model (a point of the curve, printed); whether it met every bar."""
-        import numpy as np
+        import numpy as np  # timed from process start
 
-        from agents.rollouts import play_episodes
-        from rewards import metrics
+        from agents.rollouts import play_episodes  # timed from process start
+        from rewards import metrics  # timed from process start
 
         melodies, _, _ = play_episodes(model, self.envs, self.args.episodes,
                                        self.args.deterministic, seed=self.args.seed)
@@ -214,7 +217,7 @@ class Evaluator:
 
 def evaluate_every(evaluator: Evaluator, args: argparse.Namespace) -> Any:
     """The training callback: evaluates every ``--eval-every`` steps, stops at the bars."""
-    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.callbacks import BaseCallback  # timed from process start
 
     class EvaluateEvery(BaseCallback):
         def __init__(self) -> None:
@@ -257,10 +260,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark; returns what it printed, as a dict."""
     args = build_parser().parse_args(argv)
 
-    import torch
+    import torch  # timed from process start
 
-    from agents import make_agent, make_training_env
-    from agents.runs import git_commit, versions, write_config
+    from agents import make_agent, make_training_env  # timed from process start
+    from agents.runs import git_commit, versions, write_config  # timed from process start
 
     torch.set_num_threads(1)
     chosen = training_settings(args)

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mammad_envs.registry import EntryImportError, import_entry
+from rewards.base import parse_rewards
 from rewards.preferences.reward_model import accepts_accompaniments
+from rewards.preferences.scoring import reward_scores
 
 Scorer = Callable[..., np.ndarray]
 
@@ -97,9 +99,6 @@ def reward_scorer(reward: str) -> Scorer:
     Raises:
         ValueError: If a reward name is unknown.
     """
-    from rewards.base import parse_rewards
-    from rewards.preferences.scoring import reward_scores
-
     parse_rewards(reward)  # unknown names fail here, with the known ones
 
     def score(melodies: Sequence[np.ndarray],

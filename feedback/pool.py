@@ -33,9 +33,13 @@ from typing import Any
 
 import numpy as np
 
+from agents.runs import read_config, run_of_model
+from agents.training import load_run_model, vector_env_maker
+from mammad_envs.data import load_accompaniments
 from mammad_envs.errors import MammadError
 from mammad_envs.melody import HOLD, REST
-from rewards.preferences.store import Context, PreferenceStore, StoredMelody
+from mammad_envs.midi import ACCOMPANIMENT_TRACK, MidiFileError, load_midi, read_midi_tracks
+from rewards.preferences.store import CHOICES, Context, PreferenceStore, StoredMelody
 
 NOTE_RNN = "note_rnn"
 """The ``pool`` that samples melodies from the pretrained Note-RNN."""
@@ -144,8 +148,6 @@ def fill_store(store: PreferenceStore, pool: str | os.PathLike[str], *,
 
 
 def _bundled() -> dict[str, Any]:
-    from mammad_envs.data import load_accompaniments
-
     return {a.name: a for a in load_accompaniments()}
 
 
@@ -167,8 +169,6 @@ def midi_context(path: str | os.PathLike[str], steps: int) -> tuple[str | None, 
         ``steps`` 16ths of the file's ``"accompaniment"`` track are exactly, or
         ``(None, None)``.
     """
-    from mammad_envs.midi import ACCOMPANIMENT_TRACK, MidiFileError, read_midi_tracks
-
     try:
         tracks = read_midi_tracks(path)
     except (MidiFileError, OSError):
@@ -185,8 +185,6 @@ def midi_context(path: str | os.PathLike[str], steps: int) -> tuple[str | None, 
 
 def _fill_from_midi(store: PreferenceStore, folder: Path, count: int | None,
                     steps: int | None) -> list[int]:
-    from mammad_envs.midi import MidiFileError, load_midi
-
     files = _midi_files(folder)[:count]
     ids: list[int] = []
     problems: list[str] = []
@@ -209,9 +207,7 @@ def _fill_from_midi(store: PreferenceStore, folder: Path, count: int | None,
 
 def _fill_from_run(store: PreferenceStore, path: Path, count: int, steps: int | None,
                    seed: int, trust_pickle: bool) -> list[int]:
-    from agents.rollouts import play_episodes
-    from agents.runs import read_config, run_of_model
-    from agents.training import load_run_model, vector_env_maker
+    from agents.rollouts import play_episodes  # heavy: the numba-compiled frame kernels
 
     try:
         run, model_file = run_of_model(path)
@@ -239,7 +235,7 @@ def _fill_from_run(store: PreferenceStore, path: Path, count: int, steps: int | 
 
 def _fill_from_note_rnn(store: PreferenceStore, count: int, steps: int, seed: int,
                         temperature: float, accompaniment: str | None) -> list[int]:
-    from rewards.note_rnn.model import NoteRNN
+    from rewards.note_rnn.model import NoteRNN  # heavy: torch, for a Note-RNN pool only
 
     key = None
     if accompaniment is not None:
@@ -285,8 +281,6 @@ def uncertainty(model: Any, melodies_a: Sequence[np.ndarray], melodies_b: Sequen
 
 
 def _existing_pairs(store: PreferenceStore) -> set[frozenset[int]]:
-    from rewards.preferences.store import CHOICES
-
     pairs = [*store.unlabelled_pairs(), *store.comparisons(include=CHOICES)]
     return {frozenset((pair.a.id, pair.b.id)) for pair in pairs}
 

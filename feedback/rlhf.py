@@ -41,6 +41,7 @@ from agents.rollouts import play_episodes
 from agents.runs import read_config, replace_folder, save_model_atomically, write_config
 from agents.training import load_run_model, vector_env_maker
 from feedback.labelers import make_labeler
+from rewards.note_rnn.model import PRETRAINED
 from rewards.preferences import (
     PreferenceStore,
     TrainingSettings,
@@ -112,8 +113,6 @@ class RLHFSettings:
 
 def check_note_rnn_model(model: str) -> None:
     """Refuses a Note-RNN that is neither a shipped model's name nor an existing file."""
-    from rewards.note_rnn.model import PRETRAINED
-
     if not isinstance(model, str) or not model:
         raise ValueError(f"note_rnn_model must be a shipped model's name or a weights file, got "
                          f"{model!r}")

@@ -21,8 +21,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector.utils import batch_space
 
 from mammad_envs.errors import MammadError
+from mammad_envs.infos import row_infos
 
 GYMNASIUM_1 = int(gym.__version__.split(".")[0]) >= 1
 """Whether this is Gymnasium 1.x."""
@@ -93,8 +95,6 @@ def init_vector_env(env: gym.vector.VectorEnv, num_envs: int, observation_space:
     if not GYMNASIUM_1:
         gym.vector.VectorEnv.__init__(env, num_envs, observation_space, action_space)
         return
-    from gymnasium.vector.utils import batch_space
-
     env.num_envs = num_envs
     env.single_observation_space = observation_space
     env.single_action_space = action_space
@@ -109,7 +109,7 @@ def same_step_vector_kwargs() -> dict[str, Any]:
     """
     if not GYMNASIUM_1:
         return {}
-    from gymnasium.vector import AutoresetMode
+    from gymnasium.vector import AutoresetMode  # Gymnasium 1.x only (0.29 has no such name)
 
     return {"autoreset_mode": AutoresetMode.SAME_STEP}
 
@@ -118,7 +118,7 @@ def same_step_metadata() -> dict[str, Any]:
     """Metadata declaring same-step autoreset (what 1.x reads; 0.29 knows no other)."""
     if not GYMNASIUM_1:
         return {}
-    from gymnasium.vector import AutoresetMode
+    from gymnasium.vector import AutoresetMode  # Gymnasium 1.x only (0.29 has no such name)
 
     return {"autoreset_mode": AutoresetMode.SAME_STEP}
 
@@ -159,8 +159,6 @@ def add_final(infos: dict[str, Any], done: np.ndarray, observations: np.ndarray,
 def final_episodes(infos: Mapping[str, Any], rows: np.ndarray | list[int]
                    ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     """The last observations and infos (as dicts) of finished envs, on either API."""
-    from mammad_envs.infos import row_infos
-
     if len(rows) == 0:
         return [], []
     observations = [infos[FINAL_OBSERVATION][row] for row in rows]

@@ -47,6 +47,7 @@ ENVIRONMENTS: list[tuple[str, dict]] = [
 
 def register_envs() -> None:
     """Registers every id of :data:`ENVIRONMENTS` that is not registered yet."""
+    # here, not at the top: Gymnasium imports this module (its entry point) while it imports
     from gymnasium.envs.registration import register, registry
 
     for env_id, kwargs in ENVIRONMENTS:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mammad_envs.data import load_melodies
+from mammad_envs.data.demonstrations import melody_windows
 from mammad_envs.midi import MAX_MIDI_STEPS, MidiFileError, load_midi
 from rewards import metrics
 
@@ -62,9 +64,6 @@ def midi_melodies(folder: Path, steps: int | None,
 
 def bundled_melodies(steps: int | None) -> list[np.ndarray]:
     """The bundled melodies, cut into windows of ``steps`` (whole tunes if None)."""
-    from mammad_envs.data import load_melodies
-    from mammad_envs.data.demonstrations import melody_windows
-
     tunes = [melody.notes for melody in load_melodies()]
     if steps is None:
         return tunes

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from mammad_envs.data import load_melodies
 from mammad_envs.melody import HOLD, REST, canonical_melody
 
 HISTOGRAMS = ("pitch_class", "interval", "rhythm")
@@ -129,8 +130,6 @@ def distances(counts: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarr
 
 def demo_melodies() -> list[np.ndarray]:
     """The ten bundled demonstration melodies (``mammad_envs.data.load_melodies``), in order."""
-    from mammad_envs.data import load_melodies
-
     return [np.asarray(tune.notes) for tune in load_melodies()]
 
 

@@ -8,14 +8,18 @@ The generator's hyperparameters go under ``gen_kwargs``; the reward network (GAI
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
+from tqdm.auto import tqdm
 
+from agents.hyperparams import resolve
 from agents.imitation.common import (
     GeneratorCallback,
     ImitationAgent,
@@ -26,6 +30,7 @@ from agents.imitation.common import (
 )
 from rewards.reward_nets import (
     build_reward_net,
+    evaluation_reward_net,
     load_reward_net,
     reward_file,
     save_reward_net,
@@ -49,7 +54,6 @@ def train_rounds(trainer: Any, total_timesteps: int, callback: Callable[[int], N
     """
     # optional: the imitation extra
     from imitation.util import networks
-    from tqdm.auto import tqdm
 
     for round_number in tqdm(range(total_timesteps // trainer.gen_train_timesteps),
                              desc="round", disable=not progress_bar):
@@ -73,8 +77,6 @@ class _AdversarialAgent(ImitationAgent):
                  max_windows: int | None = None, bc_warm_start_epochs: int = 0,
                  verbose: int = 0, tensorboard_log: str | None = None,
                  device: str = "auto") -> None:
-        from agents.hyperparams import resolve
-
         if isinstance(bc_warm_start_epochs, bool) or not isinstance(bc_warm_start_epochs, int) \
                 or bc_warm_start_epochs < 0:
             raise ValueError(f"bc_warm_start_epochs must be an integer >= 0 (0: no warm start), "
@@ -188,8 +190,6 @@ class _AdversarialAgent(ImitationAgent):
     @property
     def reward_test(self) -> Any:
         """The learned reward for later use (what the ``"gail"`` reward wrapper computes)."""
-        from rewards.reward_nets import evaluation_reward_net
-
         return evaluation_reward_net(self.algorithm, self.reward_net)
 
     def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False,
@@ -253,10 +253,6 @@ class _AdversarialAgent(ImitationAgent):
         epochs = self.hyperparameters.get("bc_warm_start_epochs", 0)
         if not epochs or self.algo.num_timesteps > 0 or getattr(self, "_warm", False):
             return
-        import warnings
-
-        import numpy as np
-
         # optional: the imitation extra
         from imitation.algorithms.bc import BC
 

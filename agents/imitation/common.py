@@ -24,6 +24,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 from stable_baselines3.common.vec_env import VecEnv
 
+from mammad_envs.data.demonstrations import expert_trajectories
+from mammad_envs.registration import ENTRY_POINT
+from rewards.base import parse_rewards
 from rewards.reward_nets import describe_observations
 
 FORMAT = "mammad-envs/imitation-agent"
@@ -71,9 +74,6 @@ def batchable(spec: EnvSpec) -> bool:
     Such an env is what ``rewards.make_vector_env(n, **spec.kwargs)`` makes ``n`` of, batched;
     a spec with other wrappers (a reward wrapped by hand, say) is not.
     """
-    from mammad_envs.registration import ENTRY_POINT
-    from rewards.base import parse_rewards
-
     if spec.entry_point != ENTRY_POINT:
         return False
     try:
@@ -101,7 +101,10 @@ def make_imitation_venv(spec: EnvSpec, n_envs: int = 1, seed: int | None = 0) ->
         # heavy: stable_baselines3 loads slowly and only this path needs it
         from stable_baselines3.common.vec_env import VecMonitor
 
+        # heavy: loads the numba-compiled frame kernels
         from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+
+        # heavy: loads the numba-compiled theory kernel
         from rewards.compose import make_vector_env
 
         kwargs = {key: value for key, value in spec.kwargs.items() if key != "render_mode"}
@@ -227,8 +230,6 @@ class ImitationAgent:
             ValueError: If the agent has no env (loaded without one and saved without a spec).
         """
         if self._demonstrations is None:
-            from mammad_envs.data.demonstrations import expert_trajectories
-
             env = gym.make(self._require_spec())
             try:
                 self._demonstrations = expert_trajectories(

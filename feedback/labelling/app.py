@@ -27,6 +27,7 @@ except ImportError as error:  # pragma: no cover (the label extra is missing)
 
 from feedback.labelling.headers import SECURITY_HEADERS, SecurityHeaders
 from feedback.labelling.sessions import HEARTBEAT_SECONDS, MAX_SESSIONS, Session, Sessions
+from mammad_envs.data import load_accompaniments
 from rewards.preferences.store import (
     CHOICES,
     MAX_TOKEN_LENGTH,
@@ -80,8 +81,6 @@ def accompaniment_notes(name: str | None, steps: int) -> list[list[int]]:
     """``[pitch, start, end]`` of a bundled accompaniment's first ``steps`` 16ths ([] if none)."""
     if name is None:
         return []
-    from mammad_envs.data import load_accompaniments
-
     for loop in load_accompaniments():
         if loop.name == name:
             return [[n.pitch, n.start, n.end] for n in loop.notes_until(steps)]

@@ -6,6 +6,7 @@ music21 is imported inside the functions that parse scores only: this module imp
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from pathlib import Path
 
 __all__ = [
@@ -51,8 +52,6 @@ def split_tunes(text: str) -> list[tuple[int, str]]:
 
 def require_music21() -> str:
     """The installed music21 version, or a clear ImportError."""
-    from importlib import metadata
-
     try:
         return metadata.version("music21")
     except metadata.PackageNotFoundError:

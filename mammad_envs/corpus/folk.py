@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from tqdm import tqdm
 
 from mammad_envs.corpus.abc_notation import parse_abc, require_music21, split_tunes
 from mammad_envs.corpus.convert import convert_lenient
@@ -144,7 +145,6 @@ def _convert_collection(collection: str, progress: bool) -> dict[str, np.ndarray
     """Parses and converts every tune of a collection; the arrays stored in the cache."""
     # optional: the dataset extra (music21)
     from music21 import corpus
-    from tqdm import tqdm
 
     files = _corpus_files(collection)
     jobs: list[tuple[str, int, str]] = []

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.compat import require_imitation
 from mammad_envs.melody import HOLD, REST, as_melody, sounding_pitches
 
 if TYPE_CHECKING:
@@ -70,12 +71,11 @@ def expert_trajectories(
         ValueError: If a melody plays a pitch outside the env's ``pitch_range``.
         ImportError: Without the imitation extra (the message says how to install it).
     """
-    from mammad_envs.compat import require_imitation
-
     require_imitation("expert_trajectories (imitation Trajectory objects)")
     # optional: the imitation extra
     from imitation.data.types import Trajectory
 
+    # circle: mammad_envs.data imports this module
     from mammad_envs.data import load_melodies
 
     base: Any = env.unwrapped

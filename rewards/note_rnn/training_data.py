@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 import torch
 
+from mammad_envs import corpus
+from mammad_envs.data import load_melodies
 from rewards.note_rnn.tokens import HOLD_TOKEN, START_TOKEN, melody_to_tokens
 
 __all__ = ["Tune", "load_data", "octave_shifts", "sample_batch", "split_by_tune"]
@@ -82,14 +85,10 @@ def load_data(args: argparse.Namespace) -> tuple[list[Tune], list[Tune], dict[st
     """
     info: dict[str, Any] = {"source": args.data}
     if args.data == "bundled":
-        from mammad_envs.data import load_melodies
-
         tunes = [_make_tune(m.title, m.collection, np.asarray(m.notes),
                             np.arange(0, len(m.notes), 16)) for m in load_melodies()]
         info["collections"] = ["bundled demonstration melodies (mammad_envs.data)"]
     else:
-        from mammad_envs import corpus
-
         try:
             loaded = corpus.load_folk_corpus(tuple(args.collections), args.cache_dir,
                                              details=True, progress=not args.no_progress)
@@ -97,8 +96,6 @@ def load_data(args: argparse.Namespace) -> tuple[list[Tune], list[Tune], dict[st
         except ImportError as error:
             raise SystemExit(f"error: --data folk needs music21 ({error}); install it with "
                              f"pip install -e '.[dataset]', or use --data bundled") from None
-        from importlib import metadata
-
         tunes = [_make_tune(t.title, t.collection, t.melody, t.downbeats) for t in loaded]
         info["collections"] = list(args.collections)
         info["music21"] = metadata.version("music21")

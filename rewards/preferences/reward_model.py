@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mammad_envs.data import load_accompaniments
 from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
 
 NET_FORMAT = "mammad-envs/melody-reward-net"
@@ -35,8 +36,6 @@ CONTEXT_FEATURES = 13
 
 @cache
 def _loop_features(name: str) -> np.ndarray:
-    from mammad_envs.data import load_accompaniments
-
     known = {a.name: a for a in load_accompaniments()}
     if name not in known:
         raise ValueError(f"unknown accompaniment {name!r}: the bundled ones are {sorted(known)} "

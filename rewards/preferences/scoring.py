@@ -39,6 +39,7 @@ def reward_scores(melodies: Sequence[np.ndarray], reward: str,
     Raises:
         ValueError: On an unknown reward, a melody the env cannot write, or mismatched lengths.
     """
+    # heavy: rewards.compose loads the numba-compiled theory kernel
     from rewards.compose import make_vector_env
 
     melodies = [as_melody(melody) for melody in melodies]

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from mammad_envs.data import load_accompaniments
 from mammad_envs.step_batch import StepBatch
 from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.preferences.reward_model import (
@@ -95,8 +96,6 @@ class PreferenceTerm(RewardTerm):
         self.mode = mode
         self.model = load_preference_model(model)
         self._with_accompaniments = takes_accompaniments(self.model)
-        from mammad_envs.data import load_accompaniments
-
         # StepBatch.accompaniments indexes the bundled list; one past its end means none.
         self._accompaniment_names = np.array(
             [a.name for a in load_accompaniments()] + [None], dtype=object)
