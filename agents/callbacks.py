@@ -6,11 +6,13 @@ checking a run folder does not need them.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common import callbacks as sb3_callbacks
+from stable_baselines3.common.callbacks import BaseCallback, ProgressBarCallback
 
 from agents.runs import LATEST, save_model_atomically
 
@@ -74,3 +76,30 @@ class LatestCheckpoint(BaseCallback):
         model = self.model if model is None else model
         save_model_atomically(model, self.folder / LATEST, replay_buffer=True)
         self._last = int(model.num_timesteps)
+
+
+def steps_to_run(model: Any, remaining: int) -> int:
+    """The env steps ``model.learn(remaining)`` really runs: whole rollouts, whole env steps.
+
+    An on-policy agent (PPO, A2C...) collects ``n_steps`` steps of each of its ``n_envs`` envs
+    before it checks the count, so it ends on a multiple of ``n_steps * n_envs`` (200,704 for
+    200,000 at 32 x 32); an off-policy one (DQN...) on a multiple of ``train_freq * n_envs``.
+    """
+    n_envs = int(getattr(model, "n_envs", 1) or 1)
+    train_freq = getattr(model, "train_freq", None)
+    if train_freq is not None:  # off-policy (DQN's n_steps is its n-step return, not this)
+        unit = getattr(getattr(train_freq, "unit", None), "value", "episode")
+        chunk = int(train_freq.frequency) * n_envs if unit == "step" else n_envs
+    elif hasattr(model, "n_steps"):
+        chunk = int(model.n_steps) * n_envs
+    else:
+        chunk = n_envs
+    return math.ceil(max(remaining, 0) / chunk) * chunk
+
+
+class StepsProgressBar(ProgressBarCallback):
+    """SB3's progress bar, its total the steps ``learn`` really runs, so it ends at its total."""
+
+    def _on_training_start(self) -> None:
+        remaining = self.locals["total_timesteps"] - self.model.num_timesteps
+        self.pbar = sb3_callbacks.tqdm(total=steps_to_run(self.model, remaining))  # rich's

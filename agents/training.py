@@ -138,7 +138,10 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
         How it ended.
     """
     # heavy: agents.callbacks loads stable_baselines3, tensorboard, torch
-    from agents.callbacks import LatestCheckpoint, RewardTermLogger
+    # heavy: stable_baselines3 (its agents draw the steps' progress bar through a callback)
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    from agents.callbacks import LatestCheckpoint, RewardTermLogger, StepsProgressBar
 
     # heavy: agents.interrupt loads stable_baselines3, tensorboard, torch
     from agents.interrupt import GracefulStop, StopOnSignal
@@ -148,8 +151,13 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
     checkpoints = LatestCheckpoint(run / CHECKPOINTS, config["checkpoint_every"])
     with GracefulStop() as stop:
         if remaining > 0:
-            model.learn(remaining, callback=[RewardTermLogger(), checkpoints, StopOnSignal(stop)],
-                        progress_bar=progress, reset_num_timesteps=fresh, tb_log_name="tb")
+            callbacks = [RewardTermLogger(), checkpoints, StopOnSignal(stop)]
+            # SB3's own bar ends past its total (at the end of the last rollout); ours at it
+            sb3 = isinstance(model, BaseAlgorithm)
+            if progress and sb3:
+                callbacks.append(StepsProgressBar())
+            model.learn(remaining, callback=callbacks, progress_bar=progress and not sb3,
+                        reset_num_timesteps=fresh, tb_log_name="tb")
     steps = int(model.num_timesteps)
     if stop.requested and steps < total:
         checkpoints.save(model)

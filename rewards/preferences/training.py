@@ -231,7 +231,7 @@ def _train_member(member: nn.Module, train: np.ndarray,
     optimizer = torch.optim.Adam(member.parameters(), lr=settings.learning_rate,
                                  weight_decay=settings.weight_decay)
     best, best_state, waited = -np.inf, copy.deepcopy(member.state_dict()), 0
-    for _ in range(settings.epochs):
+    for epoch in range(settings.epochs):
         member.train()
         sample = rng.permutation(sample)
         for start in range(0, len(sample), settings.batch_size):
@@ -259,6 +259,8 @@ def _train_member(member: nn.Module, train: np.ndarray,
         else:
             waited += 1
             if waited >= settings.patience:
+                if bar is not None:  # the epochs early stopping skips: the bar ends at its total
+                    bar.update(settings.epochs - epoch - 1)
                 break
     if len(out_of_bag):
         member.load_state_dict(best_state)

@@ -110,3 +110,25 @@ def test_bad_settings():
         TrainingSettings(members=0)
     with pytest.raises(ValueError, match="held_out must be a fraction"):
         TrainingSettings(held_out=1.0)
+
+
+def test_the_progress_bar_ends_at_its_total_when_members_stop_early(labelled, monkeypatch):
+    from rewards.preferences import training
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n = total, 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(training, "tqdm", Bar)
+    settings = TrainingSettings(members=2, epochs=50, patience=1)  # stops long before 50
+    train_reward_model(labelled[:60], settings, progress=True)
+    assert bars[0].total == bars[0].n == 100
