@@ -137,10 +137,9 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
     Returns:
         How it ended.
     """
-    # heavy: agents.callbacks loads stable_baselines3, tensorboard, torch
-    # heavy: stable_baselines3 (its agents draw the steps' progress bar through a callback)
-    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.base_class import BaseAlgorithm  # heavy: stable_baselines3
 
+    # heavy: agents.callbacks loads stable_baselines3, tensorboard, torch
     from agents.callbacks import LatestCheckpoint, RewardTermLogger, StepsProgressBar
 
     # heavy: agents.interrupt loads stable_baselines3, tensorboard, torch

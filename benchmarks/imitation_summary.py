@@ -23,9 +23,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from agents.rollouts import UniformRandom, play_episodes, sampling_player
+from agents.runs import read_config, run_of_model
+from agents.training import load_run_model, vector_env_maker
+from mammad_envs.data.demonstrations import melody_windows
 from mammad_envs.music import parse_key
+from rewards import metrics
+from rewards.similarity import demo_melodies, histograms
 
 FOUR_BARS = 64
 """16ths in four bars of 4/4."""
@@ -47,9 +54,6 @@ def summary(melodies: Iterable[Sequence[int] | np.ndarray],
     Raises:
         ValueError: If there are no melodies, or none strikes a note.
     """
-    from rewards import metrics
-    from rewards.similarity import histograms
-
     melodies = [np.asarray(melody) for melody in melodies]
     if not melodies:
         raise ValueError("summary needs at least one melody")
@@ -75,10 +79,6 @@ def summary(melodies: Iterable[Sequence[int] | np.ndarray],
 def play_run(model: str | Path, episodes: int, seed: int = 0
              ) -> tuple[dict[str, Any], list[np.ndarray], list[float]]:
     """(run configuration, melodies, returns) of a run's model, sampled episodes."""
-    from agents.rollouts import play_episodes, sampling_player
-    from agents.runs import read_config, run_of_model
-    from agents.training import load_run_model, vector_env_maker
-
     run, model_file = run_of_model(model)
     config = read_config(run)
     loaded = load_run_model(run, model_file, config)
@@ -90,9 +90,6 @@ def play_run(model: str | Path, episodes: int, seed: int = 0
 def random_run(config: dict[str, Any], episodes: int, seed: int = 0
                ) -> tuple[list[np.ndarray], list[float]]:
     """Melodies and returns of uniformly random actions on a run's env (seeds as models')."""
-    from agents.rollouts import UniformRandom, play_episodes
-    from agents.training import vector_env_maker
-
     make = vector_env_maker(config)
     player = UniformRandom(int(make(1).single_action_space.n), seed=seed)
     melodies, _, returns = play_episodes(player, make, episodes, seed=seed)
@@ -107,11 +104,6 @@ def reference_run(config: dict[str, Any], seed: int = 0
     (:func:`~mammad_envs.data.demonstrations.melody_windows`), replayed through
     ``gym.make(config["env"], **config["env_kwargs"])``, episode ``k`` reset with ``seed + k``.
     """
-    import gymnasium as gym
-
-    from mammad_envs.data.demonstrations import melody_windows
-    from rewards.similarity import demo_melodies
-
     env = gym.make(config["env"], **config["env_kwargs"])
     base: Any = env.unwrapped
     windows = [window for tune in demo_melodies() for window in melody_windows(tune, base.steps)]
