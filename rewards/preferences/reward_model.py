@@ -15,6 +15,7 @@ values only (``torch.load(weights_only=True)``).
 from __future__ import annotations
 
 import inspect
+import io
 import os
 from collections.abc import Sequence
 from functools import cache
@@ -26,12 +27,17 @@ import torch
 from torch import nn
 
 from mammad_envs.data import load_accompaniments
+from mammad_envs.file_limits import read_bounded
 from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
 
 NET_FORMAT = "mammad-envs/melody-reward-net"
 ENSEMBLE_FORMAT = "mammad-envs/melody-reward-ensemble"
 CONTEXT_FEATURES = 13
 """Per 16th: the 12 pitch classes the accompaniment sounds, and whether a note of it starts."""
+
+
+MAX_MODEL_BYTES: int = 256 * 2**20
+"""The largest preference-model file read (an ensemble of five members is about 2 MB)."""
 
 
 @cache
@@ -262,12 +268,18 @@ class RewardEnsemble(nn.Module):
 
 
 def _checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A preference-model file's contents, read with ``torch.load(weights_only=True)``."""
+    """A preference-model file's contents, read with ``torch.load(weights_only=True)``.
+
+    At most :data:`MAX_MODEL_BYTES` are read, checked before the file is opened.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"preference model file not found: {path}")
+    data = read_bounded(path, MAX_MODEL_BYTES, "preference model file",
+                        "rewards.preferences.reward_model.MAX_MODEL_BYTES",
+                        "a preference model of this project is a few MB: check the path")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"{path} is not a preference model file (torch.load(weights_only=True) "
                          f"failed: {type(error).__name__}: {error})") from error
