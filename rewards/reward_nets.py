@@ -12,7 +12,6 @@ reward term.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from mammad_envs.compat import require_imitation
-from mammad_envs.file_limits import read_bounded
+from rewards.weights import load_weights
 
 FORMAT = "mammad-envs/imitation-reward-net"
 ALGORITHMS = ("gail", "airl")
@@ -262,15 +261,10 @@ def load_reward_net(path: str | os.PathLike, *, max_bytes: int = MAX_REWARD_NET_
     if not os.path.lexists(path):
         raise FileNotFoundError(f"no reward network at {path} (GAILAgent.save and "
                                 f"AIRLAgent.save write <stem>{REWARD_SUFFIX} beside <stem>.zip)")
-    data = read_bounded(path, max_bytes, "reward network",
-                        "max_bytes, default rewards.reward_nets.MAX_REWARD_NET_BYTES",
-                        "pass a larger max_bytes= to load it")
-    try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many kinds for a foreign file
-        raise ValueError(f"{path} is not a reward network saved by GAILAgent/AIRLAgent.save: "
-                         f"torch.load(weights_only=True) failed ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''})") from error
+    payload = load_weights(path, max_bytes, "reward network",
+                           "max_bytes, default rewards.reward_nets.MAX_REWARD_NET_BYTES",
+                           "pass a larger max_bytes= to load it",
+                           "is not a reward network saved by GAILAgent/AIRLAgent.save")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(f"{path} is not a reward network saved by GAILAgent/AIRLAgent.save "

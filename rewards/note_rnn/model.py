@@ -12,9 +12,7 @@ High-level methods take and return numpy (:meth:`NoteRNN.log_prob`, :meth:`NoteR
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
@@ -25,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mammad_envs.file_limits import read_bounded
 from rewards.note_rnn.threads import torch_threads
 from rewards.note_rnn.tokens import (
     INPUT_VOCABULARY,
@@ -34,6 +31,7 @@ from rewards.note_rnn.tokens import (
     melody_to_tokens,
     tokens_to_melody,
 )
+from rewards.weights import load_weights
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MAX_WEIGHTS_BYTES", "PRETRAINED", "NoteRNN",
            "WEIGHTS_FILE"]
@@ -359,16 +357,10 @@ class NoteRNN(nn.Module):
                 another format); the message names the file.
         """
         path = Path(path)
-        if not os.path.lexists(path):
-            raise FileNotFoundError(f"Note-RNN weights file not found: {path}")
-        data = read_bounded(path, max_bytes, "Note-RNN weights file",
-                            "max_bytes, default rewards.note_rnn.model.MAX_WEIGHTS_BYTES",
-                            "pass a larger max_bytes= to load it")
-        try:
-            checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        except Exception as error:  # noqa: BLE001 (torch raises many kinds on bad files)
-            raise ValueError(f"{path} is not a valid Note-RNN weights file (it must load with "
-                             f"torch.load(weights_only=True)): {error}") from error
+        checkpoint = load_weights(path, max_bytes, "Note-RNN weights file",
+                                  "max_bytes, default rewards.note_rnn.model.MAX_WEIGHTS_BYTES",
+                                  "pass a larger max_bytes= to load it",
+                                  "is not a valid Note-RNN weights file")
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
             raise ValueError(f"{path} is not a Note-RNN weights file (no format {FORMAT!r})")
         if checkpoint.get("format_version") != FORMAT_VERSION:

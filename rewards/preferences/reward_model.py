@@ -15,7 +15,6 @@ values only (``torch.load(weights_only=True)``).
 from __future__ import annotations
 
 import inspect
-import io
 import os
 from collections.abc import Sequence
 from functools import cache
@@ -27,8 +26,8 @@ import torch
 from torch import nn
 
 from mammad_envs.data import load_accompaniments
-from mammad_envs.file_limits import read_bounded
 from rewards.note_rnn.tokens import INPUT_VOCABULARY, START_TOKEN, melody_to_tokens
+from rewards.weights import load_weights
 
 NET_FORMAT = "mammad-envs/melody-reward-net"
 ENSEMBLE_FORMAT = "mammad-envs/melody-reward-ensemble"
@@ -272,17 +271,10 @@ def _checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
     At most :data:`MAX_MODEL_BYTES` are read, checked before the file is opened.
     """
-    path = Path(path)
-    if not os.path.lexists(path):
-        raise FileNotFoundError(f"preference model file not found: {path}")
-    data = read_bounded(path, MAX_MODEL_BYTES, "preference model file",
-                        "rewards.preferences.reward_model.MAX_MODEL_BYTES",
-                        "a preference model of this project is a few MB: check the path")
-    try:
-        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001
-        raise ValueError(f"{path} is not a preference model file (torch.load(weights_only=True) "
-                         f"failed: {type(error).__name__}: {error})") from error
+    checkpoint = load_weights(path, MAX_MODEL_BYTES, "preference model file",
+                              "rewards.preferences.reward_model.MAX_MODEL_BYTES",
+                              "a preference model of this project is a few MB: check the path",
+                              "is not a preference model file")
     return checkpoint if isinstance(checkpoint, dict) else {}
 
 
