@@ -230,6 +230,8 @@ def _scan(chunk: bytes, size: int, max_tick: int, budget: _Budget
     open_notes: dict[int, deque[int]] = {}
     track_name, tick, at, running, left = "", 0, 0, -1, budget.left
     while at != size:
+        # The delta time's variable-length number, decoded inline (as _counted decodes a
+        # length): a call per event would cost more than the rest of this loop's step.
         byte = chunk[at]
         at += 1
         delta = byte & 0x7F
