@@ -1,5 +1,9 @@
 """Synthetic tastes: what a simulated listener prefers, for the RLHF tests and benchmark.
 
+::
+
+    python -m benchmarks.tastes          # each taste's temperature, spread and correlations
+
 A taste is a ``module:function`` scorer (see :mod:`feedback.labelers`): from a list of melody
 arrays (16ths; MIDI pitch 0..127 starts a note, ``HOLD`` (-2) lets the previous note or silence
 go on, ``REST`` (-1) starts a silence) to one finite float per melody, higher is preferred. Every
@@ -20,6 +24,7 @@ the noiseless taste as often as asked, on pairs such as those of :func:`prior_pa
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -443,3 +448,67 @@ def prior_pairs(count: int, steps: int = 32, seed: int = 0, note_rnn: str = "def
     rng = np.random.default_rng(seed)
     accompaniments = [names[i] for i in rng.integers(0, len(names), count)]
     return list(melodies[:count]), list(melodies[count:]), accompaniments
+
+
+# -- the figures of the benchmark page -------------------------------------------------------
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks, ties sharing their mean rank (for Spearman's correlation)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values))
+    _, groups = np.unique(values, return_inverse=True)
+    return (np.bincount(groups, ranks) / np.bincount(groups))[groups]
+
+
+def figures(pairs: int = 500, samples: int = 512, steps: int = 32, seed: int = 0,
+            target: float = 0.85) -> list[str]:
+    """Markdown: each taste's calibrated temperature and spread, and their rank correlations.
+
+    Args:
+        pairs: Prior pairs (:func:`prior_pairs`) the temperatures are calibrated on.
+        samples: Prior melodies (half as many pairs, seed ``seed + 1``) for the spreads and the
+            correlations.
+        steps: 16ths per melody.
+        seed: Seed of the calibration pairs.
+        target: Agreement of the labels with the noiseless taste.
+
+    Returns:
+        The lines of two tables.
+    """
+    a, b, accompaniments = prior_pairs(pairs, steps, seed)
+    first, second, names = prior_pairs(samples // 2, steps, seed + 1)
+    melodies, over = [*first, *second], [*names, *names]
+    rows = [f"| taste | kind | default | temperature at {target:.0%} agreement | std over "
+            f"{len(melodies)} prior melodies |", "|---|---|---|---|---|"]
+    scores = {}
+    for name in KINDS:
+        taste = globals()[name]
+        temperature = calibrate_temperature(taste, a, b, accompaniments, target)
+        scores[name] = taste(melodies, accompaniments=over)
+        rows.append(f"| `{name}` | {KINDS[name]} | {'yes' if name in TASTES else ''} | "
+                    f"{temperature:.4g} | {scores[name].std():.4g} |")
+    rows += ["", "Spearman correlations over the same melodies:", "",
+             "| | " + " | ".join(f"`{name}`" for name in KINDS) + " |",
+             "|---" * (len(KINDS) + 1) + "|"]
+    correlations = np.corrcoef([_ranks(values) for values in scores.values()])
+    for name, row in zip(KINDS, correlations, strict=True):
+        rows.append(f"| `{name}` | " + " | ".join(f"{value:+.2f}" for value in row) + " |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Prints :func:`figures`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=500)
+    parser.add_argument("--samples", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", type=float, default=0.85)
+    args = parser.parse_args(argv)
+    print("\n".join(figures(args.pairs, args.samples, args.steps, args.seed, args.target)))
+
+
+if __name__ == "__main__":
+    main()
