@@ -1,20 +1,27 @@
-"""RLHF figures: reward-model accuracy against labels, and what the loop does to a policy.
+"""RLHF's label efficiency: does the loop learn a taste it is only shown through labels?
 
 ::
 
-    python -m benchmarks.rlhf                       # the tables of docs/rlhf.md
-    python -m benchmarks.rlhf --quick               # a smoke run (small counts)
+    python -m benchmarks.rlhf                         # 4 tastes x 10 seeds; the page and figure
+    python -m benchmarks.rlhf --tastes narrow_range my_taste:score --seeds 3
+    python -m benchmarks.rlhf --quick                 # a smoke run (small counts, no page)
 
-Two parts, both with a synthetic labeler whose taste is none of the suite's rewards
-(:func:`high_register`: the mean pitch of a melody's notes, with Bradley-Terry noise):
+For each taste (:mod:`benchmarks.tastes`, or any ``module:function``) a synthetic labeler with
+Bradley-Terry noise stands in for a person: its temperature is set so that the taste's own
+accuracy on the labels of Note-RNN pairs is ``--accuracy`` (85%). For each seed the loop
+(``mammad rlhf``: the Note-RNN policy under KL control, ``--pairs`` labels a round) runs until it
+has ``max(--labels)`` labels; after the rounds that end at each of ``--labels`` it is measured:
 
-1. **Accuracy against labels**: pairs of Note-RNN samples (32 16ths, over a random bundled
-   accompaniment or none) labelled by the taste; the reward ensemble trained on 100, 300 and
-   1,000 of them; its accuracy on 500 other pairs, against the same labels (the noise caps it:
-   the *ceiling* is the accuracy of the taste itself) and against the noiseless taste. Mean
-   and 95% percentile-bootstrap interval over seeds.
-2. **The loop**: ``mammad rlhf`` with that labeler; per round, the labeler's mean score of the
-   policy's melodies before and after fine-tuning, and the wall time.
+* the taste's mean score of ``--samples`` melodies of the policy, and its gain over the
+  Note-RNN's as a fraction of the **oracle**'s (the same fine-tuning, for as many steps, with
+  the taste itself as the reward; ``--oracle-seeds`` runs per taste);
+* the KL to the Note-RNN per melody, how many of the melodies differ;
+* the reward model's accuracy on fresh noisy labels of pairs of the policy's own melodies (and
+  the taste's own accuracy on them, which the noise caps).
+
+Aggregates over seeds are the interquartile mean with a 95% stratified-bootstrap interval
+(:mod:`benchmarks.rliable_stats`). **Best-of-n** sampling of the Note-RNN under the taste is the
+floor (``--best-of``). Every run is kept in ``--out`` and resumed, so a killed benchmark goes on.
 """
 
 from __future__ import annotations
@@ -23,122 +30,190 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from benchmarks.rlhf_page import write_figure, write_page
+from benchmarks.tastes import TASTES, high_register, taste_spec
 
-from benchmarks.tastes import high_register  # also named here: "benchmarks.rlhf:high_register"
+__all__ = ["high_register", "main", "run_benchmark"]
 
 STEPS = 32
-TEMPERATURE = 4.0
+"""16ths per melody (two bars)."""
+
+ENV = "MammadMelody-count-v0"
+CALIBRATION_PAIRS = 1_000
 
 
-def labelled_pairs(count: int, seed: int) -> tuple[list[Any], np.ndarray]:
-    """``count`` labelled pairs of Note-RNN samples, and P(a preferred) of the noiseless taste."""
-    # heavy: feedback.labelers loads torch
-    from feedback.labelers import SyntheticLabeler
+def taste_specs(names: list[str]) -> list[str]:
+    """``module:function`` of each taste given by its name in :data:`TASTES` or as a spec.
 
-    # heavy: rewards.note_rnn loads torch
-    from rewards.note_rnn import NoteRNN
+    Raises:
+        ValueError: On a name that is neither.
+    """
+    return [name if ":" in name else taste_spec(name) for name in names]
+
+
+def calibrate(taste: str, accuracy: float, seed: int = 0) -> float:
+    """The labeler temperature at which the taste's accuracy on Note-RNN pairs is ``accuracy``."""
+    # heavy: torch and the Note-RNN (benchmarks.tastes.prior_pairs samples it)
+    from benchmarks.tastes import calibrate_temperature, prior_pairs
 
     # heavy: rewards.preferences loads torch
-    from rewards.preferences import Comparison
+    from rewards.preferences.taste import TasteModel
 
-    rng = np.random.default_rng(seed)
-    melodies = NoteRNN.pretrained().sample(2 * count, STEPS, seed=seed)
-    names = [None, "march", "rock", "alberti", "habanera", "bossa"]
-    accompaniments = [names[i] for i in rng.integers(0, len(names), count)]
-    labeler = SyntheticLabeler("benchmarks.rlhf:high_register", high_register,
-                               temperature=TEMPERATURE, seed=seed)
-    a, b = list(melodies[:count]), list(melodies[count:])
-    choices = labeler.label(a, b, accompaniments)
-    truth = np.sign(high_register(a) - high_register(b))
-    return [Comparison(x, y, c, acc, labeler.name)
-            for x, y, c, acc in zip(a, b, choices, accompaniments, strict=True)], truth
+    first, second, accompaniments = prior_pairs(CALIBRATION_PAIRS, STEPS, seed=10_000 + seed)
+    return calibrate_temperature(TasteModel(taste).score, first, second, accompaniments,
+                                 target=accuracy)
 
 
-def interval(values: list[float]) -> str:
-    """Mean and a 95% percentile-bootstrap interval over seeds."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return f"{100 * values.mean():.1f}%"
-    rng = np.random.default_rng(0)
-    means = values[rng.integers(0, len(values), (10_000, len(values)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return f"{100 * values.mean():.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+def settings_for(taste: str, temperature: float, seed: int, args: argparse.Namespace) -> Any:
+    """The loop's settings of one run."""
+    # heavy: feedback.rlhf loads torch and stable-baselines3
+    from feedback.rlhf import RLHFSettings
+
+    return RLHFSettings(env=ENV, env_kwargs={"steps": STEPS}, rounds=max(args.labels) // args.pairs,
+                        samples=args.samples, pairs=args.pairs, steps=args.steps,
+                        labeler=taste, temperature=temperature, seed=seed)
 
 
-def accuracy_table(sizes: list[int], seeds: int, test_pairs: int) -> list[str]:
-    """Rows of part 1."""
-    # heavy: rewards.preferences loads torch
-    from rewards.preferences import TrainingSettings, train_reward_model
+def loop_unit(taste: str, temperature: float, seed: int, args: argparse.Namespace,
+              folder: Path) -> list[dict[str, Any]]:
+    """One loop run (resumed if its folder holds one); its rounds' figures."""
+    # heavy: torch and stable-baselines3
+    import torch
 
-    # heavy: rewards.preferences.training loads torch
-    from rewards.preferences.training import accuracy
+    from feedback.rlhf import run_rlhf
 
-    rows = ["| labels | accuracy on the labels | ceiling (the taste itself) | agreement with "
-            "the noiseless taste | training time |", "|---|---|---|---|---|"]
-    print("\n".join(rows), flush=True)
-    for size in sizes:
-        measured, ceiling, agreement, seconds = [], [], [], []
-        for seed in range(seeds):
-            train, _ = labelled_pairs(size, seed)
-            test, truth = labelled_pairs(test_pairs, 10_000 + seed)
-            started = time.perf_counter()
-            model = train_reward_model(train, TrainingSettings(held_out=0.0, seed=seed))
-            seconds.append(time.perf_counter() - started)
-            a = model.score([c.a for c in test], [c.accompaniment for c in test])
-            b = model.score([c.b for c in test], [c.accompaniment for c in test])
-            choices = [c.choice for c in test]
-            measured.append(accuracy(a, b, choices))
-            taste_a = high_register([c.a for c in test])
-            taste_b = high_register([c.b for c in test])
-            ceiling.append(accuracy(taste_a, taste_b, choices))
-            decided = truth != 0
-            agreement.append(float(np.mean(np.sign(a - b)[decided] == truth[decided])))
-        rows.append(f"| {size:,} | {interval(measured)} | {interval(ceiling)} | "
-                    f"{interval(agreement)} | {np.mean(seconds):.1f} s |")
-        print(rows[-1], flush=True)
-    return rows
+    torch.set_num_threads(1)
+    return run_rlhf(settings_for(taste, temperature, seed, args), folder, progress=False,
+                    log=lambda line: print(f"{folder}: {line}", flush=True))
 
 
-def loop_table(rounds: int, steps: int, samples: int, pairs: int, out: Path) -> list[str]:
-    """Rows of part 2 (runs ``mammad rlhf`` in ``out``)."""
-    # heavy: feedback.rlhf loads torch
-    from feedback.rlhf import RLHFSettings, results_table, run_rlhf
+def oracle_unit(taste: str, temperature: float, seed: int, args: argparse.Namespace,
+                folder: Path) -> list[dict[str, Any]]:
+    """One oracle run (read back if done)."""
+    # heavy: torch and stable-baselines3
+    import torch
 
-    settings = RLHFSettings(env="MammadMelody-count-v0", env_kwargs={"steps": STEPS},
-                            rounds=rounds, samples=samples, pairs=pairs, steps=steps,
-                            labeler="benchmarks.rlhf:high_register", temperature=TEMPERATURE)
-    results = run_rlhf(settings, out, progress=False, log=print)
-    return results_table(results)
+    from feedback.oracle import run_oracle
+
+    torch.set_num_threads(1)
+    return run_oracle(settings_for(taste, temperature, seed, args), taste, folder)
+
+
+def best_of_unit(taste: str, temperature: float, args: argparse.Namespace,
+                 folder: Path) -> list[dict[str, Any]]:
+    """Best-of-n of the Note-RNN under the taste, for each ``--best-of`` (cached in a file)."""
+    # heavy: torch and stable-baselines3
+    import torch
+
+    from feedback.oracle import best_of_n
+
+    record = folder / "best_of_n.json"
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        if [entry["n"] for entry in saved] == list(args.best_of):
+            return saved
+    torch.set_num_threads(1)
+    settings = settings_for(taste, temperature, 0, args)
+    results = [best_of_n(settings, taste, n, seed=20_000) for n in args.best_of]
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """Every taste's runs, in ``args.workers`` processes; the figures by taste."""
+    tastes = taste_specs(args.tastes)
+    temperatures = {taste: calibrate(taste, args.accuracy) for taste in tastes}
+    for taste, temperature in temperatures.items():
+        print(f"{taste}: temperature {temperature:.4g} (its accuracy on Note-RNN pairs "
+              f"{100 * args.accuracy:.0f}%)", flush=True)
+    jobs: dict[tuple[str, str, int], Any] = {}
+    started = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        for taste in tastes:
+            root = args.out / taste.replace(":", "__")
+            temperature = temperatures[taste]
+            jobs[(taste, "best_of", 0)] = pool.submit(best_of_unit, taste, temperature, args,
+                                                      root)
+            for seed in range(args.oracle_seeds):
+                jobs[(taste, "oracle", seed)] = pool.submit(
+                    oracle_unit, taste, temperature, seed, args, root / f"oracle_{seed}")
+            for seed in range(args.seeds):
+                jobs[(taste, "loop", seed)] = pool.submit(
+                    loop_unit, taste, temperature, seed, args, root / f"seed_{seed}")
+        results: dict[str, Any] = {taste: {"temperature": temperatures[taste], "loop": {},
+                                           "oracle": {}} for taste in tastes}
+        for (taste, kind, seed), job in jobs.items():
+            value = job.result()
+            if kind == "best_of":
+                results[taste]["best_of"] = value
+            else:
+                results[taste][kind][seed] = value
+    print(f"all runs: {time.perf_counter() - started:.0f} s", flush=True)
+    return results
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tastes", nargs="+", default=list(TASTES),
+                        help=f"names in benchmarks.tastes.TASTES or module:function "
+                             f"(default: {' '.join(TASTES)})")
+    parser.add_argument("--seeds", type=int, default=10, help="loop runs per taste")
+    parser.add_argument("--labels", type=int, nargs="+", default=[100, 200, 500],
+                        help="label counts measured (multiples of --pairs)")
+    parser.add_argument("--pairs", type=int, default=100, help="labels per round")
+    parser.add_argument("--steps", type=int, default=12_288, help="PPO steps per round")
+    parser.add_argument("--samples", type=int, default=256, help="melodies per measurement")
+    parser.add_argument("--oracle-seeds", type=int, default=3, help="oracle runs per taste")
+    parser.add_argument("--best-of", type=int, nargs="+", default=[4, 16],
+                        help="n of the best-of-n floors")
+    parser.add_argument("--accuracy", type=float, default=0.85,
+                        help="the taste's own accuracy on its labels of Note-RNN pairs")
+    parser.add_argument("--workers", type=int, default=2, help="processes")
+    parser.add_argument("--out", type=Path, default=Path("rlhf/benchmark"),
+                        help="where the runs are kept (resumed)")
+    parser.add_argument("--page", type=Path, default=Path("docs/benchmarks/rlhf.md"),
+                        help="the Markdown page written ('-': print only)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts for a smoke run; prints, writes no page")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.labels, args.pairs, args.steps = 2, [16, 32], 16, 1024
+        args.samples, args.oracle_seeds, args.best_of = 32, 1, [2]
+        args.tastes = args.tastes[:1] if argv is None or "--tastes" not in argv else args.tastes
+        args.page = Path("-")
+    for name in ("seeds", "pairs", "steps", "samples", "oracle_seeds", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    bad = [count for count in args.labels if count < 1 or count % args.pairs]
+    if bad:
+        parser.error(f"--labels {bad} must be positive multiples of --pairs ({args.pairs})")
+    if not 0.5 < args.accuracy < 1:
+        parser.error(f"--accuracy must be in (0.5, 1), got {args.accuracy}")
+    try:
+        taste_specs(args.tastes)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Prints both tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("rlhf/benchmark"),
-                        help="the loop's folder (resumed if it exists)")
-    args = parser.parse_args(argv)
-    # heavy: torch loads slowly and only this path needs it
-    import torch
-
-    torch.set_num_threads(1)
+    """Runs the benchmark; prints the tables, writes the page and its figure."""
+    args = parse_arguments(argv)
     command = " ".join(["python -m benchmarks.rlhf", *(sys.argv[1:] if argv is None else argv)])
-    if args.quick:
-        sizes, seeds, test_pairs = [40], 2, 60
-        loop = {"rounds": 2, "steps": 1024, "samples": 32, "pairs": 16}
-    else:
-        sizes, seeds, test_pairs = [100, 300, 1000], args.seeds, 500
-        loop = {"rounds": args.rounds, "steps": 20_000, "samples": 256, "pairs": 100}
-    print(f"`{command}`\n\n## Reward-model accuracy against labels\n")
-    accuracy_table(sizes, seeds, test_pairs)
-    print(f"\n## The loop ({json.dumps(loop)})\n")
-    print("\n".join(loop_table(out=args.out, **loop)))
+    results = run_benchmark(args)
+    page = None if str(args.page) == "-" else args.page
+    image = None if page is None else page.parent / "images" / "rlhf_labels.png"
+    if image is not None:
+        write_figure(results, args, image)
+    text = write_page(results, args, command, page, image)
+    print(text)
 
 
 if __name__ == "__main__":

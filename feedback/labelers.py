@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from mammad_envs.registry import EntryImportError, import_entry
 from rewards.base import parse_rewards
 from rewards.preferences.reward_model import accepts_accompaniments
 from rewards.preferences.scoring import reward_scores
+from rewards.preferences.taste import import_scorer
 
 Scorer = Callable[..., np.ndarray]
 
@@ -83,6 +84,17 @@ class SyntheticLabeler:
             return 0.5 + 0.5 * np.sign(difference)
         return 1.0 / (1.0 + np.exp(-np.clip(difference / self.temperature, -500, 500)))
 
+    can_score = True
+    """A synthetic labeler has a score for every melody (a person has none)."""
+
+    def label_pairs(self, store: Any, pairs: Sequence[Any], round_index: int = 0,
+                    model: Any = None) -> int:
+        """Labels a round's pairs of the store; how many labels were new."""
+        choices = self.label([p.a.events for p in pairs], [p.b.events for p in pairs],
+                             [p.context.accompaniment for p in pairs])
+        return store.record_many([(p.token, c, self.name) for p, c in zip(pairs, choices,
+                                                                          strict=True)])
+
     def label(self, melodies_a: Sequence[np.ndarray], melodies_b: Sequence[np.ndarray],
               accompaniments: Sequence[str | None] | None = None) -> list[str]:
         """``"a"``, ``"b"`` or (equal scores at temperature 0) ``"tie"`` for each pair."""
@@ -109,30 +121,6 @@ def reward_scorer(reward: str) -> Scorer:
     return score
 
 
-def import_scorer(spec: str) -> Scorer:
-    """The function ``module:function`` names.
-
-    Raises:
-        ValueError: If the spec is malformed, the module or function is missing, or the object
-            is not callable.
-    """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"labeler {spec!r} is neither synthetic:<reward> nor module:function")
-    try:
-        target = import_entry(spec, working_folder_last=True)
-    except EntryImportError as error:
-        if error.missing_attribute:
-            raise ValueError(f"labeler {spec!r}: {module_name!r} has no {attribute!r}") from None
-        where = "" if error.looked_in is None else \
-            f" (looked in the installed packages and in {error.looked_in})"
-        raise ValueError(f"labeler {spec!r}: cannot import {module_name!r}{where}: "
-                         f"{error.__cause__}") from None
-    if not callable(target):
-        raise ValueError(f"labeler {spec!r}: {attribute!r} is not a function")
-    return target
-
-
 def make_labeler(spec: str, temperature: float = 1.0, seed: int | None = 0) -> SyntheticLabeler:
     """A synthetic labeler from ``synthetic:<reward>`` or ``module:function``.
 
@@ -154,5 +142,7 @@ def make_labeler(spec: str, temperature: float = 1.0, seed: int | None = 0) -> S
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"a labeler is 'synthetic:<reward>' or 'module:function', got {spec!r}")
     kind, _, rest = spec.partition(":")
-    scorer = reward_scorer(rest) if kind == "synthetic" else import_scorer(spec)
+    if not kind or not rest:
+        raise ValueError(f"labeler {spec!r} is neither synthetic:<reward> nor module:function")
+    scorer = reward_scorer(rest) if kind == "synthetic" else import_scorer(spec, "labeler")
     return SyntheticLabeler(spec, scorer, float(temperature), seed)

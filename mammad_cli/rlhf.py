@@ -27,8 +27,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "rlhf",
                          "the RLHF loop: sample, label, learn the reward, fine-tune",
                          "Rounds of: sample melodies from the policy, label pairs, train the "
-                         "preference reward model, fine-tune the policy with PPO on preference "
-                         "+ note_rnn. Resumes a killed loop in the same --out.")
+                         "preference reward model, fine-tune the policy with PPO on the learned "
+                         "reward under KL control. The policy starts as the pretrained "
+                         "Note-RNN and the KL penalty keeps it near it. Resumes a killed loop "
+                         "in the same --out.")
     parser.add_argument("--env", default=DEFAULT_ENV, help="a MammadMelody env id")
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                         help="env arguments as YAML values, e.g. steps=32 (default: the id's "
@@ -43,14 +45,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="melodies sampled from the policy per round")
     parser.add_argument("--pairs", type=int_up_to(MAX_PAIRS, "MAX_PAIRS"), default=100,
                         help="pairs labelled per round")
-    parser.add_argument("--steps", type=int_up_to(MAX_STEPS, "MAX_STEPS"), default=20_000,
+    parser.add_argument("--steps", type=int_up_to(MAX_STEPS, "MAX_STEPS"), default=12_288,
                         help="PPO fine-tuning steps per round")
-    parser.add_argument("--note-rnn-weight", type=float, default=1.0,
-                        help="weight of the Note-RNN term, the KL anchor")
+    parser.add_argument("--kl-coef", type=float, default=0.2,
+                        help="beta of the KL penalty to the Note-RNN, per unit of the learned "
+                             "reward (scaled to a standard deviation of 1); with --kl-target, "
+                             "its start value")
+    parser.add_argument("--kl-target", type=optional_float, default=6.0, metavar="NATS",
+                        help="KL to the Note-RNN per melody that beta is moved toward, or "
+                             "'none' for a fixed beta")
+    parser.add_argument("--reference-share", type=float, default=0.5,
+                        help="fraction of each round's pairs that set a policy melody against "
+                             "one of the Note-RNN's")
+    parser.add_argument("--note-rnn-weight", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--note-rnn-model", metavar="PATH_OR_NAME",
-                        help="the anchor's Note-RNN: a shipped model's name, 'default' or "
-                             "'rl_tuner' (trained in MIDI 48..83 only), or a weights file "
-                             "(default: the shipped default)")
+                        help="the Note-RNN the policy starts as and stays near: a shipped "
+                             "model's name, 'default' or 'rl_tuner' (trained in MIDI 48..83 "
+                             "only), or a weights file (default: the shipped default)")
     parser.add_argument("--members", type=positive_int, default=3,
                         help="reward nets in the ensemble")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
@@ -78,15 +89,30 @@ def note_rnn_anchor(name_or_path: str | None) -> str | None:
     return name_or_path
 
 
+def optional_float(text: str) -> float | None:
+    """A number, or None for ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'none'") from None
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Runs or resumes the loop: one line per round, then a table and where the policy is."""
+    if args.note_rnn_weight is not None:
+        args.command_parser.error(
+            "--note-rnn-weight is gone: the loop now starts from the Note-RNN and a KL penalty "
+            "keeps it near (--kl-coef, --kl-target), which is what the Note-RNN term did")
     # torch and stable-baselines3 (seconds to import): only once the arguments parse
     from feedback.rlhf import RLHFSettings, results_table, run_rlhf
 
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
-        note_rnn_weight=args.note_rnn_weight, labeler=args.labeler,
+        kl_coef=args.kl_coef, kl_target=args.kl_target,
+        reference_share=args.reference_share, labeler=args.labeler,
         note_rnn_model=note_rnn_anchor(args.note_rnn_model),
         temperature=args.temperature, members=args.members,
         hyperparams=parse_overrides(args.hyperparams), seed=args.seed)

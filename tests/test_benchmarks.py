@@ -68,14 +68,29 @@ def test_pipeline_speed_prints_its_table():
     assert 0 < share < 100 and 0 < cartpole_share < 100
 
 
-def test_rlhf_benchmark_prints_both_tables(tmp_path):
+def test_rlhf_benchmark_measures_the_loop_against_the_oracle(tmp_path):
+    out = tmp_path / "runs"
     result = subprocess.run([sys.executable, "-m", "benchmarks.rlhf", "--quick", "--out",
-                             str(tmp_path / "loop")], capture_output=True, text=True, check=True,
+                             str(out)], capture_output=True, text=True, check=True,
                             cwd=SCRIPT.parents[1], timeout=600)
     lines = result.stdout.splitlines()
-    accuracy = next(line for line in lines if line.startswith("| 40 |"))
-    measured = float(accuracy.split("|")[2].split("%")[0])
-    assert 0 <= measured <= 100
-    second = next(line for line in lines if line.startswith("| 1 | "))  # the loop's round 1
-    assert len(second.split("|")) == 10  # its 8 cells
-    assert (tmp_path / "loop" / "round_1" / "round.json").is_file()
+    target = next(line for line in lines if line.startswith("| `benchmarks.tastes:high_register`"))
+    assert len(target.split(" | ")) == 7 and "oracle" in result.stdout
+    rows = [line for line in lines if line.startswith("| 16 |") or line.startswith("| 32 |")]
+    assert len(rows) == 2 and all(len(row.split(" | ")) == 11 for row in rows)
+    root = out / "benchmarks.tastes__high_register"
+    assert (root / "seed_1" / "round_1" / "round.json").is_file()
+    assert (root / "oracle_0" / "oracle.json").is_file() and (root / "best_of_n.json").is_file()
+    again = subprocess.run([sys.executable, "-m", "benchmarks.rlhf", "--quick", "--out",
+                            str(out)], capture_output=True, text=True, check=True,
+                           cwd=SCRIPT.parents[1], timeout=600)
+    assert [line for line in again.stdout.splitlines() if line.startswith("| 32 |")] == \
+        rows[1:]  # every run was kept: read back, the same figures
+
+
+def test_rlhf_benchmark_refuses_bad_label_counts(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.rlhf", "--labels", "150",
+                             "--out", str(tmp_path)], capture_output=True, text=True,
+                            cwd=SCRIPT.parents[1], timeout=120)
+    assert result.returncode == 2 and "--labels [150] must be positive multiples" in \
+        result.stderr

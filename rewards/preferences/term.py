@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -26,6 +27,7 @@ from rewards.preferences.reward_model import (
     accepts_accompaniments,
     load_reward_model,
 )
+from rewards.preferences.taste import TasteModel, is_scorer_spec
 
 __all__ = ["MODES", "MelodyRewardNet", "PreferenceModel", "PreferenceReward", "PreferenceTerm",
            "RewardEnsemble", "load_preference_model", "takes_accompaniments"]
@@ -47,9 +49,11 @@ class PreferenceModel(Protocol):
 
 
 def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> PreferenceModel:
-    """A preference model from a path or an object as is.
+    """A preference model from a path, a ``module:function`` spec or an object as is.
 
-    A path names a :class:`MelodyRewardNet` or :class:`RewardEnsemble` file.
+    A path names a :class:`MelodyRewardNet` or :class:`RewardEnsemble` file; a string of the
+    shape ``package.module:function`` that is not a file names a scoring function (a taste,
+    :class:`~rewards.preferences.taste.TasteModel`).
 
     Raises:
         ValueError: If there is no model, or the object has no ``score`` method.
@@ -60,6 +64,8 @@ def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> 
                          "`mammad preference train` (or MelodyRewardNet.save), or an object "
                          "with a score(melodies) method; pass it as "
                          "reward_kwargs={'preference': {'model': ...}}")
+    if is_scorer_spec(model) and not Path(str(model)).exists():
+        return TasteModel(str(model))
     if isinstance(model, str | os.PathLike):
         return load_reward_model(model)
     if not isinstance(model, PreferenceModel):

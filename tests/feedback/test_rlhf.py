@@ -5,7 +5,8 @@ import pytest
 import torch
 import yaml
 
-from feedback.rlhf import RLHFSettings, choose_pairs, pair_candidates, run_rlhf
+from feedback.pairs import mixed_candidates
+from feedback.rlhf import OldLoopError, RLHFSettings, choose_pairs, pair_candidates, run_rlhf
 from mammad_cli import main
 from rewards.preferences import PreferenceStore
 
@@ -38,7 +39,17 @@ def test_a_short_loop_runs_end_to_end_and_resumes(tmp_path, capsys):
     main(["evaluate", str(out / "round_1"), "-n", "4", "--no-progress"])  # a run folder
     assert "4 compositions" in capsys.readouterr().out
     config = yaml.safe_load((out / "round_1" / "config.yml").read_text())
-    assert "note_rnn" not in config["env_kwargs"]["reward_kwargs"]  # the shipped default
+    assert config["agent"] == "note_rnn_ppo" and config["hyperparams"]["note_rnn"] == "default"
+    assert config["env_kwargs"]["reward"] == "preference"  # the learned reward alone, scaled
+    assert config["env_kwargs"]["reward_weights"]["preference"] == rounds[1]["reward_scale"] > 0
+    assert config["hyperparams"]["gamma"] == 1.0 and config["hyperparams"]["kl_target"] == 6.0
+    for result in rounds:  # the KL to the Note-RNN is measured before and after
+        assert 0 <= result["kl_per_melody_before"] <= result["kl_per_melody_after"] < 10
+    assert rounds[0]["kl_per_melody_before"] < 1e-3  # round 0 samples the Note-RNN itself
+    assert 0 <= rounds[1]["reward_model"]["policy_pairs"]["accuracy"] <= 1
+    with PreferenceStore(out / "prefs.sqlite") as store:  # round 1 paired the reference too
+        sources = {melody.source for melody in store.melodies()}
+    assert sources == {"policy", "model"}
 
     (out / "round_1" / "round.json").unlink()  # killed after labelling, before the end
     main(["rlhf", "--rounds", "3", "--labeler", labeler, "--out", str(out), *SMALL])
@@ -59,7 +70,7 @@ def test_the_anchor_can_be_another_note_rnn(tmp_path, capsys, monkeypatch):
           "--note-rnn-model", "small.pt", *SMALL])  # relative to the working folder
     assert "| 0 | 24 |" in capsys.readouterr().out
     config = yaml.safe_load((out / "round_0" / "config.yml").read_text())
-    assert config["env_kwargs"]["reward_kwargs"]["note_rnn"] == {"model": str(weights.resolve())}
+    assert config["hyperparams"]["note_rnn"] == str(weights.resolve())
     assert json.loads((out / "rlhf.json").read_text())["note_rnn_model"] == str(weights.resolve())
     with pytest.raises(SystemExit):  # resumed with another anchor: refused
         main(["rlhf", "--rounds", "1", "--labeler", f"{__name__}:high_register", "--out",
@@ -70,7 +81,7 @@ def test_the_anchor_can_be_another_note_rnn(tmp_path, capsys, monkeypatch):
 def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     out = tmp_path / "loop"
     out.mkdir()
-    (out / "rlhf.json").write_text(json.dumps({"env": "MammadMelody-binary-v0"}))
+    (out / "rlhf.json").write_text(json.dumps({"env": "MammadMelody-binary-v0", "version": 2}))
     with pytest.raises(SystemExit):
         main(["rlhf", "--out", str(out), *SMALL])
     assert "holds an RLHF loop with other settings" in capsys.readouterr().err
@@ -82,6 +93,8 @@ def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     (["--env", "CartPole-v1"], "is not a MammadMelody env"),
     (["--env-kwargs", "reward=theory"], "the loop sets the env's rewards itself"),
     (["--temperature", "-1"], "temperature must be a number >= 0"),
+    (["--note-rnn-weight", "3"], "--note-rnn-weight is gone"),
+    (["--kl-target", "lots"], "'lots' is neither a number nor 'none'"),
     (["--note-rnn-model", "rl_tunr"], "'rl_tunr' is neither a shipped Note-RNN ('default', "
                                       "'rl_tuner') nor a weights file"),
 ])
@@ -120,9 +133,50 @@ def test_the_least_sure_pairs_are_chosen():
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="samples must be at least 2"):
         RLHFSettings(samples=1)
-    with pytest.raises(ValueError, match="note_rnn_weight must be a number >= 0"):
-        RLHFSettings(note_rnn_weight=-1.0)
+    with pytest.raises(ValueError, match="kl_coef"):
+        RLHFSettings(kl_coef=-1.0)
+    with pytest.raises(ValueError, match="kl_target"):
+        RLHFSettings(kl_target=0.0)
+    with pytest.raises(ValueError, match="reference_share must be a fraction"):
+        RLHFSettings(reference_share=1.5)
     with pytest.raises(ValueError, match="note_rnn_model must be a shipped model's name"):
         RLHFSettings(note_rnn_model="")
     with pytest.raises(ValueError, match="unknown env"):
         run_rlhf(RLHFSettings(env="Nope-v0"), None)
+
+
+def test_a_loop_of_the_earlier_version_is_refused_with_what_to_do(tmp_path):
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "rlhf.json").write_text(json.dumps({"env": "MammadMelody-count-v0",
+                                               "note_rnn_weight": 1.0}))
+    before = (out / "rlhf.json").read_text()
+    with pytest.raises(OldLoopError, match="earlier version .* --db .*prefs.sqlite"):
+        run_rlhf(RLHFSettings(), out)
+    assert (out / "rlhf.json").read_text() == before  # left as it was
+    (out / "rlhf.json").write_text(json.dumps({"version": 99}))
+    with pytest.raises(OldLoopError, match="version 99"):
+        run_rlhf(RLHFSettings(), out)
+
+
+def test_mixed_pairs_set_policy_melodies_against_the_reference():
+    names = ["march", "rock"] * 20  # 20 policy melodies, then 20 of the reference
+    pairs = mixed_candidates(names, 20, 30, 0.5, np.random.default_rng(0))
+    assert len(pairs) == 30 and all(names[a] == names[b] and a < b for a, b in pairs)
+    against = [pair for pair in pairs if pair[1] >= 20]
+    assert len(against) == 15 and all(a < 20 for a, _ in against)  # never two references
+    only_policy = mixed_candidates(names, 40, 10, 0.5, np.random.default_rng(0))
+    assert len(only_policy) == 10  # no reference melody: every pair is the policy's
+
+
+@pytest.mark.slow
+def test_a_loop_learns_a_taste_it_is_only_shown_through_labels(tmp_path):
+    torch.set_num_threads(1)
+    settings = RLHFSettings(env_kwargs={"steps": 16}, rounds=3, samples=64, pairs=40,
+                            steps=8192, labeler="benchmarks.tastes:high_register",
+                            temperature=2.0, members=2, seed=3)
+    results = run_rlhf(settings, tmp_path / "loop", progress=False)
+    start, end = results[0]["labeler_score_before"], results[-1]["labeler_score_after"]
+    assert end > start + 3  # semitones higher, from labels alone
+    assert results[-1]["distinct_melodies_after"] >= 60
+    assert results[-1]["kl_per_melody_after"] < 10
