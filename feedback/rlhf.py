@@ -7,8 +7,9 @@ Each round of ``mammad rlhf`` (as MusicRL and RL Tuner do it):
 2. **Pair** them: ``pairs`` pairs of melodies over the same accompaniment; from the second
    round on, the pairs the current reward model is least sure of (the ensemble's
    disagreement) among ``4 x pairs`` candidates.
-3. **Label** them with the labeler (``synthetic:<reward>`` or ``module:function``, with
-   Bradley-Terry noise), one transaction per batch.
+3. **Label** them with the labeler (``labeler.label_pairs``): ``synthetic:<reward>`` or
+   ``module:function``, with Bradley-Terry noise, one transaction per batch; or ``human``, a
+   person on the labelling page the loop serves (:mod:`feedback.human`), waited for.
 4. **Learn the reward**: a Bradley-Terry ensemble on every label so far
    (:func:`~rewards.preferences.training.train_reward_model`), saved in the round's folder.
 5. **Fine-tune** the policy with PPO on ``preference + note_rnn``: the learned reward, with the
@@ -72,8 +73,8 @@ class RLHFSettings:
         note_rnn_model: The anchor's Note-RNN: a shipped model's name (``"default"``,
             ``"rl_tuner"``) or a weights file written by ``NoteRNN.save`` (``None``: the
             shipped default).
-        labeler: ``synthetic:<reward>`` or ``module:function``.
-        temperature: The labeler's Bradley-Terry noise.
+        labeler: ``synthetic:<reward>``, ``module:function``, ``human`` or ``human:<name>``.
+        temperature: The labeler's Bradley-Terry noise (none for a person).
         members: Reward nets in the ensemble.
         hyperparams: PPO hyperparameters overriding the YAML's.
         seed: Seed of everything.
@@ -157,8 +158,8 @@ def choose_pairs(melodies: list[np.ndarray], accompaniments: list[str | None], c
 
 
 def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
-             progress: bool = True, log: Callable[[str], object] | None = None
-             ) -> list[dict[str, Any]]:
+             progress: bool = True, log: Callable[[str], object] | None = None,
+             labeler: Any = None) -> list[dict[str, Any]]:
     """Runs (or resumes) the loop in ``out``; returns every round's figures.
 
     Args:
@@ -170,13 +171,17 @@ def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
         progress: Progress bars while training.
         log: Receives each finished round's line (:func:`describe`); ``mammad rlhf`` passes
             ``print``. Default: logged at INFO level.
+        labeler: A labeler already made (e.g. a person's page on another port, which its
+            maker closes); default: ``make_labeler(settings.labeler, ...)``, closed at the end.
 
     Raises:
         ValueError: On bad settings, or a folder holding another loop.
     """
     log = log or logger.info
     check_env_id(settings.env)
-    labeler = make_labeler(settings.labeler, settings.temperature, settings.seed)
+    made = labeler is None
+    if made:
+        labeler = make_labeler(settings.labeler, settings.temperature, settings.seed)
     out.mkdir(parents=True, exist_ok=True)
     record = out / "rlhf.json"
     described = json.loads(json.dumps(asdict(settings)))
@@ -189,13 +194,17 @@ def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
     _write_json(record, described)
     db = db or out / "prefs.sqlite"
     results = []
-    for index in range(settings.rounds):
-        folder = out / f"round_{index}"
-        if (folder / ROUND_FILE).is_file():
-            results.append(json.loads((folder / ROUND_FILE).read_text()))
-            continue
-        results.append(run_round(settings, index, out, db, labeler, progress))
-        log(describe(results[-1]))
+    try:
+        for index in range(settings.rounds):
+            folder = out / f"round_{index}"
+            if (folder / ROUND_FILE).is_file():
+                results.append(json.loads((folder / ROUND_FILE).read_text()))
+                continue
+            results.append(run_round(settings, index, out, db, labeler, progress))
+            log(describe(results[-1]))
+    finally:
+        if made and hasattr(labeler, "close"):  # a person's page: its server stops
+            labeler.close()
     return results
 
 
@@ -207,8 +216,8 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
         held = result["reward_model"]["held_out_accuracy"]
         rows.append(f"| {result['round']} | {result['labels']:,} | {result['new_labels']} | "
                     f"{'-' if held is None or held != held else f'{100 * held:.0f}%'} | "
-                    f"{result['labeler_score_before']:.2f} | "
-                    f"{result['labeler_score_after']:.2f} | "
+                    f"{_score(result['labeler_score_before'], 2)} | "
+                    f"{_score(result['labeler_score_after'], 2)} | "
                     f"{result['distinct_melodies_after']} of {result['samples']} | "
                     f"{result['seconds']:.0f} s |")
     return rows
@@ -219,9 +228,15 @@ def describe(result: dict[str, Any]) -> str:
     held = result["reward_model"]["held_out_accuracy"]
     held = "-" if held is None or held != held else f"{100 * held:.0f}%"
     return (f"round {result['round']}: {result['labels']:,} labels, reward model held-out "
-            f"accuracy {held}; labeler score {result['labeler_score_before']:.3f} -> "
-            f"{result['labeler_score_after']:.3f} ({result['distinct_melodies_after']} distinct "
-            f"melodies of {result['samples']}); {result['seconds']:.0f} s")
+            f"accuracy {held}; labeler score {_score(result['labeler_score_before'], 3)} -> "
+            f"{_score(result['labeler_score_after'], 3)} "
+            f"({result['distinct_melodies_after']} distinct melodies of {result['samples']}); "
+            f"{result['seconds']:.0f} s")
+
+
+def _score(value: float | None, digits: int) -> str:
+    """A labeler's score with ``digits`` decimals, or ``-`` for a labeler that gives none."""
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _policy(settings: RLHFSettings, index: int, out: Path, env: Any) -> Any:
@@ -265,11 +280,8 @@ def _label_round(settings: RLHFSettings, index: int, out: Path, db: Path, labele
             _write_json(chosen, tokens)
         stored = [store.pair(token) for token in tokens]
         fresh = [pair for pair in stored if pair.label is None]
-        choices = labeler.label([p.a.events for p in fresh], [p.b.events for p in fresh],
-                                [p.context.accompaniment for p in fresh])
-        store.record_many([(p.token, c, labeler.name) for p, c in zip(fresh, choices,
-                                                                     strict=True)])
-        return len(fresh), comparisons_from_store(store)
+        new_labels = labeler.label_pairs(store, fresh, index, previous_model)
+        return new_labels, comparisons_from_store(store)
 
 
 def _learn_reward(settings: RLHFSettings, index: int, out: Path, db: Path,
@@ -320,7 +332,7 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
     policy = _policy(settings, index, out, bare_env)
     episode_seed = settings.seed * 1_000_003 + index * settings.samples
     melodies, names = _sample(policy, sampling, settings.samples, episode_seed)
-    before = float(np.mean(labeler.scores(melodies, names)))
+    before = float(np.mean(labeler.scores(melodies, names))) if labeler.can_score else None
 
     new_labels, comparisons = _label_round(settings, index, out, db, labeler, melodies, names)
     ensemble = _learn_reward(settings, index, out, db, comparisons, progress)
@@ -334,7 +346,7 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
     save_model_atomically(policy, folder / "model.zip")
 
     melodies, names = _sample(policy, sampling, settings.samples, episode_seed + 10**6)
-    after = float(np.mean(labeler.scores(melodies, names)))
+    after = float(np.mean(labeler.scores(melodies, names))) if labeler.can_score else None
     distinct = len({melody.tobytes() for melody in melodies})
     held = ensemble.card["held_out"]
     result = {"round": index, "labels": ensemble.card["labels"],
