@@ -307,7 +307,10 @@ def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:an
     Args:
         store: The preference store; labels are written to it as they come.
         model: The current reward model, or None: the page shows how many labels it was
-            trained on (:func:`model_labels`). (It chooses pairs through ``pair_source``.)
+            trained on (:func:`model_labels`) and how sure it is about each pair
+            (:func:`~feedback.labelling.rounds.certainty`). (It chooses pairs through
+            ``pair_source``.) The RLHF loop sets it with each round
+            (``app.state.page.set_round``).
         labeler: Who labels, e.g. ``"human:alice"``: every label of this app is recorded under
             this name (a request cannot choose it).
         pair_source: Called (with no argument, one call at a time) when no unlabelled pair is

@@ -308,7 +308,8 @@
     if (pair && pair.model) {
       const sure = pair.model.a >= 0.5 ? "A" : "B";
       const share = Math.round(100 * Math.max(pair.model.a, 1 - pair.model.a));
-      text = `The model prefers ${sure} with ${share}%`;
+      text = share === 50 ? "The model cannot tell A from B (50% each)"
+        : `The model prefers ${sure} (${share}% sure)`;
       if (pair.model.disagreement !== null) {
         text += `; its members disagree \u00b1${pair.model.disagreement.toFixed(2)}`;
       }
@@ -349,6 +350,7 @@
     if (!current) {
       body.dataset.pair = "";
       $("context").textContent = "";
+      ["a", "b"].forEach((side) => { draw(side); nameOctaves(side); });  // empty rolls
       $(round === null ? "done" : "waiting").hidden = false;
       if (round === null) {
         setState("done");
