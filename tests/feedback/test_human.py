@@ -278,3 +278,18 @@ def test_a_person_drives_the_loop_from_the_browser(tmp_path):
     with PreferenceStore(out / "prefs.sqlite") as store:
         labels = [pair.label for pair in store.comparisons()]
     assert len(labels) == len(seen) and {label.labeler for label in labels} == {"human:browser"}
+
+
+def test_the_command_serves_the_page_and_stops_on_its_timeout(tmp_path, capsys):
+    out = tmp_path / "loop"
+    code = main(["rlhf", "--labeler", "human:cli", "--port", "0", "--label-timeout", "0.5",
+                 "--env-kwargs", "steps=16", "accompaniment=march", "--samples", "8",
+                 "--pairs", "2", "--rounds", "1", "--no-progress", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "you label as human:cli" in captured.out
+    assert "labelling as human:cli: open http://127.0.0.1:" in captured.out
+    assert "round 0: 0 of 2 pairs labelled" in captured.out
+    assert "round 0: 2 of 2 pairs still unlabelled after 0.5 s" in captured.err
+    assert (out / "round_0" / "pairs.json").is_file()  # running it again goes on
+    assert not (out / "round_0" / "round.json").exists()
