@@ -10,7 +10,9 @@ none of those imports it). The preference store and the reward model it fills an
 * :mod:`feedback.labelling`: the labelling page of ``mammad label`` (a Starlette app, the
   ``label`` extra), with its page, script and style sheet in ``feedback/static/``.
 * :mod:`feedback.labelers`: synthetic labelers (``synthetic:<reward>``, ``module:function``)
-  with Bradley-Terry noise.
+  with Bradley-Terry noise, and what the loop needs of any labeler (``label_pairs``).
+* :mod:`feedback.human`: a person labelling the loop's rounds on the labelling page
+  (``mammad rlhf --labeler human``).
 * :mod:`feedback.rlhf`: the loop of ``mammad rlhf``: sample, label, learn the reward, fine-tune.
 
 See ``docs/rlhf.md``.

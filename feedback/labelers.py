@@ -1,4 +1,7 @@
-"""Synthetic labelers: who prefers which melody of a pair, for tests, benchmarks and the loop.
+"""Labelers: who prefers which melody of a pair, for the RLHF loop, tests and benchmarks.
+
+The loop asks a labeler (:class:`Labeler`) one thing: ``label_pairs(store, pairs, round_index,
+model)``, which records a label for each of the round's pairs in the store.
 
 A labeler scores both melodies of each pair and chooses with Bradley-Terry noise: ``a`` with
 probability ``sigmoid((score_a - score_b) / temperature)``, else ``b`` (``temperature=0``: the
@@ -12,14 +15,17 @@ higher score always wins, equal scores tie). :func:`make_labeler` builds one fro
   module that is not installed is looked for in the working folder too, as ``python -m`` would
   (so ``mammad rlhf --labeler my_taste:score`` finds ``./my_taste.py``).
 
-People label on the page of ``mammad label``; both kinds of label land in the same store.
+* ``human`` or ``human:<name>``: a person, on the labelling page the loop serves
+  (:class:`~feedback.human.HumanLabeler`; needs the ``label`` extra).
+
+People also label on the page of ``mammad label``; every kind of label lands in the same store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -28,7 +34,42 @@ from rewards.preferences.reward_model import accepts_accompaniments
 from rewards.preferences.scoring import reward_scores
 from rewards.preferences.taste import import_scorer
 
+if TYPE_CHECKING:
+    from feedback.human import HumanLabeler
+    from rewards.preferences.store import Pair, PreferenceStore
+
 Scorer = Callable[..., np.ndarray]
+
+
+class Labeler(Protocol):
+    """What the RLHF loop needs of a labeler.
+
+    Attributes:
+        name: The name its labels are recorded under, e.g. ``"synthetic:theory"``.
+        can_score: Whether :meth:`scores` gives a score per melody (the loop reports the
+            policy's mean score before and after fine-tuning only then).
+    """
+
+    name: str
+    can_score: bool
+
+    def label_pairs(self, store: PreferenceStore, pairs: Sequence[Pair], round_index: int,
+                    model: Any) -> int:
+        """Records a label for each of a round's unlabelled pairs; returns how many are new.
+
+        Args:
+            store: The preference store the pairs are in.
+            pairs: The round's unlabelled pairs (the loop made them).
+            round_index: The round's number (0 for the first).
+            model: The previous round's reward model (``score(melodies, accompaniments)``,
+                ``disagreement(a, b, accompaniments)``), or None in the first round.
+        """
+        ...
+
+    def scores(self, melodies: Sequence[np.ndarray],
+               accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+        """A score per melody (only if :attr:`can_score`)."""
+        ...
 
 
 @dataclass
@@ -41,6 +82,7 @@ class SyntheticLabeler:
         temperature: The noise: 0 chooses by the score alone; larger values choose more
             randomly (the score difference that gives odds of e to 1).
         seed: Seed of the noise.
+        can_score: True: :meth:`scores` gives the scorer's score of each melody.
     """
 
     name: str
@@ -48,6 +90,7 @@ class SyntheticLabeler:
     temperature: float = 1.0
     seed: int | None = 0
     _rng: np.random.Generator = field(init=False, repr=False)
+    can_score: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.temperature) or self.temperature < 0:
@@ -84,17 +127,6 @@ class SyntheticLabeler:
             return 0.5 + 0.5 * np.sign(difference)
         return 1.0 / (1.0 + np.exp(-np.clip(difference / self.temperature, -500, 500)))
 
-    can_score = True
-    """A synthetic labeler has a score for every melody (a person has none)."""
-
-    def label_pairs(self, store: Any, pairs: Sequence[Any], round_index: int = 0,
-                    model: Any = None) -> int:
-        """Labels a round's pairs of the store; how many labels were new."""
-        choices = self.label([p.a.events for p in pairs], [p.b.events for p in pairs],
-                             [p.context.accompaniment for p in pairs])
-        return store.record_many([(p.token, c, self.name) for p, c in zip(pairs, choices,
-                                                                          strict=True)])
-
     def label(self, melodies_a: Sequence[np.ndarray], melodies_b: Sequence[np.ndarray],
               accompaniments: Sequence[str | None] | None = None) -> list[str]:
         """``"a"``, ``"b"`` or (equal scores at temperature 0) ``"tie"`` for each pair."""
@@ -103,6 +135,20 @@ class SyntheticLabeler:
             return ["a" if p > 0.5 else "b" if p < 0.5 else "tie" for p in probabilities]
         draws = self._rng.random(len(probabilities))
         return ["a" if draw < p else "b" for draw, p in zip(draws, probabilities, strict=True)]
+
+    def label_pairs(self, store: PreferenceStore, pairs: Sequence[Pair], round_index: int,
+                    model: Any = None) -> int:
+        """Labels the pairs (:meth:`label`) and records them in one transaction.
+
+        ``round_index`` and ``model`` are not needed: the scorer alone chooses.
+
+        Returns:
+            How many labels are new.
+        """
+        choices = self.label([p.a.events for p in pairs], [p.b.events for p in pairs],
+                             [p.context.accompaniment for p in pairs])
+        return store.record_many([(p.token, choice, self.name)
+                                  for p, choice in zip(pairs, choices, strict=True)])
 
 
 def reward_scorer(reward: str) -> Scorer:
@@ -121,8 +167,10 @@ def reward_scorer(reward: str) -> Scorer:
     return score
 
 
-def make_labeler(spec: str, temperature: float = 1.0, seed: int | None = 0) -> SyntheticLabeler:
-    """A synthetic labeler from ``synthetic:<reward>`` or ``module:function``.
+def make_labeler(spec: str, temperature: float = 1.0, seed: int | None = 0, *,
+                 host: str = "127.0.0.1", port: int = 8765,
+                 timeout: float | None = None) -> SyntheticLabeler | HumanLabeler:
+    """A labeler from ``synthetic:<reward>``, ``module:function``, ``human`` or ``human:<name>``.
 
     Example:
         >>> import numpy as np
@@ -133,15 +181,26 @@ def make_labeler(spec: str, temperature: float = 1.0, seed: int | None = 0) -> S
 
     Args:
         spec: Which labeler.
-        temperature: Bradley-Terry noise (0: none).
-        seed: Seed of the noise.
+        temperature: Bradley-Terry noise (0: none); a person has none (ignored).
+        seed: Seed of the noise (ignored for a person).
+        host: A person's labelling page: its address.
+        port: A person's labelling page: its port (0: any free one).
+        timeout: A person's labelling page: seconds a round waits for its labels (None: for
+            ever).
 
     Raises:
         ValueError: On a bad spec or temperature.
+        ImportError: For a person, if the label extra (Starlette, uvicorn) is missing.
     """
     if not isinstance(spec, str) or not spec:
-        raise ValueError(f"a labeler is 'synthetic:<reward>' or 'module:function', got {spec!r}")
+        raise ValueError(f"a labeler is 'synthetic:<reward>', 'module:function', 'human' or "
+                         f"'human:<name>', got {spec!r}")
     kind, _, rest = spec.partition(":")
+    if kind == "human":
+        # Starlette and uvicorn (the label extra): only a person's labeler serves a page
+        from feedback.human import HumanLabeler
+
+        return HumanLabeler(spec, host=host, port=port, timeout=timeout)
     if not kind or not rest:
         raise ValueError(f"labeler {spec!r} is neither synthetic:<reward> nor module:function")
     scorer = reward_scorer(rest) if kind == "synthetic" else import_scorer(spec, "labeler")

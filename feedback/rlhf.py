@@ -138,8 +138,8 @@ def check_note_rnn_model(model: str) -> None:
 
 
 def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
-             progress: bool = True, log: Callable[[str], object] | None = None
-             ) -> list[dict[str, Any]]:
+             progress: bool = True, log: Callable[[str], object] | None = None,
+             labeler: Any = None) -> list[dict[str, Any]]:
     """Runs (or resumes) the loop in ``out``; returns every round's figures.
 
     Args:
@@ -151,13 +151,26 @@ def run_rlhf(settings: RLHFSettings, out: Path, db: Path | None = None,
         progress: Progress bars while training.
         log: Receives each finished round's line (:func:`describe`); ``mammad rlhf`` passes
             ``print``. Default: logged at INFO level.
+        labeler: A labeler already made (e.g. a person's page on another port, which its
+            maker closes); default: ``make_labeler(settings.labeler, ...)``, closed at the end.
 
     Raises:
         ValueError: On bad settings, or a folder holding another loop.
     """
     log = log or logger.info
     check_env_id(settings.env)
-    labeler = make_labeler(settings.labeler, settings.temperature, settings.seed)
+    made = labeler is None
+    if made:
+        labeler = make_labeler(settings.labeler, settings.temperature, settings.seed)
+    try:
+        return _run_rounds(settings, out, db, progress, log, labeler)
+    finally:
+        if made and hasattr(labeler, "close"):  # a person's page: its server stops
+            labeler.close()
+
+
+def _run_rounds(settings: RLHFSettings, out: Path, db: Path | None, progress: bool,
+                log: Callable[[str], object], labeler: Any) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     record = out / "rlhf.json"
     described = json.loads(json.dumps(asdict(settings)))

@@ -84,11 +84,11 @@ def labeller_name(args: argparse.Namespace) -> str | None:
     return args.deprecated_labeler
 
 
-def check_extra() -> None:
+def check_extra(command: str = "mammad label") -> None:
     """Raises a MissingExtraError unless the label extra (Starlette, uvicorn) is installed."""
     missing = [name for name in ("starlette", "uvicorn") if find_spec(name) is None]
     if missing:
-        raise MissingExtraError(f"mammad label needs {' and '.join(missing)} (the label "
+        raise MissingExtraError(f"{command} needs {' and '.join(missing)} (the label "
                                 f"extra): pip install -e \".[label]\"")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,19 @@ from mammad_cli.arguments import (
     MAX_EPISODES,
     MAX_PAIRS,
     MAX_STEPS,
+    UsageError,
     add_command,
     int_up_to,
+    non_negative_int,
     positive_int,
     seed,
     set_torch_threads,
     threads,
 )
+from mammad_cli.label import DEFAULT_PORT, check_extra
+
+DEFAULT_TEMPERATURE = 1.0
+HUMAN = "human"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -30,16 +37,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                          "preference reward model, fine-tune the policy with PPO on the learned "
                          "reward under KL control. The policy starts as the pretrained "
                          "Note-RNN and the KL penalty keeps it near it. Resumes a killed loop "
-                         "in the same --out.")
+                         "in the same --out. With --labeler human you label: the loop serves "
+                         "the labelling page (--host, --port) and waits there for your labels "
+                         "each round.")
     parser.add_argument("--env", default=DEFAULT_ENV, help="a MammadMelody env id")
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                         help="env arguments as YAML values, e.g. steps=32 (default: the id's "
                              "own)")
     parser.add_argument("--labeler", default="synthetic:theory",
-                        help="synthetic:<reward> or module:function (a function from a list of "
-                             "melody arrays to scores)")
-    parser.add_argument("--temperature", type=float, default=1.0,
-                        help="the labeler's Bradley-Terry noise (0: none)")
+                        help="synthetic:<reward>, module:function (a function from a list of "
+                             "melody arrays to scores), or human / human:<name>: you, on the "
+                             "labelling page (recorded as human:<login name> / human:<name>)")
+    parser.add_argument("--temperature", type=float,
+                        help=f"the labeler's Bradley-Terry noise (0: none; default "
+                             f"{DEFAULT_TEMPERATURE:g}); not for a human labeler")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="human labeler: address the labelling page listens on (another "
+                             "host lets others reach the page)")
+    parser.add_argument("--port", type=non_negative_int, default=DEFAULT_PORT,
+                        help="human labeler: port of the labelling page, "
+                             "http://<host>:<port>/ (0: any free port)")
+    parser.add_argument("--label-timeout", type=float, metavar="SECONDS",
+                        help="human labeler: stop if a round's pairs are not all labelled "
+                             "within this many seconds (default: wait for ever; the labels "
+                             "given are kept, and running the loop again goes on)")
     parser.add_argument("--rounds", type=positive_int, default=5, help="rounds in all")
     parser.add_argument("--samples", type=int_up_to(MAX_EPISODES, "MAX_EPISODES"), default=256,
                         help="melodies sampled from the policy per round")
@@ -99,12 +120,42 @@ def optional_float(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'none'") from None
 
 
+def is_human(labeler: str) -> bool:
+    """Whether ``--labeler`` names a person (``human`` or ``human:<name>``)."""
+    return labeler.strip().partition(":")[0] == HUMAN
+
+
+def check_human_arguments(args: argparse.Namespace) -> None:
+    """Refuses ``--temperature`` for a person and the page's options for a program.
+
+    Raises:
+        UsageError: On an option that means nothing for the labeler.
+    """
+    if is_human(args.labeler):
+        if args.temperature is not None:
+            raise UsageError("--temperature is the Bradley-Terry noise of a synthetic labeler: "
+                             "a person labels without it; drop --temperature")
+        if args.label_timeout is not None and not args.label_timeout > 0:
+            raise UsageError(f"--label-timeout must be a number of seconds > 0, got "
+                             f"{args.label_timeout:g}")
+        check_extra("mammad rlhf --labeler human")
+        return
+    given = [option for option, value, default in (("--host", args.host, "127.0.0.1"),
+                                                   ("--port", args.port, DEFAULT_PORT),
+                                                   ("--label-timeout", args.label_timeout, None))
+             if value != default]
+    if given:
+        raise UsageError(f"{', '.join(given)} are for --labeler human (the labelling page); "
+                         f"{args.labeler!r} labels by itself")
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """Runs or resumes the loop: one line per round, then a table and where the policy is."""
     if args.note_rnn_weight is not None:
-        args.command_parser.error(
+        raise UsageError(
             "--note-rnn-weight is gone: the loop now starts from the Note-RNN and a KL penalty "
             "keeps it near (--kl-coef, --kl-target), which is what the Note-RNN term did")
+    check_human_arguments(args)
     # torch and stable-baselines3 (seconds to import): only once the arguments parse
     from feedback.rlhf import RLHFSettings, results_table, run_rlhf
 
@@ -114,13 +165,43 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         kl_coef=args.kl_coef, kl_target=args.kl_target,
         reference_share=args.reference_share, labeler=args.labeler,
         note_rnn_model=note_rnn_anchor(args.note_rnn_model),
-        temperature=args.temperature, members=args.members,
+        temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
+        members=args.members,
         hyperparams=parse_overrides(args.hyperparams), seed=args.seed)
     label = re.sub(r"[^A-Za-z0-9_.+-]+", "-", args.labeler)
     out = args.out or Path("rlhf") / f"{args.env}__{label}__{args.seed}"
     set_torch_threads(args.threads)
     print(f"RLHF loop in {out} ({settings.rounds} rounds, labeler {settings.labeler})")
-    results = run_rlhf(settings, out, args.db, progress=not args.no_progress, log=print)
+    if is_human(args.labeler):
+        results = run_with_person(args, settings, out, run_rlhf)
+        if results is None:
+            return 1
+    else:
+        results = run_rlhf(settings, out, args.db, progress=not args.no_progress, log=print)
     print("\n" + "\n".join(results_table(results)))
     print(f"\nfolder: {out}; the last policy: mammad evaluate {out}/round_{len(results) - 1}")
     return 0
+
+
+def run_with_person(args: argparse.Namespace, settings: Any, out: Path,
+                    run_rlhf: Any) -> list[dict[str, Any]] | None:
+    """The loop with a person labelling on the page; None (said on stderr) if labelling stops.
+
+    The page's address is printed when its server starts (the library's INFO line), and again
+    with each round's pairs; the server stops when the loop ends.
+    """
+    # Starlette and uvicorn, checked by check_human_arguments; torch, as for the loop
+    from feedback.human import HumanLabeler, LabellingServerError, LabellingTimeoutError
+
+    labeler = HumanLabeler(args.labeler, host=args.host, port=args.port,
+                           timeout=args.label_timeout)
+    print(f"you label as {labeler.name}: open the page whose address follows, listen, and "
+          f"choose (the loop waits for every pair of a round; Ctrl-C stops it, and running "
+          f"it again goes on)")
+    try:
+        with labeler:
+            return run_rlhf(settings, out, args.db, progress=not args.no_progress, log=print,
+                            labeler=labeler)
+    except (LabellingTimeoutError, LabellingServerError) as error:
+        print(f"mammad rlhf: error: {error}", file=sys.stderr)
+        return None

@@ -12,8 +12,9 @@ when the app is made):
 ``GET /``                 the page, with a new session token in ``<meta name="session">``
 ``GET /static/label.js``  its script (``label.css`` its style sheet)
 ``GET /api/next``         the next unlabelled pair (token, both melodies' events, the context,
-                          the accompaniment's notes), progress and the model's label count;
-                          ``"pair": null`` when the pool is used up
+                          the accompaniment's notes, the model's certainty), progress, the
+                          model's label count and the loop's ``round`` (null for ``mammad
+                          label``); ``"pair": null`` when the pool is used up
 ``POST /api/label``       ``{"pair": token, "choice": "a"|"b"|"tie"|"skip", "session": token}``
 ``POST /api/alive``       the page's heartbeat (``X-Session``): keeps its session while it is open
 ========================  ====================================================================
@@ -28,7 +29,9 @@ The page, the script and the style sheet come from this package (no CDN), under 
 Security Policy that allows nothing else: every answer carries :data:`SECURITY_HEADERS`, the
 refusals of Starlette and of the host check and a 500 too (:mod:`feedback.labelling.headers`).
 A session lives while its page uses it (:mod:`feedback.labelling.sessions`); the server
-closes idle and half-sent connections (:mod:`feedback.labelling.timeouts`).
+closes idle and half-sent connections (:mod:`feedback.labelling.timeouts`). The RLHF loop's
+person (:mod:`feedback.human`) makes the page serve one round's pairs at a time
+(:mod:`feedback.labelling.rounds`).
 """
 
 from feedback.labelling.app import (

@@ -26,6 +26,7 @@ except ImportError as error:  # pragma: no cover (the label extra is missing)
                       "'mammad-envs[label]' (or: pip install starlette uvicorn)") from error
 
 from feedback.labelling.headers import SECURITY_HEADERS, SecurityHeaders
+from feedback.labelling.rounds import LoopRound, certainty
 from feedback.labelling.sessions import HEARTBEAT_SECONDS, MAX_SESSIONS, Session, Sessions
 from mammad_envs.data import load_accompaniments
 from rewards.preferences.store import (
@@ -121,7 +122,23 @@ class LabellingPage:
                        "label.css": (_static("label.css"), "text/css; charset=utf-8")}
         self.sessions = Sessions(MAX_SESSIONS)
         self.trained_on = model_labels(model)
+        self.round: LoopRound | None = None
         self._refill_lock = threading.Lock()
+
+    def set_round(self, index: int, tokens: Sequence[str], model: Any = None) -> None:
+        """Serves the pairs of a round of the RLHF loop only, and shows its model's certainty.
+
+        From now on ``GET /api/next`` gives these pairs (in this order) until each has a label,
+        then none (the page waits for the next round); ``POST /api/label`` refuses other pairs
+        (404); the pair source is no longer asked.
+
+        Args:
+            index: The round's number (0 for the first).
+            tokens: Its pairs' tokens, all in the store.
+            model: The reward model that chose them (the previous round's), or None.
+        """
+        self.round = LoopRound(index, tokens, model)  # a request sees the old or the new
+        self.model, self.trained_on = model, model_labels(model)
 
     def routes(self) -> list[Route]:
         """The app's routes."""
@@ -148,7 +165,9 @@ class LabellingPage:
                           "skipped": skipped, "unlabelled": counts["unlabelled"]}}
 
     def next_pair(self) -> Pair | None:
-        """The next unlabelled pair, made by the pair source if none is left."""
+        """The next unlabelled pair (of the round, if one is set), or a new one of the source."""
+        if self.round is not None:
+            return self.round.next_pair(self.store)
         pair = self.store.next_pair(shuffle=self.shuffle)
         if pair is None and self.pair_source is not None:
             with self._refill_lock:  # one refill at a time; another request may have refilled
@@ -183,15 +202,22 @@ class LabellingPage:
         return _ok({"alive": True})
 
     def api_next(self, request: Request) -> JSONResponse:
-        """``GET /api/next``: the next pair, the progress and the model's label count."""
+        """``GET /api/next``: the next pair, the round, the progress and the model's certainty."""
         session = self.sessions.find(request.headers.get("x-session"))
+        loop_round = self.round
+        model = self.model if loop_round is None else loop_round.model
         pair = self.next_pair()
         body: dict[str, Any] = {"pair": None, "labeler": self.labeler, "bpm": BPM,
-                                "model": {"loaded": self.model is not None,
-                                          "labels": self.trained_on}}
+                                "round": None if loop_round is None else loop_round.index,
+                                "model": {"loaded": model is not None,
+                                          "labels": model_labels(model)}}
         if pair is not None:
             body["pair"] = pair_content(pair)
+            body["pair"]["model"] = (certainty(model, pair) if loop_round is None
+                                     else loop_round.certainty(pair))
         body["progress"] = self.progress(session)
+        if loop_round is not None:
+            body["progress"]["round"] = loop_round.progress(self.store)
         return _ok(body)
 
     async def api_label(self, request: Request) -> JSONResponse:
@@ -228,6 +254,9 @@ class LabellingPage:
         if refusal is not None:
             return refusal
         choice, token = data["choice"], data["pair"]
+        loop_round = self.round
+        if loop_round is not None and token not in loop_round:
+            return _error(404, f"pair {token[:40]!r} is not one of round {loop_round.index}'s")
         try:
             new = self.store.record(token, choice, self.labeler)
         except AlreadyLabelledError as error:
@@ -278,7 +307,10 @@ def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:an
     Args:
         store: The preference store; labels are written to it as they come.
         model: The current reward model, or None: the page shows how many labels it was
-            trained on (:func:`model_labels`). (It chooses pairs through ``pair_source``.)
+            trained on (:func:`model_labels`) and how sure it is about each pair
+            (:func:`~feedback.labelling.rounds.certainty`). (It chooses pairs through
+            ``pair_source``.) The RLHF loop sets it with each round
+            (``app.state.page.set_round``).
         labeler: Who labels, e.g. ``"human:alice"``: every label of this app is recorded under
             this name (a request cannot choose it).
         pair_source: Called (with no argument, one call at a time) when no unlabelled pair is
@@ -308,6 +340,7 @@ def make_app(store: PreferenceStore, model: Any = None, labeler: str = "human:an
                     exception_handlers={404: _not_found, 500: _internal_error})
     app.state.sessions = page.sessions.by_token
     app.state.labeler = page.labeler
+    app.state.page = page  # set_round: the RLHF loop's rounds (feedback.human)
     return app
 
 

@@ -41,6 +41,16 @@ def default_labeler() -> str:
     return f"human:{name or 'anonymous'}"
 
 
+def allowed_hosts(host: str) -> list[str] | None:
+    """The host names a page served on ``host`` answers (None: any, for 0.0.0.0 and ::)."""
+    return None if host in ("0.0.0.0", "::") else sorted({host, *LOOPBACK})
+
+
+def page_address(host: str) -> str:
+    """The host as it goes in the page's URL (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def build_app(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = None, *,
               host: str = "127.0.0.1", model: str | os.PathLike[str] | None = None,
               labeler: str | None = None, pairs: int = 20, count: int | None = None,
@@ -89,9 +99,8 @@ def build_app(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = 
         def more_pairs() -> list[str]:
             return schedule_pairs(store, int(pairs), reward_model, rng)
 
-        hosts = None if host in ("0.0.0.0", "::") else sorted({host, *LOOPBACK})
         app = make_app(store, reward_model, labeler, pair_source=more_pairs,
-                       allowed_hosts=hosts, shuffle=shuffle)
+                       allowed_hosts=allowed_hosts(host), shuffle=shuffle)
     except BaseException:
         store.close()
         raise
@@ -163,9 +172,8 @@ def serve(db: str | os.PathLike[str], pool: str | os.PathLike[str] | None = None
         if host not in LOOPBACK:
             (announce or logger.warning)(f"warning: listening on {host}: anyone who can reach "
                                          f"this machine can label")
-        shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
         (announce or logger.info)(f"labelling as {app.state.labeler}: open "
-                                  f"http://{shown}:{port}/ (Ctrl-C to stop)")
+                                  f"http://{page_address(host)}:{port}/ (Ctrl-C to stop)")
         uvicorn.Server(server_config(app, host, int(port))).run()
     finally:
         store.close()

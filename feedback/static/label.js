@@ -3,7 +3,9 @@
 // choice. No dependencies; served from the package.
 //
 // State for tests and scripts, on document.body.dataset:
-//   state     "loading" | "ready" | "sending" | "done" | "error"
+//   state     "loading" | "ready" | "sending" | "done" | "waiting" | "error" ("waiting": the
+//             RLHF loop's round is labelled, the page asks again until the next one comes)
+//   round     the loop's round shown ("" for `mammad label`)
 //   pair      token of the pair shown ("" when none)
 //   audio     "started" once an AudioContext exists, then its state ("running", "suspended")
 //   played    the side last played ("a" or "b"); voices: oscillators it scheduled
@@ -18,6 +20,7 @@
   const KEYS = { a: "a", b: "b", t: "tie", s: "skip" };
   const NAMES = { a: "A is better", b: "B is better", tie: "a tie", skip: "skipped" };
   const COLOURS = { a: "#1f6fd1", b: "#d9691e" };
+  const WAIT_SECONDS = 2;  // how often a waiting page asks for the loop's next round
 
   const body = document.body;
   const session = document.querySelector('meta[name="session"]').content;
@@ -287,7 +290,41 @@
     $("model").textContent = `${text} Labelling as ${labeler}.`;
   }
 
+  // The RLHF loop's round (`mammad rlhf --labeler human`): which one, and how far it is.
+  function showRound(round, progress) {
+    body.dataset.round = round === null ? "" : String(round);
+    $("round").hidden = round === null;
+    if (round === null || !progress) return;
+    $("round").textContent =
+      `Round ${round} of the RLHF loop: ${progress.labelled + progress.skipped} of ` +
+      `${progress.pairs} pairs answered (${progress.skipped} skipped); the loop goes on ` +
+      "once every pair has an answer.";
+  }
+
+  // How sure the reward model is about the pair shown.
+  function showCertainty(round, model, pair) {
+    const line = $("certainty");
+    let text = "";
+    if (pair && pair.model) {
+      const sure = pair.model.a >= 0.5 ? "A" : "B";
+      const share = Math.round(100 * Math.max(pair.model.a, 1 - pair.model.a));
+      text = share === 50 ? "The model cannot tell A from B (50% each)"
+        : `The model prefers ${sure} (${share}% sure)`;
+      if (pair.model.disagreement !== null) {
+        text += `; its members disagree \u00b1${pair.model.disagreement.toFixed(2)}`;
+      }
+      text += ".";
+    } else if (pair && model.loaded) {
+      text = "The model cannot score this pair.";
+    } else if (pair && round !== null) {
+      text = `No model yet in round ${round}: your labels train the first one.`;
+    }
+    line.textContent = text;
+    line.hidden = !text;
+  }
+
   async function loadNext() {
+    const waiting = body.dataset.state === "waiting";
     setState("loading");
     let data;
     try {
@@ -296,23 +333,34 @@
       data = await response.json();
       if (!response.ok) throw new Error(data.error || `error ${response.status}`);
     } catch (error) {
-      say(`Cannot load the next pair: ${error.message}`);
+      say(waiting ? "The loop has stopped (its server is gone): nothing more to label."
+        : `Cannot load the next pair: ${error.message}`);
       setState("error");
       return;
     }
     stop();
     bpm = data.bpm || 120;
+    const round = data.round === undefined ? null : data.round;
     showModel(data.model, data.labeler);
     showProgress(data.progress);
+    showRound(round, data.progress.round);
     current = data.pair;
+    showCertainty(round, data.model, current);
     nextSide = "a";
     if (!current) {
       body.dataset.pair = "";
       $("context").textContent = "";
-      $("done").hidden = false;
-      setState("done");
+      ["a", "b"].forEach((side) => { draw(side); nameOctaves(side); });  // empty rolls
+      $(round === null ? "done" : "waiting").hidden = false;
+      if (round === null) {
+        setState("done");
+      } else {
+        setState("waiting");
+        setTimeout(loadNext, WAIT_SECONDS * 1000);
+      }
       return;
     }
+    $("waiting").hidden = true;
     $("done").hidden = true;
     body.dataset.pair = current.token;
     render();
