@@ -85,6 +85,7 @@ def loop_unit(taste: str, temperature: float, seed: int, args: argparse.Namespac
     # heavy: torch and stable-baselines3
     import torch
 
+    # heavy: feedback loads torch and stable-baselines3
     from feedback.rlhf import run_rlhf
 
     torch.set_num_threads(1)
@@ -98,6 +99,7 @@ def oracle_unit(taste: str, temperature: float, seed: int, args: argparse.Namesp
     # heavy: torch and stable-baselines3
     import torch
 
+    # heavy: feedback loads torch and stable-baselines3
     from feedback.oracle import run_oracle
 
     torch.set_num_threads(1)
@@ -110,6 +112,7 @@ def best_of_unit(taste: str, temperature: float, args: argparse.Namespace,
     # heavy: torch and stable-baselines3
     import torch
 
+    # heavy: feedback loads torch and stable-baselines3
     from feedback.oracle import best_of_n
 
     record = folder / "best_of_n.json"

@@ -182,7 +182,7 @@ def test_a_loop_without_labeler_scores_prints_dashes():
               "reward_model": {"held_out_accuracy": None}, "labeler_score_before": None,
               "labeler_score_after": None, "distinct_melodies_after": 5}
     assert "labeler score - -> - (5 distinct" in describe(result)
-    assert "| 0 | 3 | 3 | - | - | - | 5 of 8 |" in results_table([result])[-1]
+    assert "| 0 | 3 | 3 | - | - | - | - | 5 of 8 | - |" in results_table([result])[-1]
 
 
 @pytest.mark.parametrize("argv, message", [
