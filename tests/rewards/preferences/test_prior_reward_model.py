@@ -97,7 +97,8 @@ def test_learns_mean_pitch_from_200_pairs():
     accompaniments = [None if i % 3 == 0 else "march" for i in range(200)]
     comparisons = [Comparison(x, y, c, acc) for x, y, c, acc in
                    zip(a, b, choices, accompaniments, strict=True)]
-    ensemble = train_reward_model(comparisons, TrainingSettings(net="note_rnn", members=2))
+    ensemble = train_reward_model(comparisons, TrainingSettings(net="note_rnn", members=2,
+                                                                epochs=10))
     assert isinstance(ensemble, PriorRewardEnsemble)
     assert ensemble.card["held_out"]["accuracy"] >= 0.7, ensemble.card["held_out"]
     _, held = split_pairs(200, 0.2, 0)
