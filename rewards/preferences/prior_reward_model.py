@@ -44,8 +44,10 @@ from rewards.preferences.reward_model import CONTEXT_FEATURES, _read, context_fe
 PRIOR_ENSEMBLE_FORMAT = "mammad-envs/prior-reward-ensemble"
 BAR = 16
 """16ths per bar."""
-MELODY_FEATURES = 3 + 12 + 1 + BAR + CONTEXT_FEATURES + 1 + 6 + 3
+MELODY_FEATURES = 3 + 12 + 1 + BAR + BAR + CONTEXT_FEATURES + 1 + 6 + 3
 """Per-16th features of the melody and accompaniment (see :func:`step_features`)."""
+SUMMARIES = 8
+"""Whole-melody averages each :class:`PriorRewardNet` feeds its melody-level MLP."""
 STEP_FEATURES = MELODY_FEATURES + 1
 """Per-16th features beside the Note-RNN's hidden state: :func:`step_features`' and the
 Note-RNN's log-probability of the event (how expected it is after the events before)."""
@@ -76,7 +78,8 @@ def step_features(melody: np.ndarray, accompaniment: str | None = None) -> np.nd
     """``(len(melody), MELODY_FEATURES)`` float32: what a taste may need at each 16th.
 
     Columns: the event (note starts, hold, rest: 3); the sounding pitch class (12, zeros in a
-    rest); the sounding pitch's height ((pitch - 60) / 12); the position in the bar (16); the
+    rest); the sounding pitch's height ((pitch - 60) / 12); the position in the bar (16), and
+    again where a note starts (16: a rhythm's place in the bar, whatever the pitch); the
     accompaniment (13: its pitch classes and whether a note of it starts); whether the sounding
     pitch class is among the accompaniment's; at a note's start, the interval from the previous
     note (semitones / 12, its sign, and flags for a repeat, a step of 1-2 semitones, a leap of
@@ -88,6 +91,7 @@ def step_features(melody: np.ndarray, accompaniment: str | None = None) -> np.nd
     steps = len(melody)
     out = np.zeros((steps, MELODY_FEATURES), dtype=np.float32)
     starts = melody >= 0
+    notes = np.flatnonzero(starts)
     sounding = np.full(steps, -1, dtype=np.int64)
     current = -1
     since = np.zeros(steps, dtype=np.float32)
@@ -110,12 +114,13 @@ def step_features(melody: np.ndarray, accompaniment: str | None = None) -> np.nd
     column = 16
     out[np.arange(steps), column + np.arange(steps) % BAR] = 1.0
     column += BAR
+    out[notes, column + notes % BAR] = 1.0
+    column += BAR
     context = context_features(accompaniment, steps)
     out[:, column:column + CONTEXT_FEATURES] = context
     column += CONTEXT_FEATURES
     out[rows, column] = context[rows, sounding[rows] % 12]
     column += 1
-    notes = np.flatnonzero(starts)
     if len(notes) > 1:
         interval = np.diff(melody[notes]).astype(np.float32)
         at = notes[1:]
@@ -197,6 +202,11 @@ class PriorRewardNet(nn.Module):
     the training melodies' 16ths by :meth:`standardise`): 400 noisy labels cannot fit 256 more
     inputs per 16th, and the leading components keep most of what the Note-RNN says. Every
     input is then centred and scaled; the per-16th value is a small MLP's plus a linear one's.
+    Beside the mean of those values, a few linear summaries of the inputs are averaged over the
+    melody and given to a second small MLP, whose output is added to the score: a taste that is
+    a ratio (the fraction of notes on the beat, of steps among the intervals) or another
+    nonlinear function of whole-melody averages is in reach of it, not of a mean of per-16th
+    values.
 
     Args:
         hidden_size: The Note-RNN's LSTM cells (its hidden state's size).
@@ -220,6 +230,9 @@ class PriorRewardNet(nn.Module):
         self.head = nn.Sequential(nn.Linear(inputs, int(head_size)), nn.Tanh(),
                                   nn.Linear(int(head_size), 1))
         self.linear = nn.Linear(inputs, 1, bias=False)
+        self.summaries = nn.Linear(inputs, SUMMARIES)
+        self.melody_head = nn.Sequential(nn.Linear(SUMMARIES, 2 * SUMMARIES), nn.Tanh(),
+                                         nn.Linear(2 * SUMMARIES, 1))
 
     @torch.no_grad()
     def standardise(self, hidden: torch.Tensor, features: torch.Tensor, mask: torch.Tensor
@@ -247,7 +260,9 @@ class PriorRewardNet(nn.Module):
             hidden = outputs[:, 1:]
         inputs = (torch.cat([self._project(hidden), features], dim=-1) - self.center) / self.scale
         values = (self.head(inputs) + self.linear(inputs))[..., 0]
-        return (values * mask).sum(dim=1) / mask.sum(dim=1)
+        steps = mask.sum(dim=1)
+        summaries = (self.summaries(inputs) * mask[..., None]).sum(dim=1) / steps[:, None]
+        return (values * mask).sum(dim=1) / steps + self.melody_head(summaries)[:, 0]
 
     def _project(self, hidden: torch.Tensor) -> torch.Tensor:
         return (hidden - self.hidden_center) @ self.projection
@@ -255,9 +270,9 @@ class PriorRewardNet(nn.Module):
     def parameter_groups(self, learning_rate: float, finetune_learning_rate: float
                          ) -> list[dict[str, Any]]:
         """Adam's parameter groups: the head at ``learning_rate``, the encoder at the other."""
-        groups: list[dict[str, Any]] = [{"params": [*self.head.parameters(),
-                                                     *self.linear.parameters()],
-                                         "lr": learning_rate}]
+        head = [parameter for name, parameter in self.named_parameters()
+                if not name.startswith("encoder.")]
+        groups: list[dict[str, Any]] = [{"params": head, "lr": learning_rate}]
         if self.encoder is not None:
             encoder = [*self.encoder.embedding.parameters(), *self.encoder.lstm.parameters()]
             groups.append({"params": encoder, "lr": finetune_learning_rate})
