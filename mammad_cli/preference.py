@@ -37,10 +37,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--members", type=positive_int, default=3, help="nets in the ensemble")
     parser.add_argument("--epochs", type=positive_int, default=30,
                         help="most epochs per net (each stops early on its out-of-bag pairs)")
-    parser.add_argument("--net", choices=("note_rnn", "lstm"), default=None,
+    parser.add_argument("--net", choices=("note_rnn", "lstm"), default="note_rnn",
                         help="the members: heads over the pretrained Note-RNN's hidden states "
-                             "(note_rnn) or LSTMs of their own (lstm); default: "
-                             "TrainingSettings' (see docs/rlhf.md)")
+                             "(note_rnn, the default) or LSTMs of their own (lstm)")
     parser.add_argument("--note-rnn", default="default",
                         help="with --net note_rnn: a shipped Note-RNN (default, rl_tuner) or "
                              "the path of a weights file")
@@ -85,10 +84,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         train_reward_model,
     )
 
-    chosen = {} if args.net is None else {"net": args.net}
     settings = TrainingSettings(members=args.members, epochs=args.epochs,
-                                held_out=args.held_out, seed=args.seed, note_rnn=args.note_rnn,
-                                finetune_learning_rate=args.finetune_learning_rate, **chosen)
+                                held_out=args.held_out, seed=args.seed, net=args.net,
+                                note_rnn=args.note_rnn,
+                                finetune_learning_rate=args.finetune_learning_rate)
     set_torch_threads(args.threads)
     with PreferenceStore(args.db) as store:
         comparisons = comparisons_from_store(store)
