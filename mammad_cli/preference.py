@@ -37,6 +37,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--members", type=positive_int, default=3, help="nets in the ensemble")
     parser.add_argument("--epochs", type=positive_int, default=30,
                         help="most epochs per net (each stops early on its out-of-bag pairs)")
+    parser.add_argument("--net", choices=("note_rnn", "lstm"), default="note_rnn",
+                        help="the members: heads over the pretrained Note-RNN's hidden states "
+                             "(note_rnn, the default) or LSTMs of their own (lstm)")
+    parser.add_argument("--note-rnn", default="default",
+                        help="with --net note_rnn: a shipped Note-RNN (default, rl_tuner) or "
+                             "the path of a weights file")
+    parser.add_argument("--finetune-learning-rate", type=float, default=0.0,
+                        help="with --net note_rnn: fine-tune each member's copy of the "
+                             "Note-RNN at this learning rate (0: frozen, the default)")
     parser.add_argument("--held-out", type=float, default=0.2,
                         help="fraction of the pairs kept out for the accuracy figure")
     parser.add_argument("--seed", type=seed, default=0)
@@ -76,7 +85,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     )
 
     settings = TrainingSettings(members=args.members, epochs=args.epochs,
-                                held_out=args.held_out, seed=args.seed)
+                                held_out=args.held_out, seed=args.seed, net=args.net,
+                                note_rnn=args.note_rnn,
+                                finetune_learning_rate=args.finetune_learning_rate)
     set_torch_threads(args.threads)
     with PreferenceStore(args.db) as store:
         comparisons = comparisons_from_store(store)

@@ -5,8 +5,9 @@
   (``"a"``, ``"b"``, ``"tie"`` or ``"skip"``) in a SQLite file that several processes may write
   at once.
 * :mod:`~rewards.preferences.reward_model` and :mod:`~rewards.preferences.training`: the
-  Bradley-Terry reward model (an ensemble of LSTMs over melody and accompaniment) and its
-  training from the store's labels.
+  Bradley-Terry reward models and their training from the store's labels.
+* :mod:`~rewards.preferences.prior_reward_model`: the reward model over the pretrained
+  Note-RNN's hidden states (:class:`PriorRewardEnsemble`).
 * :mod:`~rewards.preferences.scoring`: what a suite reward pays each melody.
 
 The human-feedback loop that fills the store and uses the model (the pools, the labelling page,
@@ -14,6 +15,7 @@ the synthetic labelers, ``mammad rlhf``) is the :mod:`feedback` package, above `
 package imports no learner. See ``docs/rlhf.md``.
 """
 
+from rewards.preferences.prior_reward_model import PriorRewardEnsemble
 from rewards.preferences.reward_model import MelodyRewardNet, RewardEnsemble, load_reward_model
 from rewards.preferences.scoring import reward_scores
 from rewards.preferences.store import (
@@ -33,6 +35,7 @@ from rewards.preferences.store import (
     timestamp,
 )
 from rewards.preferences.training import (
+    NETS,
     Comparison,
     TrainingSettings,
     comparisons_from_store,
@@ -40,7 +43,7 @@ from rewards.preferences.training import (
     train_reward_model,
 )
 
-__all__ = ["Comparison", "MelodyRewardNet", "RewardEnsemble",
+__all__ = ["NETS", "Comparison", "MelodyRewardNet", "PriorRewardEnsemble", "RewardEnsemble",
            "TrainingSettings", "comparisons_from_store", "load_reward_model",
            "model_card", "reward_scores", "train_reward_model",
            "CHOICES", "FORMAT", "PREFERENCES", "SCHEMA_VERSION", "SOURCES", "TARGETS",

@@ -286,17 +286,30 @@ def _read(path: str | os.PathLike, expected: str) -> dict[str, Any]:
     return checkpoint
 
 
-def load_reward_model(path: str | os.PathLike) -> MelodyRewardNet | RewardEnsemble:
-    """A :class:`MelodyRewardNet` or :class:`RewardEnsemble` file, whichever it is.
+def load_reward_model(path: str | os.PathLike) -> Any:
+    """A reward-model file, whichever kind it is.
+
+    :class:`MelodyRewardNet`, :class:`RewardEnsemble` or
+    :class:`~rewards.preferences.prior_reward_model.PriorRewardEnsemble`.
 
     Raises:
         FileNotFoundError: If the file is missing.
-        ValueError: If it is neither.
+        ValueError: If it is none of them.
     """
-    kind = _checkpoint(path).get("format")
+    # Here, not at the top: prior_reward_model builds on this module (context_features, _read).
+    from rewards.preferences.prior_reward_model import (
+        PRIOR_ENSEMBLE_FORMAT,
+        PriorRewardEnsemble,
+    )
+
+    checkpoint = _checkpoint(path)
+    kind = checkpoint.get("format")
+    if kind == PRIOR_ENSEMBLE_FORMAT:
+        return PriorRewardEnsemble.from_checkpoint(checkpoint, path)
     if kind == ENSEMBLE_FORMAT:
         return RewardEnsemble.load(path)
     if kind == NET_FORMAT:
         return MelodyRewardNet.load(path)
     raise ValueError(f"{path} is not a preference model written by mammad-envs (format "
-                     f"{kind!r}; expected {NET_FORMAT!r} or {ENSEMBLE_FORMAT!r})")
+                     f"{kind!r}; expected {NET_FORMAT!r}, {ENSEMBLE_FORMAT!r} or "
+                     f"{PRIOR_ENSEMBLE_FORMAT!r})")

@@ -1,11 +1,12 @@
 """PreferenceReward: a learned model of which melodies people prefer, as a reward.
 
 The wrapper calls any object with a ``score(melodies) -> array`` method (the
-:class:`PreferenceModel` protocol). The project's models of that kind
-(:mod:`rewards.preferences.reward_model`) are :class:`MelodyRewardNet`, an LSTM over the
-Note-RNN's tokens and the accompaniment with a scalar head, and :class:`RewardEnsemble`, several
-of them, which ``mammad preference train`` trains with a Bradley-Terry loss on pairwise
-preferences (as MusicRL does; :mod:`rewards.preferences.training`).
+:class:`PreferenceModel` protocol). The project's models of that kind, which ``mammad preference
+train`` trains with a Bradley-Terry loss on pairwise preferences (as MusicRL does;
+:mod:`rewards.preferences.training`), are :class:`PriorRewardEnsemble` (heads over the pretrained
+Note-RNN's hidden states, :mod:`rewards.preferences.prior_reward_model`), and
+:class:`RewardEnsemble` of :class:`MelodyRewardNet`, LSTMs of their own over the Note-RNN's
+tokens and the accompaniment (:mod:`rewards.preferences.reward_model`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from mammad_envs.data import load_accompaniments
 from mammad_envs.step_batch import StepBatch
 from rewards.base import RewardTerm, RewardWrapper, term_attribute
+from rewards.preferences.prior_reward_model import PriorRewardEnsemble
 from rewards.preferences.reward_model import (
     MelodyRewardNet,
     RewardEnsemble,
@@ -30,7 +32,8 @@ from rewards.preferences.reward_model import (
 from rewards.preferences.taste import TasteModel, is_scorer_spec
 
 __all__ = ["MODES", "MelodyRewardNet", "PreferenceModel", "PreferenceReward", "PreferenceTerm",
-           "RewardEnsemble", "load_preference_model", "takes_accompaniments"]
+           "PriorRewardEnsemble", "RewardEnsemble", "load_preference_model",
+           "takes_accompaniments"]
 
 MODES = ("final", "delta")
 
@@ -51,8 +54,9 @@ class PreferenceModel(Protocol):
 def load_preference_model(model: str | os.PathLike | PreferenceModel | None) -> PreferenceModel:
     """A preference model from a path, a ``module:function`` spec or an object as is.
 
-    A path names a :class:`MelodyRewardNet` or :class:`RewardEnsemble` file; a string of the
-    shape ``package.module:function`` that is not a file names a scoring function (a taste,
+    A path names a :class:`PriorRewardEnsemble`, :class:`RewardEnsemble` or
+    :class:`MelodyRewardNet` file (:func:`~rewards.preferences.load_reward_model`); a string of
+    the shape ``package.module:function`` that is not a file names a scoring function (a taste,
     :class:`~rewards.preferences.taste.TasteModel`).
 
     Raises:
@@ -85,7 +89,8 @@ class PreferenceTerm(RewardTerm):
         env: A MammadMelody env.
         batch: Envs scored at once (the model scores their melodies in one call).
         weight: Multiplies the score.
-        model: Path of a :class:`MelodyRewardNet` file, or any :class:`PreferenceModel`.
+        model: Path of a reward-model file (see :func:`load_preference_model`), or any
+            :class:`PreferenceModel`.
         mode: ``"final"`` (default): the score of the complete melody, on the last step only;
             ``"delta"``: at every step, how much the step changed the score (the terms of an
             episode add up to the final score; each step re-scores the melody so far).
@@ -137,7 +142,8 @@ class PreferenceReward(RewardWrapper):
 
     Args:
         env: A MammadMelody env (possibly wrapped).
-        model: Path of a :class:`MelodyRewardNet` file, or any :class:`PreferenceModel`.
+        model: Path of a reward-model file (see :func:`load_preference_model`), or any
+            :class:`PreferenceModel`.
         **kwargs: :class:`PreferenceTerm`'s other arguments: ``weight``, ``mode``.
     """
 

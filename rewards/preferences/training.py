@@ -16,6 +16,7 @@ kept out of training altogether to measure the accuracy the model card reports.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from rewards.preferences.prior_reward_model import PriorRewardEnsemble
 from rewards.preferences.reward_model import RewardEnsemble, encode_batch
 from rewards.preferences.store import TARGETS, PreferenceStore
 
@@ -50,6 +52,10 @@ class Comparison:
     labeler: str = ""
 
 
+NETS = ("note_rnn", "lstm")
+"""The reward nets :func:`train_reward_model` trains (:attr:`TrainingSettings.net`)."""
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """How the reward model is trained (recorded in its card).
@@ -65,9 +71,22 @@ class TrainingSettings:
         weight_decay: Adam's L2 penalty.
         held_out: Fraction of the pairs kept out of training for the accuracy figure (none if
             fewer than 10 pairs).
-        embedding_dim: Token embedding of each net.
-        hidden_size: LSTM cells of each net.
+        embedding_dim: Token embedding of each net (``net="lstm"``).
+        hidden_size: LSTM cells of each net (``net="lstm"``).
         seed: Seed of the split, the bootstrap samples and the initial weights.
+        net: The members' kind, one of :data:`NETS`: ``"note_rnn"`` (default: a head over the
+            pretrained Note-RNN's hidden states,
+            :class:`~rewards.preferences.prior_reward_model.PriorRewardEnsemble`; it learnt
+            every synthetic taste tried better from 100-500 labels, see docs/rlhf.md) or
+            ``"lstm"`` (an LSTM of its own from scratch, :class:`RewardEnsemble`).
+        note_rnn: The Note-RNN read by ``net="note_rnn"``: a shipped name (``"default"``,
+            ``"rl_tuner"``) or the path of a weights file.
+        head_size: Hidden units of each head (``net="note_rnn"``).
+        components: Principal components of the Note-RNN's hidden state each head reads
+            (``net="note_rnn"``; 0: none, the step features alone).
+        finetune_learning_rate: Adam's learning rate for each member's own copy of the
+            Note-RNN's embedding and LSTM (``net="note_rnn"``); 0 (default) keeps the Note-RNN
+            frozen and shared.
     """
 
     members: int = 3
@@ -80,10 +99,28 @@ class TrainingSettings:
     embedding_dim: int = 32
     hidden_size: int = 64
     seed: int = 0
+    net: str = "note_rnn"
+    note_rnn: str = "default"
+    head_size: int = 64
+    components: int = 16
+    finetune_learning_rate: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.net not in NETS:
+            raise ValueError(f"unknown reward net {self.net!r}: choose one of {NETS}")
+        if not isinstance(self.note_rnn, str | os.PathLike):
+            raise ValueError(f"note_rnn must be a shipped Note-RNN's name or a path, got "
+                             f"{self.note_rnn!r}")
+        object.__setattr__(self, "note_rnn", str(self.note_rnn))  # plain, for the card
+        if not self.finetune_learning_rate >= 0:
+            raise ValueError(f"finetune_learning_rate must be >= 0 (0: frozen), got "
+                             f"{self.finetune_learning_rate!r}")
+        if isinstance(self.components, bool) or not isinstance(self.components, int) or not (
+                0 <= self.components <= 256):
+            raise ValueError(f"components must be an integer in 0..256, got "
+                             f"{self.components!r}")
         for name in ("members", "epochs", "patience", "batch_size", "embedding_dim",
-                     "hidden_size"):
+                     "hidden_size", "head_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -147,8 +184,11 @@ def log_likelihood(scores_a: np.ndarray, scores_b: np.ndarray, choices: Sequence
 
 def train_reward_model(comparisons: Sequence[Comparison],
                        settings: TrainingSettings | None = None,
-                       progress: bool = False) -> RewardEnsemble:
-    """Trains a :class:`RewardEnsemble` on labelled pairs with the Bradley-Terry loss.
+                       progress: bool = False) -> RewardEnsemble | PriorRewardEnsemble:
+    """Trains a reward ensemble on labelled pairs with the Bradley-Terry loss.
+
+    The ensemble is a :class:`PriorRewardEnsemble` or a :class:`RewardEnsemble`, as
+    :attr:`TrainingSettings.net` says.
 
     Args:
         comparisons: The labels (``skip`` ones are dropped).
@@ -156,7 +196,7 @@ def train_reward_model(comparisons: Sequence[Comparison],
         progress: Show a progress bar over members and epochs.
 
     Returns:
-        The ensemble, in eval mode, with its card (:attr:`RewardEnsemble.card`): labels by
+        The ensemble, in eval mode, with its card (``ensemble.card``): labels by
         choice and labeler, held-out accuracy and log-likelihood, training accuracy, settings,
         wall time.
 
@@ -171,26 +211,23 @@ def train_reward_model(comparisons: Sequence[Comparison],
                          "preference)")
     train, held = split_pairs(len(pairs), settings.held_out, settings.seed)
     accompaniments = [pair.accompaniment for pair in pairs]
-    tokens, context, lengths = encode_batch([p.a for p in pairs] + [p.b for p in pairs],
-                                            accompaniments + accompaniments)
     count = len(pairs)
     targets = torch.tensor([TARGETS[p.choice] for p in pairs])
     choices = [p.choice for p in pairs]
     torch.manual_seed(settings.seed)
-    ensemble = RewardEnsemble(settings.members, embedding_dim=settings.embedding_dim,
-                              hidden_size=settings.hidden_size)
+    ensemble, encoded = _ensemble_and_inputs(settings, [p.a for p in pairs] + [p.b for p in pairs],
+                                             accompaniments + accompaniments)
     rng = np.random.default_rng(settings.seed)
     bar = None
     if progress:
         bar = tqdm(total=settings.members * settings.epochs, desc="reward model", unit="epoch")
     for member in ensemble.members:
-        _train_member(member, train, (tokens, lengths, context), targets, choices, settings,
-                      rng, bar)
+        _train_member(member, train, encoded, targets, choices, settings, rng, bar)
     if bar is not None:
         bar.close()
     ensemble.eval()
     with torch.no_grad():
-        scores = ensemble.forward_members(tokens, lengths, context).mean(dim=0).numpy()
+        scores = ensemble.forward_members(*encoded).mean(dim=0).numpy()
 
     def figures(rows: np.ndarray) -> dict[str, float | int]:
         chosen = [choices[i] for i in rows]
@@ -214,21 +251,44 @@ def train_reward_model(comparisons: Sequence[Comparison],
     return ensemble
 
 
+def _ensemble_and_inputs(settings: TrainingSettings, melodies: list[np.ndarray],
+                         accompaniments: list[str | None]
+                         ) -> tuple[RewardEnsemble | PriorRewardEnsemble, tuple[torch.Tensor, ...]]:
+    """A new ensemble of ``settings.net`` and its members' inputs for the melodies."""
+    if settings.net == "lstm":
+        tokens, context, lengths = encode_batch(melodies, accompaniments)
+        return RewardEnsemble(settings.members, embedding_dim=settings.embedding_dim,
+                              hidden_size=settings.hidden_size), (tokens, lengths, context)
+    ensemble = PriorRewardEnsemble(settings.members, settings.note_rnn, settings.head_size,
+                                   settings.components,
+                                   finetune=settings.finetune_learning_rate > 0)
+    encoded = ensemble.encode(melodies, accompaniments)
+    first, *others = ensemble.members
+    first.standardise(encoded.hidden, encoded.features, encoded.mask)
+    fitted = {name: first.get_buffer(name) for name, _ in first.named_buffers()}
+    for member in others:  # the same melodies: the same projection and scale
+        for name, value in fitted.items():
+            member.get_buffer(name).copy_(value)
+    return ensemble, encoded.tensors()
+
+
 def _train_member(member: nn.Module, train: np.ndarray,
-                  encoded: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor,
+                  encoded: tuple[torch.Tensor, ...], targets: torch.Tensor,
                   choices: list[str], settings: TrainingSettings, rng: np.random.Generator,
                   bar: Any) -> None:
     """Trains one member on a bootstrap sample of ``train``, early-stopped on the rest.
 
-    ``encoded`` holds the tokens, lengths and context of every pair's melody ``a`` and then of
-    every melody ``b``; the member keeps its state of best out-of-bag log-likelihood.
+    ``encoded`` holds the member's inputs (tensors whose rows are melodies) for every pair's
+    melody ``a`` and then every melody ``b``; the member keeps its state of best out-of-bag
+    log-likelihood.
     """
-    tokens, lengths, context = encoded
     count = len(choices)
     loss_function = nn.BCEWithLogitsLoss()
     sample = rng.choice(train, size=len(train), replace=True) if len(train) else train
     out_of_bag = np.setdiff1d(train, sample)  # about 37%: this member's early stopping
-    optimizer = torch.optim.Adam(member.parameters(), lr=settings.learning_rate,
+    groups = (member.parameter_groups(settings.learning_rate, settings.finetune_learning_rate)
+              if hasattr(member, "parameter_groups") else member.parameters())
+    optimizer = torch.optim.Adam(groups, lr=settings.learning_rate,
                                  weight_decay=settings.weight_decay)
     best, best_state, waited = -np.inf, copy.deepcopy(member.state_dict()), 0
     for epoch in range(settings.epochs):
@@ -237,7 +297,7 @@ def _train_member(member: nn.Module, train: np.ndarray,
         for start in range(0, len(sample), settings.batch_size):
             rows = torch.as_tensor(sample[start:start + settings.batch_size])
             both = torch.cat([rows, rows + count])
-            scores = member(tokens[both], lengths[both], context[both])
+            scores = member(*(tensor[both] for tensor in encoded))
             half = len(rows)
             loss = loss_function(scores[:half] - scores[half:], targets[rows])
             optimizer.zero_grad()
@@ -251,7 +311,7 @@ def _train_member(member: nn.Module, train: np.ndarray,
         member.eval()
         with torch.no_grad():
             both = torch.as_tensor(np.r_[out_of_bag, out_of_bag + count])
-            scores = member(tokens[both], lengths[both], context[both]).numpy()
+            scores = member(*(tensor[both] for tensor in encoded)).numpy()
         fit = log_likelihood(scores[:len(out_of_bag)], scores[len(out_of_bag):],
                              [choices[i] for i in out_of_bag])
         if fit > best:
@@ -277,13 +337,21 @@ def model_card(card: dict[str, Any], command: str = "") -> str:
     def number(value: float) -> str:
         return "-" if value != value else f"{value:.3f}"
 
+    settings = card["settings"]
+    if settings.get("net", "lstm") == "lstm":
+        nets = (f"{settings['members']} LSTM nets over the melody's Note-RNN tokens and what "
+                "the accompaniment sounds at each 16th")
+    else:
+        frozen = ("fine-tuned" if settings.get("finetune_learning_rate") else "frozen")
+        nets = (f"{settings['members']} heads over the {frozen} Note-RNN "
+                f"{settings['note_rnn']!r}'s hidden states, with the position in the bar, "
+                "the intervals and what the accompaniment sounds at each 16th")
     lines = [
         "# Preference reward model card",
         "",
-        "A Bradley-Terry reward model of pairwise melody preferences: an ensemble of "
-        f"{card['settings']['members']} LSTM nets over the melody's Note-RNN tokens and what "
-        "the accompaniment sounds at each 16th; the reward is the members' mean score of the "
-        "finished melody. Load it with `rewards.preferences.load_reward_model`, or use it as "
+        f"A Bradley-Terry reward model of pairwise melody preferences: an ensemble of {nets}; "
+        "the reward is the members' mean score of the finished melody. Load it with "
+        "`rewards.preferences.load_reward_model`, or use it as "
         "the `preference` reward (`reward_kwargs={'preference': {'model': 'model.pt'}}`).",
         "",
         "## Labels",

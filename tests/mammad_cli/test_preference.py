@@ -54,3 +54,25 @@ def test_preference_train_from_a_store(tmp_path, capsys):
             main(["preference", "train", *argv])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "none.sqlite").exists() and not (tmp_path / "y").exists()
+
+
+def test_preference_train_chooses_the_net(tmp_path, capsys):
+    import numpy as np
+
+    from rewards.preferences import PreferenceStore, PriorRewardEnsemble, load_reward_model
+
+    rng = np.random.default_rng(1)
+    db = tmp_path / "prefs.sqlite"
+    with PreferenceStore(db) as store:
+        ids = store.add_melodies([rng.choice(np.r_[55:80, -2], 16) for _ in range(20)], "seed")
+        tokens = store.new_pairs(list(zip(ids[::2], ids[1::2], strict=True)))
+        store.record_many([(token, "a", "synthetic:x") for token in tokens])
+    out = tmp_path / "model"
+    main(["preference", "train", "--db", str(db), "--out", str(out), "--net", "note_rnn",
+          "--members", "1", "--epochs", "2", "--no-progress"])
+    assert isinstance(load_reward_model(out / "model.pt"), PriorRewardEnsemble)
+    assert "heads over the frozen Note-RNN 'default'" in (out / "model_card.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["preference", "train", "--db", str(db), "--out", str(tmp_path / "x"),
+              "--net", "transformer"])
+    assert "invalid choice: 'transformer'" in capsys.readouterr().err

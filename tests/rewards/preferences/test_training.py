@@ -44,7 +44,8 @@ def labelled():
 def test_learns_a_synthetic_taste_well_above_chance(labelled, tmp_path):
     torch.set_num_threads(1)
     skip = Comparison(labelled[0].a, labelled[0].b, "skip", None, "human:x")
-    ensemble = train_reward_model([*labelled, skip], TrainingSettings(members=2, epochs=15))
+    ensemble = train_reward_model([*labelled, skip], TrainingSettings(members=2, epochs=15,
+                                                                       net="lstm"))
     card = ensemble.card
     assert card["labels"] == 400 and card["by_labeler"] == {"synthetic:register": 400}
     assert card["held_out"]["pairs"] == 80
