@@ -190,7 +190,7 @@ def round_config(settings: RLHFSettings, index: int, folder: Path, base_kwargs: 
 def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: Any,
               progress: bool = True) -> dict[str, Any]:
     """One round (see :mod:`feedback.rlhf`); returns its figures."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     folder = out / f"round_{index}"
     folder.mkdir(parents=True, exist_ok=True)
     base_kwargs = dict(settings.env_kwargs or {})
@@ -244,7 +244,8 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
               "kl_per_melody_before": kl_before * steps, "kl_per_melody_after": kl_after * steps,
               "kl_coef": float(policy.kl_coef), "samples": settings.samples,
               "policy_steps": int(policy.num_timesteps),
-              "seconds": round(time.perf_counter() - started, 1)}
+              "seconds": round(time.perf_counter() - started, 1),
+              "cpu_seconds": round(time.process_time() - cpu, 1)}
     write_json(folder / ROUND_FILE, result)
     return result
 
