@@ -44,7 +44,7 @@ from rewards.preferences.reward_model import CONTEXT_FEATURES, _read, context_fe
 PRIOR_ENSEMBLE_FORMAT = "mammad-envs/prior-reward-ensemble"
 BAR = 16
 """16ths per bar."""
-MELODY_FEATURES = 3 + 12 + 1 + BAR + BAR + CONTEXT_FEATURES + 1 + 6 + 3
+MELODY_FEATURES = 3 + 12 + 1 + BAR + BAR + CONTEXT_FEATURES + 1 + 6 + 3 + 3 + 3
 """Per-16th features of the melody and accompaniment (see :func:`step_features`)."""
 SUMMARIES = 8
 """Whole-melody averages each :class:`PriorRewardNet` feeds its melody-level MLP."""
@@ -85,7 +85,10 @@ def step_features(melody: np.ndarray, accompaniment: str | None = None) -> np.nd
     note (semitones / 12, its sign, and flags for a repeat, a step of 1-2 semitones, a leap of
     3+ and one of 8+: 6); the sounding pitch against the mean pitch of the melody's notes
     ((pitch - mean) / 12), and the pitch range so far and the 16ths since the last note's
-    start, scaled (3).
+    start, scaled (3); where the 16th lies in the melody (-1/2 at its start to 1/2 at its
+    end), that times the pitch against the mean (averaged, the melody's rise or fall), and
+    whether the melody's last note sounds (3); the melody's highest and lowest pitch and its
+    range, scaled as the height (3: the same at every 16th).
     """
     melody = np.asarray(melody, dtype=np.int64)
     steps = len(melody)
@@ -140,6 +143,15 @@ def step_features(melody: np.ndarray, accompaniment: str | None = None) -> np.nd
         started = seen > -10**6
         out[:, column + 1] = np.where(started, (seen - low) / 12.0, 0.0)
     out[:, column + 2] = np.minimum(since, BAR) / 4.0
+    column += 3
+    progress = (np.arange(steps) + 0.5) / steps - 0.5
+    out[:, column] = progress
+    out[:, column + 1] = progress * out[:, column - 3]
+    if len(notes):
+        out[notes[-1]:, column + 2] = sounds[notes[-1]:]
+        highest, lowest = int(melody[notes].max()), int(melody[notes].min())
+        out[:, column + 3:column + 6] = [(highest - 60) / 12, (lowest - 60) / 12,
+                                         (highest - lowest) / 12]
     return out
 
 
