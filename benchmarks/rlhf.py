@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -206,10 +207,26 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def shown_command(argv: list[str]) -> str:
+    """The command as the page shows it, without ``--out``.
+
+    Where the runs are kept changes no figure, and its path is this machine's.
+    """
+    shown, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--out":
+            skip = True
+        elif not word.startswith("--out="):
+            shown.append(word)
+    return shlex.join(["python", "-m", "benchmarks.rlhf", *shown])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the benchmark; prints the tables, writes the page and its figure."""
     args = parse_arguments(argv)
-    command = " ".join(["python -m benchmarks.rlhf", *(sys.argv[1:] if argv is None else argv)])
+    command = shown_command(sys.argv[1:] if argv is None else argv)
     results = run_benchmark(args)
     page = None if str(args.page) == "-" else args.page
     image = None if page is None else page.parent / "images" / "rlhf_labels.png"
