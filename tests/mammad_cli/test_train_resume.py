@@ -100,6 +100,16 @@ def test_gail_run_resumes_with_its_reward_file(tmp_path):
     assert GAILAgent.load(run / "model.zip").num_timesteps >= 256
 
 
+def logged_terms(runs):
+    """Whether a run under ``runs`` has logged its theory reward term to TensorBoard yet."""
+    for folder in runs.glob("*/tb/*"):
+        events = EventAccumulator(str(folder))
+        events.Reload()
+        if "reward_terms/theory" in events.Tags().get("scalars", []):
+            return True
+    return False
+
+
 @pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_goes_on(tmp_path):
     runs = tmp_path / "runs"
@@ -108,10 +118,9 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_goes_on(tmp_path):
                "batch_size=64", "--n-envs", "2", *QUICK]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(runs.glob("*/tb/*/events*")):
-        time.sleep(0.2)  # TensorBoard's file appears once training has started
-    time.sleep(2.0)
+    deadline = time.time() + 180
+    while time.time() < deadline and not logged_terms(runs):
+        time.sleep(0.5)  # until training has logged its first reward terms (slow when busy)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
