@@ -57,7 +57,9 @@ class NoteRNNPPO(PPO):
         kl_horizon: The adaptive controller's horizon in samples.
         leap_features: Show the policy's residual and critic the state of RL Tuner's leap
             rule beside the Note-RNN's (:mod:`agents.prior.leaps`). The start stays the
-            Note-RNN: the residual's output starts at zero.
+            Note-RNN: the residual's output starts at zero. ``policy_kwargs``'s
+            ``leap_head: true`` adds a term to the logits learned per interval and leap state
+            (:mod:`agents.prior.leap_head`).
         policy_kwargs: For :class:`NoteRNNPolicy` (``residual_arch``, ``critic_arch``...).
         **kwargs: PPO's hyperparameters.
 
@@ -81,7 +83,7 @@ class NoteRNNPPO(PPO):
         if env is not None:
             env = self._features_env(env, note_rnn, leap_features, kwargs.get("verbose", 0))
             policy_kwargs.update(note_rnn=note_rnn, lowest=env.tracker.lowest,
-                                 highest=env.tracker.highest)
+                                 highest=env.tracker.highest, leap_features=leap_features)
         self.kl_meter: KLMeter | None = None
         self._tracker: NoteRNNTracker | None = env.tracker if env is not None else None
         super().__init__(policy, env, policy_kwargs=policy_kwargs, **kwargs)

@@ -29,6 +29,8 @@ CASES = [
 ]
 LEAP_CASES = [CASES[1], CASES[-1]]
 """The cases run again with the leap rule's features shown to the head."""
+LEAPS = {"leap_features": True}
+LEAP_HEAD = {"leap_features": True, "policy_kwargs": {"leap_head": True}}
 
 
 def note_rnn_samples(model: NoteRNN, tokens: torch.Tensor, n: int, steps: int, seed: int
@@ -50,16 +52,14 @@ def note_rnn_samples(model: NoteRNN, tokens: torch.Tensor, n: int, steps: int, s
     return actions.numpy(), log_probs.numpy()
 
 
-@pytest.mark.parametrize(("env_id", "env_kwargs", "note_rnn", "leap_features"),
-                         [pytest.param(*case.values, False, marks=case.marks) for case in CASES]
-                         + [pytest.param(*case.values, True, marks=case.marks)
-                            for case in LEAP_CASES])
-def test_the_policy_starts_as_the_note_rnn_on_its_samples(env_id, env_kwargs, note_rnn,
-                                                          leap_features):
+@pytest.mark.parametrize(("env_id", "env_kwargs", "note_rnn", "leaps"),
+                         [pytest.param(*case.values, {}, marks=case.marks) for case in CASES]
+                         + [pytest.param(*case.values, leaps, marks=case.marks)
+                            for case in LEAP_CASES for leaps in (LEAPS, LEAP_HEAD)])
+def test_the_policy_starts_as_the_note_rnn_on_its_samples(env_id, env_kwargs, note_rnn, leaps):
     torch.manual_seed(0)
     model = make_agent("note_rnn_ppo", env_id, seed=0, env_kwargs=env_kwargs,
-                       hyperparams={"note_rnn": note_rnn, "n_envs": 1,
-                                    "leap_features": leap_features})
+                       hyperparams={"note_rnn": note_rnn, "n_envs": 1, **leaps})
     n, steps = 1000, env_kwargs["steps"]
     tokens = torch.as_tensor(action_tokens(model.policy.lowest, model.policy.highest))
     actions, reference = note_rnn_samples(NoteRNN.pretrained(note_rnn), tokens, n, steps, seed=1)
@@ -162,27 +162,26 @@ def test_play_episodes_measures_the_kl_and_plays_in_the_action_space():
         meter.per_step * 32)
 
 
-@pytest.mark.parametrize("leap_features", [False, True])
-def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path, leap_features):
+@pytest.mark.parametrize("leaps", [{}, LEAPS, LEAP_HEAD])
+def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path, leaps):
     import gymnasium as gym
 
     env_kwargs = dict(RL_TUNER_SETTING)
     model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=env_kwargs,
                        hyperparams={"note_rnn": "rl_tuner", "n_envs": 4, "n_steps": 16,
-                                    "batch_size": 64, "kl_target": 5.0,
-                                    "leap_features": leap_features})
+                                    "batch_size": 64, "kl_target": 5.0, **leaps})
     model.learn(64)
     model.save(tmp_path / "model.zip")
 
     def template():
         return make_agent("note_rnn_ppo", gym.make("MelodyEnv-v0", **env_kwargs), seed=0,
-                          hyperparams={"note_rnn": "rl_tuner", "kl_target": 5.0,
-                                       "leap_features": leap_features})
+                          hyperparams={"note_rnn": "rl_tuner", "kl_target": 5.0, **leaps})
 
     loaded = load_model(NoteRNNPPO, tmp_path / "model.zip", template,
                         env=gym.make("MelodyEnv-v0", **env_kwargs))
     assert loaded.note_rnn == "rl_tuner" and loaded.kl_target == 5.0
-    assert loaded.leap_features is leap_features
+    assert loaded.leap_features is bool(leaps)
+    assert loaded.policy.leap_head is ("policy_kwargs" in leaps)
     assert loaded.tracker.size == model.tracker.size
     assert loaded.kl_controller.beta == pytest.approx(model.kl_coef)
     for key, value in model.policy.state_dict().items():
@@ -220,6 +219,7 @@ def test_a_model_saved_before_leap_features_loads_without_them(tmp_path):
     ({"kl_horizon": 0}, "kl_horizon"),
     ({"note_rnn": "nosuch"}, "nosuch"),
     ({"leap_features": "yes"}, "leap_features must be true or false, got 'yes'"),
+    ({"policy_kwargs": {"leap_head": True}}, "leap_head needs leap_features: true"),
     ({"policy_kwargs": {"net_arch": [64]}}, "residual_arch and critic_arch, not net_arch"),
 ])
 def test_bad_settings_are_refused_by_name(hyperparams, message):
