@@ -9,8 +9,10 @@ where ``h`` is the LSTM state, ``W`` and ``b`` start as the Note-RNN's output la
 to the env's actions (its pitches, HOLD and REST), and ``R`` is a small MLP of the whole
 observation whose last layer starts at zero: at the start the policy's distribution *is* the
 Note-RNN's, renormalised to the env's actions. ``R`` lets fine-tuning use what the Note-RNN
-does not see (the accompaniment, position in the bar), ``W`` and ``b`` what it does. The value
-head is an MLP of the whole observation, from random weights. A frozen copy of the initial
+does not see (the accompaniment, position in the bar), ``W`` and ``b`` what it does. With
+``leap_head`` the logits gain ``L(observation)``, learned per interval and state of RL Tuner's
+leap rule (:mod:`agents.prior.leap_head`), zero at the start as well. The value head is an MLP
+of the whole observation, from random weights. A frozen copy of the initial
 ``W`` and ``b`` is the reference of the KL penalty (:meth:`NoteRNNPolicy.reference_log_probs`).
 """
 

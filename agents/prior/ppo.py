@@ -57,9 +57,9 @@ class NoteRNNPPO(PPO):
         kl_horizon: The adaptive controller's horizon in samples.
         leap_features: Show the policy's residual and critic the state of RL Tuner's leap
             rule beside the Note-RNN's (:mod:`agents.prior.leaps`). The start stays the
-            Note-RNN: the residual's output starts at zero. ``policy_kwargs``'s
-            ``leap_head: true`` adds a term to the logits learned per interval and leap state
-            (:mod:`agents.prior.leap_head`).
+            Note-RNN: the residual's output starts at zero.
+        leap_head: Add to the logits a term learned per interval and leap state
+            (:mod:`agents.prior.leap_head`; needs ``leap_features``), zero at the start.
         policy_kwargs: For :class:`NoteRNNPolicy` (``residual_arch``, ``critic_arch``...).
         **kwargs: PPO's hyperparameters.
 
@@ -72,18 +72,22 @@ class NoteRNNPPO(PPO):
     def __init__(self, policy: str | type = "NoteRNNPolicy", env: Any = None,
                  note_rnn: str = "default", kl_coef: float = 0.1,
                  kl_target: float | None = None, kl_horizon: int = 10_000,
-                 leap_features: bool = False, policy_kwargs: dict[str, Any] | None = None,
-                 **kwargs: Any) -> None:
+                 leap_features: bool = False, leap_head: bool = False,
+                 policy_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         check_kl_settings(kl_coef, kl_target, kl_horizon)
-        if not isinstance(leap_features, bool):
-            raise ValueError(f"leap_features must be true or false, got {leap_features!r}")
-        self.note_rnn, self.leap_features = note_rnn, leap_features
+        for name, value in (("leap_features", leap_features), ("leap_head", leap_head)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+        if leap_head and not leap_features:
+            raise ValueError("leap_head needs leap_features: true (the head reads them)")
+        self.note_rnn, self.leap_features, self.leap_head = note_rnn, leap_features, leap_head
         self.kl_coef, self.kl_target, self.kl_horizon = float(kl_coef), kl_target, kl_horizon
         policy_kwargs = dict(policy_kwargs or {})
         if env is not None:
             env = self._features_env(env, note_rnn, leap_features, kwargs.get("verbose", 0))
             policy_kwargs.update(note_rnn=note_rnn, lowest=env.tracker.lowest,
-                                 highest=env.tracker.highest, leap_features=leap_features)
+                                 highest=env.tracker.highest, leap_features=leap_features,
+                                 leap_head=leap_head)
         self.kl_meter: KLMeter | None = None
         self._tracker: NoteRNNTracker | None = env.tracker if env is not None else None
         super().__init__(policy, env, policy_kwargs=policy_kwargs, **kwargs)

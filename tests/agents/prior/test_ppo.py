@@ -30,7 +30,7 @@ CASES = [
 LEAP_CASES = [CASES[1], CASES[-1]]
 """The cases run again with the leap rule's features shown to the head."""
 LEAPS = {"leap_features": True}
-LEAP_HEAD = {"leap_features": True, "policy_kwargs": {"leap_head": True}}
+LEAP_HEAD = {"leap_features": True, "leap_head": True}
 
 
 def note_rnn_samples(model: NoteRNN, tokens: torch.Tensor, n: int, steps: int, seed: int
@@ -181,7 +181,7 @@ def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path, leaps):
                         env=gym.make("MelodyEnv-v0", **env_kwargs))
     assert loaded.note_rnn == "rl_tuner" and loaded.kl_target == 5.0
     assert loaded.leap_features is bool(leaps)
-    assert loaded.policy.leap_head is ("policy_kwargs" in leaps)
+    assert loaded.leap_head is loaded.policy.leap_head is ("leap_head" in leaps)
     assert loaded.tracker.size == model.tracker.size
     assert loaded.kl_controller.beta == pytest.approx(model.kl_coef)
     for key, value in model.policy.state_dict().items():
@@ -219,7 +219,8 @@ def test_a_model_saved_before_leap_features_loads_without_them(tmp_path):
     ({"kl_horizon": 0}, "kl_horizon"),
     ({"note_rnn": "nosuch"}, "nosuch"),
     ({"leap_features": "yes"}, "leap_features must be true or false, got 'yes'"),
-    ({"policy_kwargs": {"leap_head": True}}, "leap_head needs leap_features: true"),
+    ({"leap_head": True}, "leap_head needs leap_features: true"),
+    ({"leap_features": True, "leap_head": 1}, "leap_head must be true or false, got 1"),
     ({"policy_kwargs": {"net_arch": [64]}}, "residual_arch and critic_arch, not net_arch"),
 ])
 def test_bad_settings_are_refused_by_name(hyperparams, message):
