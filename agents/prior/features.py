@@ -30,6 +30,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from agents.prior.leaps import LeapTracker
 from rewards.note_rnn.batched import FoldedStep, action_tokens, load_note_rnn
 from rewards.note_rnn.model import NoteRNN
 from rewards.note_rnn.tokens import START_TOKEN
@@ -47,11 +48,14 @@ class TrackerState:
         pending: ``(batch,)`` the action each env took and the tracker has not read yet
             (-1: none, at an episode's start); used by ``predict``, which learns the action
             only on the next call.
+        leaps: ``(batch, 5)`` the leap rule's state (:mod:`agents.prior.leaps`), or None when
+            the tracker shows no leap features.
     """
 
     hidden: torch.Tensor
     cell: torch.Tensor
     pending: np.ndarray
+    leaps: np.ndarray | None = None
 
 
 class NoteRNNTracker:
@@ -63,12 +67,15 @@ class NoteRNNTracker:
             ``"default"`` or ``"rl_tuner"``, or a weights file).
         lowest: The env's lowest pitch (its first action).
         highest: The env's highest pitch.
+        leap_features: Also show the leap rule's state (:mod:`agents.prior.leaps`), before
+            the LSTM state.
 
     Raises:
         ValueError: If the env plays pitches the Note-RNN does not know.
     """
 
-    def __init__(self, note_rnn: NoteRNN | str | None, lowest: int, highest: int) -> None:
+    def __init__(self, note_rnn: NoteRNN | str | None, lowest: int, highest: int,
+                 leap_features: bool = False) -> None:
         model = note_rnn if isinstance(note_rnn, NoteRNN) else load_note_rnn(note_rnn)
         model.eval()
         self.note_rnn = note_rnn if isinstance(note_rnn, str) else None
@@ -80,17 +87,27 @@ class NoteRNNTracker:
             zeros = torch.zeros(1, model.hidden_size)
             _, hidden, cell = self._step(torch.tensor([START_TOKEN]), zeros, zeros)
         self._start = (hidden[0], cell[0])
+        self.leaps = LeapTracker(self.highest - self.lowest + 1) if leap_features else None
 
     @property
     def size(self) -> int:
-        """The number of features per env (the LSTM's hidden size)."""
-        return self.hidden_size
+        """The number of features per env (the leap features if any, the LSTM's hidden size)."""
+        return self.hidden_size + (self.leaps.size if self.leaps is not None else 0)
 
     def start(self, batch: int) -> TrackerState:
         """The state of ``batch`` melodies before their first event (after START)."""
         hidden, cell = self._start
         return TrackerState(hidden.expand(batch, -1).clone(), cell.expand(batch, -1).clone(),
-                            np.full(batch, -1, dtype=np.int64))
+                            np.full(batch, -1, dtype=np.int64),
+                            self.leaps.start(batch) if self.leaps is not None else None)
+
+    def features(self, state: TrackerState, rows: slice | None = None) -> np.ndarray:
+        """``(batch, size)`` the features: the leap features (if shown), then the LSTM state."""
+        rows = slice(None) if rows is None else rows
+        hidden = state.hidden[rows].numpy()
+        if self.leaps is None:
+            return hidden
+        return np.concatenate([self.leaps.features(state.leaps[rows]), hidden], axis=1)
 
     def restart(self, state: TrackerState, rows: np.ndarray) -> None:
         """Starts new melodies in the given rows (in place)."""
@@ -100,11 +117,16 @@ class NoteRNNTracker:
             state.hidden[index] = self._start[0]
             state.cell[index] = self._start[1]
             state.pending[rows] = -1
+            if self.leaps is not None:
+                self.leaps.restart(state.leaps, rows)
 
     def advance(self, state: TrackerState, actions: np.ndarray) -> None:
         """Reads one action per env (in place): the state from which the next is predicted."""
-        tokens = self.tokens[torch.as_tensor(np.asarray(actions, dtype=np.int64))]
+        actions = np.asarray(actions, dtype=np.int64)
+        tokens = self.tokens[torch.as_tensor(actions)]
         _, state.hidden, state.cell = self._step(tokens, state.hidden, state.cell)
+        if self.leaps is not None:
+            self.leaps.advance(state.leaps, actions)
 
     def read_pending(self, state: TrackerState) -> None:
         """Reads the pending action of every env that has one (``predict``'s way)."""
@@ -116,6 +138,10 @@ class NoteRNNTracker:
             tokens = self.tokens[torch.as_tensor(state.pending[rows])]
             _, hidden, cell = self._step(tokens, state.hidden[index], state.cell[index])
             state.hidden[index], state.cell[index] = hidden, cell
+            if self.leaps is not None:
+                leaps = state.leaps[rows]
+                self.leaps.advance(leaps, state.pending[rows])
+                state.leaps[rows] = leaps
         state.pending[:] = -1
 
 
@@ -133,14 +159,14 @@ def pitch_range_of(venv: VecEnv) -> tuple[int, int]:
     return lowest, highest
 
 
-def with_features(observations: np.ndarray, hidden: torch.Tensor) -> np.ndarray:
-    """Observations with the Note-RNN's features appended: ``(batch, obs + hidden)``."""
-    return np.concatenate([np.asarray(observations, dtype=np.float32).reshape(len(hidden), -1),
-                           hidden.numpy()], axis=1)
+def with_features(observations: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Observations with the tracker's features appended: ``(batch, obs + features)``."""
+    return np.concatenate([np.asarray(observations, dtype=np.float32).reshape(
+        len(features), -1), features], axis=1)
 
 
 def features_space(space: spaces.Box, size: int) -> spaces.Box:
-    """The observation space with ``size`` features in [-1, 1] (an LSTM's outputs) appended."""
+    """The observation space with ``size`` features in [-1, 1] (the tracker's) appended."""
     low = np.concatenate([np.broadcast_to(space.low, space.shape).ravel(), -np.ones(size)])
     high = np.concatenate([np.broadcast_to(space.high, space.shape).ravel(), np.ones(size)])
     return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
@@ -166,7 +192,7 @@ class NoteRNNFeatures(VecEnvWrapper):
         """Resets the envs and every melody's Note-RNN state."""
         observations = self.venv.reset()
         self.state = self.tracker.start(self.num_envs)
-        return with_features(observations, self.state.hidden)
+        return with_features(observations, self.tracker.features(self.state))
 
     def step_async(self, actions: np.ndarray) -> None:
         """Steps the envs (the tracker reads the actions when they have been taken)."""
@@ -185,6 +211,7 @@ class NoteRNNFeatures(VecEnvWrapper):
             terminal = infos[row].get("terminal_observation")
             if terminal is not None:
                 infos[row]["terminal_observation"] = with_features(
-                    terminal[None], self.state.hidden[row:row + 1])[0]
+                    terminal[None], self.tracker.features(self.state, slice(row, row + 1)))[0]
         self.tracker.restart(self.state, np.asarray(dones, dtype=bool))
-        return with_features(observations, self.state.hidden), rewards, dones, infos
+        observations = with_features(observations, self.tracker.features(self.state))
+        return observations, rewards, dones, infos

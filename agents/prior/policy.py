@@ -9,8 +9,10 @@ where ``h`` is the LSTM state, ``W`` and ``b`` start as the Note-RNN's output la
 to the env's actions (its pitches, HOLD and REST), and ``R`` is a small MLP of the whole
 observation whose last layer starts at zero: at the start the policy's distribution *is* the
 Note-RNN's, renormalised to the env's actions. ``R`` lets fine-tuning use what the Note-RNN
-does not see (the accompaniment, position in the bar), ``W`` and ``b`` what it does. The value
-head is an MLP of the whole observation, from random weights. A frozen copy of the initial
+does not see (the accompaniment, position in the bar), ``W`` and ``b`` what it does. With
+``leap_head`` the logits gain ``L(observation)``, learned per interval and state of RL Tuner's
+leap rule (:mod:`agents.prior.leap_head`), zero at the start as well. The value head is an MLP
+of the whole observation, from random weights. A frozen copy of the initial
 ``W`` and ``b`` is the reference of the KL penalty (:meth:`NoteRNNPolicy.reference_log_probs`).
 """
 
@@ -24,6 +26,8 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
+from agents.prior.leap_head import LeapHead
+from agents.prior.leaps import LeapTracker
 from rewards.note_rnn.batched import action_tokens, load_note_rnn
 
 __all__ = ["NoteRNNPolicy", "PriorExtractor"]
@@ -50,14 +54,18 @@ class PriorExtractor(nn.Module):
         residual_arch: Layer sizes of the residual MLP (empty: none).
         critic_arch: Layer sizes of the critic's MLP.
         activation_fn: Activation of both MLPs.
+        leap_head: A :class:`~agents.prior.leap_head.LeapHead` whose logits the actor's latent
+            carries after ``[h, R(x)]`` (beyond ``latent_dim_pi``), or None.
     """
 
     def __init__(self, features_dim: int, state_size: int, residual_arch: Sequence[int],
-                 critic_arch: Sequence[int], activation_fn: type[nn.Module]) -> None:
+                 critic_arch: Sequence[int], activation_fn: type[nn.Module],
+                 leap_head: LeapHead | None = None) -> None:
         super().__init__()
         self.state_start = features_dim - state_size
         self.residual = mlp(features_dim, residual_arch, activation_fn)
         self.critic = mlp(features_dim, critic_arch, activation_fn)
+        self.leap_head = leap_head
         self.latent_dim_pi = state_size + (int(residual_arch[-1]) if residual_arch else 0)
         self.latent_dim_vf = int(critic_arch[-1]) if critic_arch else features_dim
 
@@ -66,11 +74,13 @@ class PriorExtractor(nn.Module):
         return self.forward_actor(features), self.forward_critic(features)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
-        """``[h, R(x)]``."""
-        state = features[:, self.state_start:]
-        if len(self.residual) == 0:
-            return state
-        return torch.cat([state, self.residual(features)], dim=1)
+        """``[h, R(x)]``, then the leap head's logits if there is one."""
+        parts = [features[:, self.state_start:]]
+        if len(self.residual):
+            parts.append(self.residual(features))
+        if self.leap_head is not None:
+            parts.append(self.leap_head(features))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
         """The critic's MLP of the whole observation."""
@@ -90,6 +100,10 @@ class NoteRNNPolicy(ActorCriticPolicy):
         highest: The env's highest pitch.
         residual_arch: Layer sizes of the residual MLP ``R``.
         critic_arch: Layer sizes of the value MLP.
+        leap_features: Whether the observations carry the leap rule's features
+            (:mod:`agents.prior.leaps`) just before the Note-RNN state.
+        leap_head: Add a :class:`~agents.prior.leap_head.LeapHead` term to the logits (needs
+            ``leap_features``).
         **kwargs: For SB3's ``ActorCriticPolicy`` (``activation_fn``, ``ortho_init``,
             ``optimizer_kwargs``...); ``net_arch`` is refused (the two MLPs above replace it).
 
@@ -100,9 +114,12 @@ class NoteRNNPolicy(ActorCriticPolicy):
     def __init__(self, observation_space: spaces.Box, action_space: spaces.Discrete,
                  lr_schedule: Any, note_rnn: str = "default", lowest: int = 21,
                  highest: int = 108, residual_arch: Sequence[int] = (64,),
-                 critic_arch: Sequence[int] = (128, 128), **kwargs: Any) -> None:
+                 critic_arch: Sequence[int] = (128, 128), leap_features: bool = False,
+                 leap_head: bool = False, **kwargs: Any) -> None:
         if kwargs.pop("net_arch", None) is not None:
             raise ValueError("NoteRNNPolicy takes residual_arch and critic_arch, not net_arch")
+        if leap_head and not leap_features:
+            raise ValueError("leap_head needs leap_features: true (the head reads them)")
         model = load_note_rnn(note_rnn)
         tokens = torch.as_tensor(action_tokens(int(lowest), int(highest)), dtype=torch.long)
         if not isinstance(action_space, spaces.Discrete) or action_space.n != len(tokens):
@@ -112,6 +129,7 @@ class NoteRNNPolicy(ActorCriticPolicy):
         self.state_size = model.hidden_size
         self.residual_arch = [int(size) for size in residual_arch]
         self.critic_arch = [int(size) for size in critic_arch]
+        self.leap_features, self.leap_head = bool(leap_features), bool(leap_head)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
         if self.features_dim <= self.state_size:
             raise ValueError(f"observations of {self.features_dim} entries cannot hold the "
@@ -126,15 +144,29 @@ class NoteRNNPolicy(ActorCriticPolicy):
         self.register_buffer("reference_bias", bias.clone())
 
     def _build_mlp_extractor(self) -> None:
+        head = None
+        if self.leap_head:
+            pitches = self.highest - self.lowest + 1
+            start = self.features_dim - self.state_size - LeapTracker(pitches).size
+            head = LeapHead(pitches, start)
         self.mlp_extractor = PriorExtractor(self.features_dim, self.state_size,
                                             self.residual_arch, self.critic_arch,
-                                            self.activation_fn)
+                                            self.activation_fn, head)
+
+    def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Any:
+        """The action distribution; a leap head's logits (after the linear latent) are added."""
+        if not self.leap_head:
+            return super()._get_action_dist_from_latent(latent_pi)
+        linear = self.mlp_extractor.latent_dim_pi
+        logits = self.action_net(latent_pi[:, :linear]) + latent_pi[:, linear:]
+        return self.action_dist.proba_distribution(action_logits=logits)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.pop("net_arch", None)
         data.update(note_rnn=self.note_rnn, lowest=self.lowest, highest=self.highest,
-                    residual_arch=self.residual_arch, critic_arch=self.critic_arch)
+                    residual_arch=self.residual_arch, critic_arch=self.critic_arch,
+                    leap_features=self.leap_features, leap_head=self.leap_head)
         return data
 
     def action_log_probs(self, observations: torch.Tensor) -> torch.Tensor:

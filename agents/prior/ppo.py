@@ -55,6 +55,11 @@ class NoteRNNPPO(PPO):
         kl_coef: ``beta``, the KL penalty's coefficient (the start value when adaptive).
         kl_target: Target KL to the reference per melody in nats (None: ``beta`` fixed).
         kl_horizon: The adaptive controller's horizon in samples.
+        leap_features: Show the policy's residual and critic the state of RL Tuner's leap
+            rule beside the Note-RNN's (:mod:`agents.prior.leaps`). The start stays the
+            Note-RNN: the residual's output starts at zero.
+        leap_head: Add to the logits a term learned per interval and leap state
+            (:mod:`agents.prior.leap_head`; needs ``leap_features``), zero at the start.
         policy_kwargs: For :class:`NoteRNNPolicy` (``residual_arch``, ``critic_arch``...).
         **kwargs: PPO's hyperparameters.
 
@@ -67,28 +72,37 @@ class NoteRNNPPO(PPO):
     def __init__(self, policy: str | type = "NoteRNNPolicy", env: Any = None,
                  note_rnn: str = "default", kl_coef: float = 0.1,
                  kl_target: float | None = None, kl_horizon: int = 10_000,
+                 leap_features: bool = False, leap_head: bool = False,
                  policy_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         check_kl_settings(kl_coef, kl_target, kl_horizon)
-        self.note_rnn = note_rnn
+        for name, value in (("leap_features", leap_features), ("leap_head", leap_head)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+        if leap_head and not leap_features:
+            raise ValueError("leap_head needs leap_features: true (the head reads them)")
+        self.note_rnn, self.leap_features, self.leap_head = note_rnn, leap_features, leap_head
         self.kl_coef, self.kl_target, self.kl_horizon = float(kl_coef), kl_target, kl_horizon
         policy_kwargs = dict(policy_kwargs or {})
         if env is not None:
-            env = self._features_env(env, note_rnn, kwargs.get("verbose", 0))
+            env = self._features_env(env, note_rnn, leap_features, kwargs.get("verbose", 0))
             policy_kwargs.update(note_rnn=note_rnn, lowest=env.tracker.lowest,
-                                 highest=env.tracker.highest)
+                                 highest=env.tracker.highest, leap_features=leap_features,
+                                 leap_head=leap_head)
         self.kl_meter: KLMeter | None = None
         self._tracker: NoteRNNTracker | None = env.tracker if env is not None else None
         super().__init__(policy, env, policy_kwargs=policy_kwargs, **kwargs)
 
     @staticmethod
-    def _features_env(env: Any, note_rnn: str, verbose: int = 0) -> NoteRNNFeatures:
+    def _features_env(env: Any, note_rnn: str, leap_features: bool = False,
+                      verbose: int = 0) -> NoteRNNFeatures:
         """The env as a VecEnv whose observations carry the Note-RNN's state."""
         if isinstance(env, NoteRNNFeatures):
             return env
         if isinstance(env, str):
             env = make_vec_env(env)
         venv: VecEnv = BaseAlgorithm._wrap_env(env, verbose)
-        return NoteRNNFeatures(venv, NoteRNNTracker(note_rnn, *pitch_range_of(venv)))
+        return NoteRNNFeatures(venv, NoteRNNTracker(note_rnn, *pitch_range_of(venv),
+                                                    leap_features=leap_features))
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -101,12 +115,14 @@ class NoteRNNPPO(PPO):
     def load(cls, path: Any, env: Any = None, **kwargs: Any) -> NoteRNNPPO:
         """SB3's ``load``; an env given is wrapped to carry the saved model's Note-RNN state."""
         if env is not None:
-            env = cls._features_env(env, saved_data(path).get("note_rnn", "default"))
+            data = saved_data(path)  # models saved before leap_features have none
+            env = cls._features_env(env, data.get("note_rnn", "default"),
+                                    bool(data.get("leap_features", False)))
         return super().load(path, env=env, **kwargs)
 
     def set_env(self, env: Any, force_reset: bool = True) -> None:
         """SB3's ``set_env``, the env wrapped to carry the Note-RNN's state."""
-        env = self._features_env(env, self.note_rnn, self.verbose)
+        env = self._features_env(env, self.note_rnn, self.leap_features, self.verbose)
         self._tracker = env.tracker
         super().set_env(env, force_reset)
 
@@ -115,7 +131,8 @@ class NoteRNNPPO(PPO):
         """The Note-RNN tracker (``predict`` on the env's own observations uses it)."""
         if self._tracker is None:
             self._tracker = NoteRNNTracker(self.note_rnn, self.policy.lowest,
-                                           self.policy.highest)
+                                           self.policy.highest,
+                                           leap_features=self.leap_features)
         return self._tracker
 
     # ----- KL control ---------------------------------------------------------------------
@@ -196,15 +213,15 @@ class NoteRNNPPO(PPO):
         Returns:
             ``(features (batch, obs + state), state)``.
         """
-        batch = observation.reshape(-1, self.observation_space.shape[0] - self.policy.state_size)
         tracker = self.tracker
+        batch = observation.reshape(-1, self.observation_space.shape[0] - tracker.size)
         if not isinstance(state, TrackerState) or len(state.pending) != len(batch):
             state = tracker.start(len(batch))
         else:
             tracker.read_pending(state)
             if episode_start is not None:
                 tracker.restart(state, np.asarray(episode_start, dtype=bool).reshape(-1))
-        return with_features(batch, state.hidden), state
+        return with_features(batch, tracker.features(state)), state
 
     def _exact_kl(self, features: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -39,7 +39,12 @@ from torch import nn
 from mammad_envs.melody import HOLD, REST
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
 from rewards.note_rnn.tokens import START_TOKEN, melody_to_tokens
-from rewards.preferences.reward_model import CONTEXT_FEATURES, _read, context_features
+from rewards.preferences.reward_model import (
+    CONTEXT_FEATURES,
+    _read,
+    context_features,
+    pair_disagreement,
+)
 
 PRIOR_ENSEMBLE_FORMAT = "mammad-envs/prior-reward-ensemble"
 BAR = 16
@@ -374,14 +379,7 @@ class PriorRewardEnsemble(nn.Module):
     def disagreement(self, melodies_a: Sequence[np.ndarray], melodies_b: Sequence[np.ndarray],
                      accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
         """Per pair, the members' spread of P(a preferred to b) (as RewardEnsemble's)."""
-        scores = self.member_scores([*melodies_a, *melodies_b],
-                                    None if accompaniments is None else [*accompaniments,
-                                                                         *accompaniments])
-        count = len(melodies_a)
-        probabilities = 1.0 / (1.0 + np.exp(-(scores[:, :count] - scores[:, count:])))
-        if len(self.members) == 1:
-            return 0.5 - np.abs(probabilities[0] - 0.5)
-        return probabilities.std(axis=0)
+        return pair_disagreement(self, melodies_a, melodies_b, accompaniments)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes the heads (and fine-tuned encoders), the card and which Note-RNN they read.

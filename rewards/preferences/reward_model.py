@@ -225,14 +225,7 @@ class RewardEnsemble(nn.Module):
         gives how close P(a preferred) is to 1/2 instead (1/2 - |P - 1/2|), so the least sure
         pairs still come first.
         """
-        scores = self.member_scores([*melodies_a, *melodies_b],
-                                    None if accompaniments is None else [*accompaniments,
-                                                                         *accompaniments])
-        count = len(melodies_a)
-        probabilities = 1.0 / (1.0 + np.exp(-(scores[:, :count] - scores[:, count:])))
-        if len(self.members) == 1:
-            return 0.5 - np.abs(probabilities[0] - 0.5)
-        return probabilities.std(axis=0)
+        return pair_disagreement(self, melodies_a, melodies_b, accompaniments)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes the members' weights and the card (``torch.load(weights_only=True)``)."""
@@ -264,6 +257,32 @@ class RewardEnsemble(nn.Module):
             raise ValueError(f"{path} is not a reward ensemble written by RewardEnsemble.save: "
                              f"{error}") from error
         return model.eval()
+
+
+def pair_disagreement(ensemble: Any, melodies_a: Sequence[np.ndarray],
+                      melodies_b: Sequence[np.ndarray],
+                      accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+    """Per pair, the spread over an ensemble's members of P(a preferred to b).
+
+    Args:
+        ensemble: Has ``member_scores(melodies, accompaniments)`` -> ``(members, melodies)``.
+        melodies_a: The pairs' first melodies.
+        melodies_b: Their second melodies (each pair shares its accompaniment).
+        accompaniments: Each pair's accompaniment.
+
+    Returns:
+        The standard deviation of the members' P(a preferred); for a single member, how close
+        its P(a preferred) is to 1/2 instead (``1/2 - |P - 1/2|``), so that the least sure
+        pairs still come first.
+    """
+    scores = ensemble.member_scores([*melodies_a, *melodies_b],
+                                    None if accompaniments is None else [*accompaniments,
+                                                                         *accompaniments])
+    count = len(melodies_a)
+    probabilities = 1.0 / (1.0 + np.exp(-(scores[:, :count] - scores[:, count:])))
+    if len(scores) == 1:
+        return 0.5 - np.abs(probabilities[0] - 0.5)
+    return probabilities.std(axis=0)
 
 
 def _checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -73,6 +73,7 @@ def test_the_page_has_every_row_of_table_1_and_every_column(quick):
     assert config["env_kwargs"]["reward"] == "theory"
     assert config["hyperparams"]["note_rnn"] == report.NOTE_RNN
     assert config["hyperparams"]["kl_coef"] == table.PRIOR_KL_COEF
+    assert config["hyperparams"]["leap_features"] is config["hyperparams"]["leap_head"] is True
     stats = yaml.safe_load(next((quick.root / prior_cell.name).glob("*/stats.json"))
                            .read_text())
     assert stats["KL to the reference per melody (nats)"] >= 0

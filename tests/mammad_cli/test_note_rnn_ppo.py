@@ -41,6 +41,22 @@ def test_a_prior_run_trains_resumes_evaluates_and_samples_with_its_kl(tmp_path, 
     assert len(list((tmp_path / "samples").glob("*.mid"))) == 2
 
 
+@pytest.mark.slow
+def test_a_run_with_the_leap_features_and_head_resumes_and_evaluates(tmp_path, capsys):
+    hyperparams_end = PRIOR.index("--checkpoint-every")
+    run = train(tmp_path, *PRIOR[:hyperparams_end], "leap_features=true", "leap_head=true",
+                *PRIOR[hyperparams_end:], "--steps", "128")
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["hyperparams"]["leap_features"] is config["hyperparams"]["leap_head"] is True
+    assert "policy_class" in pickled_entries(run / "model.zip")  # weights only, as above
+    assert main(["train", "--resume", str(run), "--steps", "256", "--no-progress"]) == 0
+    data = json.loads(_data(run / "model.zip"))
+    assert data["num_timesteps"] == 256 and data["leap_features"] and data["leap_head"]
+    capsys.readouterr()
+    assert main(["evaluate", str(run / "model.zip"), "-n", "8", "--no-progress"]) == 0
+    assert "| KL to the reference per step (nats) |" in capsys.readouterr().out
+
+
 def _data(path):
     with zipfile.ZipFile(path) as archive:
         return archive.read("data")

@@ -1,4 +1,6 @@
 import csv
+import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -23,8 +25,12 @@ CASES = [
     pytest.param("MammadMelody-decay-v0", {"steps": 32}, "default", marks=SLOW),
     pytest.param("MelodyEnv-v0", {"encoding": "binary_stack", "steps": 32,
                                   "pitch_range": [55, 79]}, "default", marks=SLOW),
-    ("MelodyEnv-v0", RL_TUNER_SETTING, "rl_tuner"),
+    pytest.param("MelodyEnv-v0", RL_TUNER_SETTING, "rl_tuner"),
 ]
+LEAP_CASES = [CASES[1], CASES[-1]]
+"""The cases run again with the leap rule's features shown to the head."""
+LEAPS = {"leap_features": True}
+LEAP_HEAD = {"leap_features": True, "leap_head": True}
 
 
 def note_rnn_samples(model: NoteRNN, tokens: torch.Tensor, n: int, steps: int, seed: int
@@ -46,11 +52,14 @@ def note_rnn_samples(model: NoteRNN, tokens: torch.Tensor, n: int, steps: int, s
     return actions.numpy(), log_probs.numpy()
 
 
-@pytest.mark.parametrize(("env_id", "env_kwargs", "note_rnn"), CASES)
-def test_the_policy_starts_as_the_note_rnn_on_its_samples(env_id, env_kwargs, note_rnn):
+@pytest.mark.parametrize(("env_id", "env_kwargs", "note_rnn", "leaps"),
+                         [pytest.param(*case.values, {}, marks=case.marks) for case in CASES]
+                         + [pytest.param(*case.values, leaps, marks=case.marks)
+                            for case in LEAP_CASES for leaps in (LEAPS, LEAP_HEAD)])
+def test_the_policy_starts_as_the_note_rnn_on_its_samples(env_id, env_kwargs, note_rnn, leaps):
     torch.manual_seed(0)
     model = make_agent("note_rnn_ppo", env_id, seed=0, env_kwargs=env_kwargs,
-                       hyperparams={"note_rnn": note_rnn, "n_envs": 1})
+                       hyperparams={"note_rnn": note_rnn, "n_envs": 1, **leaps})
     n, steps = 1000, env_kwargs["steps"]
     tokens = torch.as_tensor(action_tokens(model.policy.lowest, model.policy.highest))
     actions, reference = note_rnn_samples(NoteRNN.pretrained(note_rnn), tokens, n, steps, seed=1)
@@ -69,10 +78,13 @@ def test_the_policy_starts_as_the_note_rnn_on_its_samples(env_id, env_kwargs, no
     assert np.mean(kls) >= 0
 
 
-def test_the_training_wrapper_and_predict_give_the_same_features():
+@pytest.mark.parametrize("leap_features", [False, True])
+def test_the_training_wrapper_and_predict_give_the_same_features(leap_features):
     model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
-                       hyperparams={"note_rnn": "rl_tuner", "n_envs": 4})
+                       hyperparams={"note_rnn": "rl_tuner", "n_envs": 4,
+                                    "leap_features": leap_features})
     assert isinstance(model.env, NoteRNNFeatures)
+    assert model.tracker.size == 256 + (5 * 36 + 4) * leap_features
     wrapped = model.env.reset()
     raw = make_vector("MelodyEnv-v0", 4, **RL_TUNER_SETTING)
     observations, _ = raw.reset(seed=0)
@@ -82,7 +94,9 @@ def test_the_training_wrapper_and_predict_give_the_same_features():
         features, state = model.features(observations, state,
                                          np.full(4, step % 32 == 0))
         np.testing.assert_allclose(features, wrapped, atol=1e-5)
-        actions = rng.integers(model.action_space.n, size=4)
+        leaping = rng.random(4) < 0.5  # leaps of an octave, so that leaps are pending
+        actions = np.where(leaping, (rng.integers(2, size=4) * 2 - 1) * 12 + 18,
+                           rng.integers(model.action_space.n, size=4))
         state.pending = actions.copy()
         model.env.step_async(actions)
         wrapped, *_ = model.env.step_wait()
@@ -148,23 +162,27 @@ def test_play_episodes_measures_the_kl_and_plays_in_the_action_space():
         meter.per_step * 32)
 
 
-def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path):
+@pytest.mark.parametrize("leaps", [{}, LEAPS, LEAP_HEAD])
+def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path, leaps):
     import gymnasium as gym
 
     env_kwargs = dict(RL_TUNER_SETTING)
     model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=env_kwargs,
                        hyperparams={"note_rnn": "rl_tuner", "n_envs": 4, "n_steps": 16,
-                                    "batch_size": 64, "kl_target": 5.0})
+                                    "batch_size": 64, "kl_target": 5.0, **leaps})
     model.learn(64)
     model.save(tmp_path / "model.zip")
 
     def template():
         return make_agent("note_rnn_ppo", gym.make("MelodyEnv-v0", **env_kwargs), seed=0,
-                          hyperparams={"note_rnn": "rl_tuner", "kl_target": 5.0})
+                          hyperparams={"note_rnn": "rl_tuner", "kl_target": 5.0, **leaps})
 
     loaded = load_model(NoteRNNPPO, tmp_path / "model.zip", template,
                         env=gym.make("MelodyEnv-v0", **env_kwargs))
     assert loaded.note_rnn == "rl_tuner" and loaded.kl_target == 5.0
+    assert loaded.leap_features is bool(leaps)
+    assert loaded.leap_head is loaded.policy.leap_head is ("leap_head" in leaps)
+    assert loaded.tracker.size == model.tracker.size
     assert loaded.kl_controller.beta == pytest.approx(model.kl_coef)
     for key, value in model.policy.state_dict().items():
         torch.testing.assert_close(loaded.policy.state_dict()[key], value)
@@ -174,11 +192,35 @@ def test_a_saved_model_loads_weights_only_with_its_note_rnn(tmp_path):
     np.testing.assert_array_equal(first, again)
 
 
+def test_a_model_saved_before_leap_features_loads_without_them(tmp_path):
+    import gymnasium as gym
+
+    model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
+                       hyperparams={"note_rnn": "rl_tuner", "n_envs": 1})
+    model.save(tmp_path / "new.zip")
+    with zipfile.ZipFile(tmp_path / "new.zip") as new, \
+            zipfile.ZipFile(tmp_path / "old.zip", "w") as old:
+        for item in new.infolist():
+            content = new.read(item)
+            if item.filename == "data":
+                data = json.loads(content)
+                del data["leap_features"]
+                content = json.dumps(data).encode()
+            old.writestr(item, content)
+    loaded = NoteRNNPPO.load(tmp_path / "old.zip", env=gym.make("MelodyEnv-v0",
+                                                                **RL_TUNER_SETTING))
+    assert loaded.leap_features is False
+    assert loaded.observation_space == model.observation_space
+
+
 @pytest.mark.parametrize(("hyperparams", "message"), [
     ({"kl_coef": -1.0}, "kl_coef must be a number >= 0"),
     ({"kl_target": 0.0}, "kl_target"),
     ({"kl_horizon": 0}, "kl_horizon"),
     ({"note_rnn": "nosuch"}, "nosuch"),
+    ({"leap_features": "yes"}, "leap_features must be true or false, got 'yes'"),
+    ({"leap_head": True}, "leap_head needs leap_features: true"),
+    ({"leap_features": True, "leap_head": 1}, "leap_head must be true or false, got 1"),
     ({"policy_kwargs": {"net_arch": [64]}}, "residual_arch and critic_arch, not net_arch"),
 ])
 def test_bad_settings_are_refused_by_name(hyperparams, message):
