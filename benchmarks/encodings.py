@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from benchmarks.grid import Cell, GridError, read_cell
 from benchmarks.grid_cli import (
     add_run_options,
@@ -174,6 +176,7 @@ def _merged(overrides: list[str]) -> list[str]:
 
 
 def _check_agents(agents: list[str]) -> None:
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.registry import agent_spec
 
     for agent in agents:
@@ -185,9 +188,10 @@ def _check_agents(agents: list[str]) -> None:
 
 def _check_env_arguments(cells: list[Any]) -> None:
     """Builds each (env, reward, accompaniment, env_kwargs) once, before any run starts."""
-    import gymnasium as gym
-
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.hyperparams import parse_overrides
+
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.base import parse_rewards
 
     seen = set()

@@ -40,6 +40,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -50,6 +51,10 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+from filelock import FileLock, Timeout
+from tqdm.auto import tqdm
 
 from mammad_envs.errors import MammadError
 
@@ -224,8 +229,6 @@ def write_json_atomically(path: Path, values: dict[str, Any]) -> None:
 
 def _check_no_live_run(folder: Path) -> None:
     """Raises CellInUseError if a ``mammad train`` still holds a run lock in ``folder``."""
-    from filelock import FileLock, Timeout
-
     for lock_file in folder.glob("*/.lock"):
         lock = FileLock(str(lock_file), timeout=0)
         try:
@@ -252,6 +255,7 @@ def drop_replay_buffers(run: Path) -> int:
 
     A grid's cell is never resumed (a killed cell starts again), so its buffers are dead weight.
     """
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.model_files import BUFFER_SUFFIX, PICKLED_BUFFER_SUFFIX
 
     freed = 0
@@ -280,8 +284,6 @@ def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
             kept, without ``cell.json``: the next grid clears and reruns it).
         CellInUseError: If another process runs the cell.
     """
-    from filelock import FileLock, Timeout
-
     root = Path(root)
     folder = root / cell.name
     done = read_cell(folder)
@@ -327,7 +329,6 @@ def run_cell(cell: Cell, root: str | os.PathLike, command: str | None = None,
                                   f"{folder / LOG_FILE} ends with:\n  " + "\n  ".join(tail))
         run = _finished_run(folder)
         drop_replay_buffers(run)
-        import yaml
 
         config = yaml.safe_load((run / "config.yml").read_text())
         record = {"name": cell.name, "cell": asdict(cell), "run": run.name,
@@ -388,8 +389,6 @@ def run_grid(cells: Iterable[Cell], root: str | os.PathLike, backend: str = "loc
         ValueError: For an unknown backend or bad arguments.
         ImportError: For the Ray backend without Ray installed.
     """
-    from tqdm.auto import tqdm
-
     cells = _check_grid_arguments(list(cells), backend, workers, address)
     root = Path(root).resolve()
     results: dict[str, dict[str, Any]] = {}
@@ -465,7 +464,6 @@ def _run_ray(cells: list[Cell], root: Path, workers: int, address: str | None,
         return
     started = False
     if not ray.is_initialized():
-        import signal
 
         main = threading.current_thread() is threading.main_thread()
         handler = signal.getsignal(signal.SIGTERM) if main else None

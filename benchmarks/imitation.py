@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from benchmarks.encodings import ENV_ID, _check_agents, _merged
 from benchmarks.grid import Cell, GridError, read_cell, write_json_atomically
@@ -148,6 +149,7 @@ def build_cells(chosen: dict[str, Any], hyperparams: list[str] | None = None,
 
 def env_arguments(cell: Any) -> dict[str, Any]:
     """The env arguments a cell trained with (without its reward)."""
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.hyperparams import parse_overrides
 
     kwargs = parse_overrides(cell.env_kwargs, what="--env-kwargs entry")
@@ -159,7 +161,10 @@ def env_arguments(cell: Any) -> dict[str, Any]:
 def play(model: Any, env_kwargs: dict[str, Any], episodes: int, progress: bool
          ) -> list[np.ndarray]:
     """``episodes`` melodies of ``model`` (sampled actions) on the batched env, without reward."""
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.rollouts import play_episodes
+
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.compose import make_vector_env
 
     melodies, _, _ = play_episodes(model, lambda n: make_vector_env(n, reward=None, **env_kwargs),
@@ -170,6 +175,7 @@ def play(model: Any, env_kwargs: dict[str, Any], episodes: int, progress: bool
 
 def record(melodies: list[np.ndarray], seconds: float, **extra: Any) -> dict[str, Any]:
     """What ``imitation.json`` holds: histograms (counts), distances, ratios, settings."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.similarity import demo_baseline, demo_melodies, distances, histograms
 
     counts = histograms(melodies)
@@ -217,6 +223,7 @@ def evaluate_cell(cell: Any, root: Path, episodes: int, progress: bool = False
 def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episodes: int,
                       progress: bool = False) -> dict[str, Any]:
     """A baseline's melodies (as long as the cells'), evaluated once and cached under root."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.compose import make_vector_env
 
     steps = make_vector_env(1, reward=None, **env_kwargs).template.steps
@@ -227,6 +234,7 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
         return cached
     started = time.monotonic()
     if name == "random":
+        # heavy: agents load torch and stable-baselines3; arguments are parsed first
         from agents.rollouts import UniformRandom
 
         melodies = play(UniformRandom(90, seed=EVAL_SEED), env_kwargs, episodes, progress)
@@ -247,8 +255,6 @@ def evaluate_baseline(name: str, root: Path, env_kwargs: dict[str, Any], episode
 def evaluate_all(cells: list[Any], chosen: dict[str, Any], progress: bool
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Evaluates every finished cell and the baselines (cached ones are read back)."""
-    from tqdm.auto import tqdm
-
     root = chosen["root"]
     results = []
     for cell in tqdm(cells, desc="evaluating", unit="cell", disable=not progress):

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 ENV_ID = "MelodyEnv-v0"
@@ -51,6 +52,7 @@ def training_rate(env: Any, hyperparams: dict[str, Any], steps: int
     # heavy: stable_baselines3 loads slowly and only this path needs it
     from stable_baselines3 import PPO
 
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.hyperparams import resolve
 
     timed = TimedVecEnv(env)
@@ -82,8 +84,7 @@ class TimedVecEnv(VecEnvWrapper):
 
 def env_rate(n_envs: int, seconds: float, setting: dict[str, Any]) -> float:
     """Env steps per second of the batched env with its rewards, random actions."""
-    import numpy as np
-
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import make_vector_env
 
     envs = make_vector_env(n_envs, **setting)
@@ -100,6 +101,7 @@ def env_rate(n_envs: int, seconds: float, setting: dict[str, Any]) -> float:
 def evaluation_seconds(model: Any, hyperparams: dict[str, Any], episodes: int,
                        setting: dict[str, Any]) -> float:
     """Wall seconds of ``mammad evaluate <model> -n episodes`` in a new process."""
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.runs import write_config
 
     with tempfile.TemporaryDirectory() as folder:
@@ -139,9 +141,17 @@ def main(argv: list[str] | None = None) -> None:
     from stable_baselines3.common.env_util import make_vec_env
 
     import mammad_envs  # noqa: F401 (registers the ids)
+
+    # heavy: the Note-RNN's modules load torch
     import rewards.note_rnn.background
+
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents import make_training_env
+
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.hyperparams import load_hyperparams
+
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import parse_rewards
 
     setting = dict(SETTING, reward=None if args.reward == "none" else args.reward)

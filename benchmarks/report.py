@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections import defaultdict
@@ -40,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+import yaml
 
 from benchmarks.report_page import (
     RUN_COUNT_MARK,
@@ -55,6 +58,8 @@ from benchmarks.rliable_stats import (
     probability_of_improvement,
     seeded_rng,
 )
+from mammad_envs.compat import make_vector
+from mammad_envs.registration import ENVIRONMENTS
 
 RETURN_TAG = "rollout/ep_rew_mean"
 TERM_PREFIX = "reward_terms/"
@@ -128,7 +133,6 @@ def read_scalars(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _encoding(config: dict[str, Any]) -> str:
     if config["env_kwargs"].get("encoding"):
         return str(config["env_kwargs"]["encoding"])
-    from mammad_envs.registration import ENVIRONMENTS
 
     return str(dict(ENVIRONMENTS).get(config["env"], {}).get("encoding", config["env"]))
 
@@ -139,8 +143,6 @@ def load_runs(root: Path) -> list[Run]:
     Raises:
         ValueError: If ``root`` has no finished cell, or holds one cell with two settings.
     """
-    import yaml
-
     runs = []
     for cell_file in sorted(Path(root).glob("*/cell.json")):
         record = json.loads(cell_file.read_text())
@@ -184,8 +186,8 @@ def random_return(env: str, env_kwargs: dict[str, Any], episodes: int = RANDOM_E
         episodes: How many episodes (played at once on the batched env).
         seed: Seeds the episodes and the actions.
     """
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.rollouts import UniformRandom, play_episodes
-    from mammad_envs.compat import make_vector
 
     def make(n: int) -> Any:
         return make_vector(env, n, **env_kwargs)
@@ -205,8 +207,6 @@ def random_references(runs: list[Run], episodes: int = RANDOM_EPISODES
         ValueError: If the runs of a task play envs on which random actions score differently
             (other steps or pitch range, say): their returns are not comparable.
     """
-    import gymnasium as gym
-
     import mammad_envs  # noqa: F401 (registers the ids)
 
     found: dict[str, float] = {}
@@ -502,7 +502,6 @@ def write_report(root: Path, out: Path, images: Path | None = None, reps: int = 
 
 
 def _relative(path: Path, start: Path) -> str:
-    import os
 
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 

@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from benchmarks.grid import write_json_atomically
+from mammad_envs.compat import make_vector
 
 EVALUATION_FILE = "evaluation.json"
 NOTE_RNN = "rl_tuner"
@@ -71,6 +74,7 @@ def _cached(folder: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
 
 def score(melodies: list[np.ndarray] | np.ndarray, note_rnn: Any) -> dict[str, float]:
     """RL Tuner's statistics, the mean Note-RNN log-likelihood per step, and our checks."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import metrics
 
     table = metrics.evaluate(melodies)
@@ -85,8 +89,7 @@ def score(melodies: list[np.ndarray] | np.ndarray, note_rnn: Any) -> dict[str, f
 
 def evaluate_note_rnn(root: Path, seed: int, chosen: dict[str, Any]) -> dict[str, Any]:
     """The Note-RNN's own samples (``NoteRNN.sample``, temperature 1), cached."""
-    import time
-
+    # heavy: the Note-RNN's modules load torch
     from rewards.note_rnn import NoteRNN
 
     folder = root / f"note_rnn__{seed}"
@@ -108,15 +111,22 @@ def evaluate_note_rnn(root: Path, seed: int, chosen: dict[str, Any]) -> dict[str
 def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any],
                   progress: bool = False) -> dict[str, Any]:
     """A trained cell's model plays ``compositions`` compositions (cached in its folder)."""
-    import time
-
+    # heavy: torch takes seconds to import; only this measurement needs it
     import torch
 
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.rollouts import QSoftmax, play_episodes
+
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.runs import read_config
+
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.training import load_run_model
+
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from benchmarks.grid import read_cell
-    from mammad_envs.compat import make_vector
+
+    # heavy: the Note-RNN's modules load torch
     from rewards.note_rnn import NoteRNN
 
     folder = root / cell.name
@@ -155,8 +165,6 @@ def evaluate_cell(root: Path, model_name: str, cell: Any, chosen: dict[str, Any]
 def evaluate_all(chosen: dict[str, Any], cells: dict[str, list[Any]], progress: bool = True
                  ) -> dict[str, list[dict[str, Any]]]:
     """Every model's evaluations, one per seed: ``{model: [evaluation, ...]}``, table order."""
-    from tqdm.auto import tqdm
-
     root = Path(chosen["root"])
     jobs = [(model, seed) for model in chosen["models"] for seed in range(chosen["seeds"])]
     columns: dict[str, list[dict[str, Any]]] = {model: [] for model in chosen["models"]}
@@ -174,6 +182,7 @@ def evaluate_all(chosen: dict[str, Any], cells: dict[str, list[Any]], progress: 
 
 def _value(row: str, value: float) -> str:
     """A statistic as the paper writes it: percentages, or coefficients for autocorrelation."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.metrics import PERCENT_ROWS
 
     if value != value:
@@ -196,6 +205,7 @@ def summary(row: str, values: list[float]) -> str:
 
 def table_rows(columns: dict[str, list[dict[str, Any]]]) -> list[list[str]]:
     """The table: Table 1's rows, the log-likelihood, our checks; our columns, the paper's."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards.metrics import TABLE_1
 
     rows = []
@@ -235,6 +245,7 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
                columns: dict[str, list[dict[str, Any]]], command: str,
                wall: float) -> Path:
     """Writes the page: the generated tables, then the kept hand-written findings."""
+    # heavy: agents load torch and stable-baselines3; arguments are parsed first
     from agents.runs import git_commit, versions, write_text_atomically
 
     out = Path(out)
@@ -332,8 +343,6 @@ def write_page(out: str | os.PathLike, chosen: dict[str, Any], cells: dict[str, 
 
 def record_run(root: Path, command: str, seconds: float, trained: int, evaluated: int) -> None:
     """Records, in ``<root>/last_run.json``, a command that trained or evaluated something."""
-    import time
-
     root.mkdir(parents=True, exist_ok=True)
     write_json_atomically(root / LAST_RUN_FILE, {
         "command": command, "seconds": round(seconds, 1), "trained": trained,

@@ -50,6 +50,7 @@ def scalar_rate(env: gym.Env, seconds: float) -> float:
 
 def vector_rate(num_envs: int, seconds: float, **kwargs) -> float:
     """Env steps per second of a MelodyVectorEnv (steps x num_envs)."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import make_vector_env
 
     envs = make_vector_env(num_envs, **kwargs)
@@ -74,6 +75,7 @@ def note_rnn_gflops(batch: int, seconds: float, model: str | None = None
         point operations of its matrix products, per second), against ``torch`` matrix products
         of the same shapes alone: the most this machine's one thread can do.
     """
+    # heavy: the Note-RNN's modules load torch
     from rewards.note_rnn.batched import BatchedNoteRNN
 
     lstm = BatchedNoteRNN(21, 108, batch, model=model, overlap=False)  # the step itself
@@ -92,6 +94,7 @@ def note_rnn_gflops(batch: int, seconds: float, model: str | None = None
 
 def memory_per_env(num_envs: int) -> float:
     """Bytes of array state per env in a MelodyVectorEnv with the theory reward."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import make_vector_env
 
     envs = make_vector_env(num_envs, reward="theory")
@@ -117,6 +120,8 @@ def ppo_rates(num_envs: int, steps: int) -> tuple[float, float, float]:
 
     # heavy: mammad_envs.sb3_vec_env loads stable_baselines3, tensorboard
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
+
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import make_vector_env
 
     kwargs = {"encoding": "count", "reward": "theory"}
@@ -135,7 +140,10 @@ def ppo_rates(num_envs: int, steps: int) -> tuple[float, float, float]:
 
 def statistics_seconds(compositions: int) -> float:
     """Seconds to sample compositions of 32 steps from the Note-RNN and compute the table."""
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import metrics
+
+    # heavy: the Note-RNN's modules load torch
     from rewards.note_rnn import NoteRNN
 
     started = time.perf_counter()
@@ -155,6 +163,8 @@ def main() -> None:
     torch.set_num_threads(1)
     seconds = 0.5 if args.quick else 3.0
     import mammad_envs  # noqa: F401 (registers the ids)
+
+    # heavy: the Note-RNN's modules load torch
     from rewards.note_rnn import NoteRNN
 
     rows = []
@@ -163,6 +173,7 @@ def main() -> None:
     bare = scalar_rate(gym.make("MammadMelody-count-v0", reward=None).unwrapped, seconds)
     rows.append(("scalar env, no reward", f"{bare:,.0f} steps/s",
                  f"{cartpole / bare:.1f}x CartPole's time per step", ""))
+    # heavy: rewards load numba kernels and torch; arguments are parsed first
     from rewards import TheoryReward
 
     # Unwrapped, as CartPole: the env and its reward wrapper, without Gymnasium's checkers.
@@ -173,6 +184,7 @@ def main() -> None:
                  f"{theory:,.0f} steps/s",
                  f"{ratio:.1f}x CartPole's time per step", "met" if ratio <= 5 else
                  "not met (target <= 5x)"))
+    # heavy: the Note-RNN's modules load torch
     from rewards import NoteRNNReward
 
     note_rnn = scalar_rate(NoteRNNReward(gym.make("MammadMelody-count-v0", reward=None).unwrapped,

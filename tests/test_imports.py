@@ -15,15 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mammad_envs", "rewards", "agents", "feedback", "mammad_cli", "benchmarks", "scripts")
 
-PENDING = {
-    "benchmarks/encodings.py",
-    "benchmarks/grid.py",
-    "benchmarks/imitation.py",
-    "benchmarks/pipeline_speed.py",
-    "benchmarks/report.py",
-    "benchmarks/rl_tuner_report.py",
-    "benchmarks/throughput.py",
-}
+PENDING: set[str] = set()
 """Files with function-local imports not yet given a reason (or moved to the module top): each
 is an expected failure. The lead removes an entry once its fix is merged."""
 
