@@ -13,7 +13,11 @@ none of those imports it). The preference store and the reward model it fills an
   with Bradley-Terry noise, and what the loop needs of any labeler (``label_pairs``).
 * :mod:`feedback.human`: a person labelling the loop's rounds on the labelling page
   (``mammad rlhf --labeler human``).
-* :mod:`feedback.rlhf`: the loop of ``mammad rlhf``: sample, label, learn the reward, fine-tune.
+* :mod:`feedback.rlhf`: the loop of ``mammad rlhf``: sample, label, learn the reward, fine-tune
+  the Note-RNN policy under KL control (one round: :mod:`feedback.rlhf_round`; which pairs:
+  :mod:`feedback.pairs`).
+* :mod:`feedback.oracle`: what a loop is measured against: the same fine-tuning on the taste
+  itself, and best-of-n sampling of the Note-RNN.
 
 See ``docs/rlhf.md``.
 """

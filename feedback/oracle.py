@@ -20,7 +20,14 @@ import numpy as np
 
 from agents import make_training_env
 from agents.runs import save_model_atomically, write_config
-from feedback.rlhf_round import AGENT, loop_hyperparams, prior_policy, sample, write_json
+from feedback.rlhf_round import (
+    AGENT,
+    loop_hyperparams,
+    prior_policy,
+    sample,
+    unit_scale,
+    write_json,
+)
 from rewards.preferences.taste import TasteModel
 
 if TYPE_CHECKING:
@@ -29,12 +36,6 @@ if TYPE_CHECKING:
 ORACLE_FILE = "oracle.json"
 PRIOR_SEED = 555_557
 """Episode seeds of the Note-RNN's melodies that set the taste's scale."""
-
-
-def taste_scale(taste: TasteModel, melodies: list[np.ndarray], names: list[str | None]) -> float:
-    """The weight that gives the taste a standard deviation of 1 on ``melodies``."""
-    spread = float(np.std(taste.score(melodies, names)))
-    return 1.0 / spread if spread > 1e-8 else 1.0
 
 
 def best_of_n_kl(n: int) -> float:
@@ -123,7 +124,7 @@ def run_oracle(settings: RLHFSettings, taste: str, out: Path,
     episode_seed = settings.seed * 1_000_003
     prior_melodies, prior_names, _ = sample(policy, sampling, settings.samples,
                                             episode_seed + PRIOR_SEED)
-    scale = taste_scale(model, prior_melodies, prior_names)
+    scale = unit_scale(model, prior_melodies, prior_names)
     env_kwargs = {**base_kwargs, "reward": "preference",
                   "reward_weights": {"preference": scale},
                   "reward_kwargs": {"preference": {"model": taste}}}

@@ -7,7 +7,6 @@ described in :mod:`feedback.rlhf`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,13 @@ import numpy as np
 from agents import make_agent, make_training_env
 from agents.hyperparams import load_hyperparams
 from agents.rollouts import measure_kl, play_episodes
-from agents.runs import read_config, replace_folder, save_model_atomically, write_config
+from agents.runs import (
+    read_config,
+    replace_folder,
+    save_model_atomically,
+    write_config,
+    write_text_atomically,
+)
 from agents.training import load_run_model, vector_env_maker
 from feedback.pairs import choose_pairs, pair_candidates
 from rewards.preferences import (
@@ -82,8 +87,12 @@ def sample(policy: Any, sampling: dict[str, Any], count: int,
     return melodies, [None if a is None else a.name for a in accompaniments], kl
 
 
-def reward_scale(model: Any, melodies: list[np.ndarray], names: list[str | None]) -> float:
-    """The weight that gives the learned reward a standard deviation of 1 on ``melodies``."""
+def unit_scale(model: Any, melodies: list[np.ndarray], names: list[str | None]) -> float:
+    """The weight that gives ``model``'s scores a standard deviation of 1 on ``melodies``.
+
+    ``model`` is a learned reward ensemble or a taste (anything with ``score(melodies,
+    accompaniments)``); 1 if it scores them all alike.
+    """
     spread = float(np.std(model.score(melodies, names)))
     return 1.0 / spread if spread > 1e-8 else 1.0
 
@@ -219,7 +228,7 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
     new_labels, comparisons = label_round(settings, index, out, db, labeler, pool, pool_names,
                                           len(melodies))
     ensemble = learn_reward(settings, index, out, db, comparisons, progress)
-    scale = reward_scale(ensemble, ref_melodies, ref_names)
+    scale = unit_scale(ensemble, ref_melodies, ref_names)
 
     config = round_config(settings, index, folder, base_kwargs, hyperparams, scale)
     write_config(folder, config)
@@ -260,9 +269,7 @@ def labeler_score(labeler: Any, melodies: list[np.ndarray],
 
 def write_json(path: Path, value: Any) -> None:
     """Writes ``value`` as JSON through a scratch file renamed into place."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(value, indent=2, default=_plain) + "\n")
-    os.replace(partial, path)
+    write_text_atomically(path, json.dumps(value, indent=2, default=_plain) + "\n")
 
 
 def _plain(value: Any) -> Any:

@@ -44,6 +44,7 @@ from rewards.preferences.reward_model import (
     _read,
     context_features,
     pair_disagreement,
+    save_checkpoint,
 )
 
 PRIOR_ENSEMBLE_FORMAT = "mammad-envs/prior-reward-ensemble"
@@ -386,19 +387,15 @@ class PriorRewardEnsemble(nn.Module):
 
         A shipped Note-RNN is named only; another one's weights are written too.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         note_rnn: dict[str, Any] = {"name": self.note_rnn_name}
         if self.note_rnn_name not in PRETRAINED:
             note_rnn.update(hyperparameters=self.note_rnn.hyperparameters,
                             state_dict=self.note_rnn.state_dict())
-        partial = path.with_name(f".{path.name}.partial")
-        torch.save({"format": PRIOR_ENSEMBLE_FORMAT, "hyperparameters": self.hyperparameters,
-                    "note_rnn": note_rnn,
-                    "members": [member.state_dict() for member in self.members],
-                    "card": self.card}, partial)
-        os.replace(partial, path)
-        return path
+        return save_checkpoint(path, {"format": PRIOR_ENSEMBLE_FORMAT,
+                                      "hyperparameters": self.hyperparameters,
+                                      "note_rnn": note_rnn,
+                                      "members": [member.state_dict() for member in self.members],
+                                      "card": self.card})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PriorRewardEnsemble:

@@ -229,14 +229,10 @@ class RewardEnsemble(nn.Module):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Writes the members' weights and the card (``torch.load(weights_only=True)``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        torch.save({"format": ENSEMBLE_FORMAT, "hyperparameters": self.hyperparameters,
-                    "members": [member.state_dict() for member in self.members],
-                    "card": self.card}, partial)
-        os.replace(partial, path)
-        return path
+        return save_checkpoint(path, {"format": ENSEMBLE_FORMAT,
+                                      "hyperparameters": self.hyperparameters,
+                                      "members": [member.state_dict() for member in self.members],
+                                      "card": self.card})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RewardEnsemble:
@@ -257,6 +253,19 @@ class RewardEnsemble(nn.Module):
             raise ValueError(f"{path} is not a reward ensemble written by RewardEnsemble.save: "
                              f"{error}") from error
         return model.eval()
+
+
+def save_checkpoint(path: str | os.PathLike, checkpoint: dict[str, Any]) -> Path:
+    """Writes a model file (tensors and plain values) through a scratch file renamed into place.
+
+    Readable with ``torch.load(weights_only=True)``; the folder is made if missing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(checkpoint, partial)
+    os.replace(partial, path)
+    return path
 
 
 def pair_disagreement(ensemble: Any, melodies_a: Sequence[np.ndarray],
