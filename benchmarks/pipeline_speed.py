@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+from benchmarks.grid_cli import positive_int
+
 ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None,
            "reward": "theory+note_rnn"}
@@ -120,19 +122,16 @@ def evaluation_seconds(model: Any, hyperparams: dict[str, Any], episodes: int,
 def main(argv: list[str] | None = None) -> None:
     """Prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--reward", default=SETTING["reward"],
                         help="the reward of our runs: a registered reward or a '+' list, or "
                              "'none' (default theory+note_rnn)")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--thread-worker", action="store_true",
                         help="run the Note-RNN's LSTM step in a thread instead of a forked "
                              "process (what it did before), to compare")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="training runs of each (ours, then CartPole's), alternated; the "
-                             "median is reported (default 3)")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="training runs of each "
+                        "(ours, then CartPole's), alternated; the median is reported (default 3)")
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
 
     # heavy: torch loads slowly and only this path needs it
     import torch

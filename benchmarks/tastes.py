@@ -66,157 +66,112 @@ def _durations(melody: np.ndarray) -> np.ndarray:
     return stops[np.searchsorted(stops, onsets, side="right")] - onsets
 
 
-def _per_melody(melodies: Sequence[np.ndarray], score: Callable[[np.ndarray], float]
-                ) -> np.ndarray:
-    return np.array([score(melody) for melody in _melodies(melodies)], dtype=np.float64)
+def melody_taste(score: Callable[[np.ndarray], float]) -> Taste:
+    """Makes a taste of a score of one melody alone (the accompaniment is not listened to).
+
+    The taste takes ``(melodies, accompaniments=None)`` as every taste does, validates each
+    melody (a clear error naming the bad one) and returns one score per melody. It keeps the
+    score's name and docstring, and its own signature, so ``inspect.signature`` shows the
+    ``accompaniments`` it ignores.
+
+    Args:
+        score: From one melody array to a finite float, higher is preferred.
+
+    Returns:
+        The taste.
+    """
+
+    def taste(melodies: Sequence[np.ndarray],
+              accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+        del accompaniments
+        return np.array([score(melody) for melody in _melodies(melodies)], dtype=np.float64)
+
+    taste.__name__ = taste.__qualname__ = score.__name__
+    taste.__module__, taste.__doc__ = score.__module__, score.__doc__
+    return taste
 
 
 # -- register -----------------------------------------------------------------------------
 
 
-def high_register(melodies: Sequence[np.ndarray],
-                  accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def high_register(melody: np.ndarray) -> float:
     """Prefers melodies that sit high: the mean pitch of their notes.
 
-    Each note counts once, however long it lasts. Range 0..127 (MIDI pitch; 60 is middle C);
-    a melody without a note scores 0.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored (a register taste does not listen to the accompaniment).
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`: melodies in, one score per melody out; the accompaniment is
+    ignored). Each note counts once, however long it lasts. Range 0..127 (MIDI pitch; 60 is
+    middle C); a melody without a note scores 0.
     """
-    del accompaniments
-    return _per_melody(melodies, lambda m: float(_pitches(m).mean()) if (m >= 0).any() else 0.0)
+    pitches = _pitches(melody)
+    return float(pitches.mean()) if pitches.size else 0.0
 
 
-def narrow_range(melodies: Sequence[np.ndarray],
-                 accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def narrow_range(melody: np.ndarray) -> float:
     """Prefers melodies of a small compass: minus the ambitus (highest minus lowest note).
 
-    Range -127..0 in semitones: 0 for a melody on one pitch, -12 for one spanning an octave; a
-    melody without a note scores -127.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored.
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`). Range -127..0 in semitones: 0 for a melody on one pitch,
+    -12 for one spanning an octave; a melody without a note scores -127.
     """
-    del accompaniments
-
-    def score(melody: np.ndarray) -> float:
-        pitches = _pitches(melody)
-        return 0.0 - float(np.ptp(pitches)) if pitches.size else -127.0
-
-    return _per_melody(melodies, score)
+    pitches = _pitches(melody)
+    return 0.0 - float(np.ptp(pitches)) if pitches.size else -127.0
 
 
 # -- rhythm -------------------------------------------------------------------------------
 
 
-def on_the_beat(melodies: Sequence[np.ndarray],
-                accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def on_the_beat(melody: np.ndarray) -> float:
     """Prefers notes that start on the beat: the fraction of note onsets on a quarter note.
 
-    The beats are the 16ths 0, 4, 8 and 12 of each bar. Range 0..1; a melody without a note
-    scores 0.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored.
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`). The beats are the 16ths 0, 4, 8 and 12 of each bar. Range
+    0..1; a melody without a note scores 0.
     """
-    del accompaniments
-
-    def score(melody: np.ndarray) -> float:
-        onsets = _onsets(melody)
-        return float(np.mean(onsets % 4 == 0)) if onsets.size else 0.0
-
-    return _per_melody(melodies, score)
+    onsets = _onsets(melody)
+    return float(np.mean(onsets % 4 == 0)) if onsets.size else 0.0
 
 
-def long_notes(melodies: Sequence[np.ndarray],
-               accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def long_notes(melody: np.ndarray) -> float:
     """Prefers long, sustained notes: the mean duration of the notes, in 16ths.
 
-    A note lasts from its start through the ``HOLD`` s after it (a ``REST`` or the next note
-    ends it). Range 0..len(melody): 1 for running 16ths, 4 for quarter notes; a melody without
-    a note scores 0.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored.
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`). A note lasts from its start through the ``HOLD`` s after
+    it (a ``REST`` or the next note ends it). Range 0..len(melody): 1 for running 16ths, 4 for
+    quarter notes; a melody without a note scores 0.
     """
-    del accompaniments
-
-    def score(melody: np.ndarray) -> float:
-        durations = _durations(melody)
-        return float(durations.mean()) if durations.size else 0.0
-
-    return _per_melody(melodies, score)
+    durations = _durations(melody)
+    return float(durations.mean()) if durations.size else 0.0
 
 
 # -- contour and intervals ------------------------------------------------------------------
 
 
-def stepwise(melodies: Sequence[np.ndarray],
-             accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def stepwise(melody: np.ndarray) -> float:
     """Prefers conjunct motion: the fraction of intervals between successive notes that are steps.
 
-    A step is 1 or 2 semitones up or down; repeated notes and leaps are not steps (rests
-    between two notes are ignored). Range 0..1; a melody of fewer than two notes scores 0.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored.
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`). A step is 1 or 2 semitones up or down; repeated notes and
+    leaps are not steps (rests between two notes are ignored). Range 0..1; a melody of fewer
+    than two notes scores 0.
     """
-    del accompaniments
-
-    def score(melody: np.ndarray) -> float:
-        intervals = np.abs(np.diff(_pitches(melody)))
-        return float(np.mean((intervals >= 1) & (intervals <= 2))) if intervals.size else 0.0
-
-    return _per_melody(melodies, score)
+    intervals = np.abs(np.diff(_pitches(melody)))
+    return float(np.mean((intervals >= 1) & (intervals <= 2))) if intervals.size else 0.0
 
 
-def rising(melodies: Sequence[np.ndarray],
-           accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
+@melody_taste
+def rising(melody: np.ndarray) -> float:
     """Prefers an ascending contour: the correlation of the notes' pitches with their onsets.
 
-    Pearson correlation between each note's pitch and the 16th it starts on. Range -1..1: 1
-    for a melody that only climbs, -1 for one that only falls; 0 for a single note or a melody
-    on one pitch; -1 for a melody without a note.
-
-    Args:
-        melodies: Melody arrays.
-        accompaniments: Ignored.
-
-    Returns:
-        One score per melody.
+    A taste (:func:`melody_taste`). Pearson correlation between each note's pitch and the 16th
+    it starts on. Range -1..1: 1 for a melody that only climbs, -1 for one that only falls; 0
+    for a single note or a melody on one pitch; -1 for a melody without a note.
     """
-    del accompaniments
-
-    def score(melody: np.ndarray) -> float:
-        pitches, onsets = _pitches(melody), _onsets(melody).astype(np.float64)
-        if not pitches.size:
-            return -1.0
-        pitches, onsets = pitches - pitches.mean(), onsets - onsets.mean()
-        spread = np.sqrt((pitches ** 2).sum() * (onsets ** 2).sum())
-        return float(np.clip((pitches * onsets).sum() / spread, -1, 1)) if spread > 0 else 0.0
-
-    return _per_melody(melodies, score)
+    pitches, onsets = _pitches(melody), _onsets(melody).astype(np.float64)
+    if not pitches.size:
+        return -1.0
+    pitches, onsets = pitches - pitches.mean(), onsets - onsets.mean()
+    spread = np.sqrt((pitches ** 2).sum() * (onsets ** 2).sum())
+    return float(np.clip((pitches * onsets).sum() / spread, -1, 1)) if spread > 0 else 0.0
 
 
 # -- harmony with the accompaniment ----------------------------------------------------------

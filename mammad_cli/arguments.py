@@ -115,6 +115,20 @@ def _bounded_int(text: str, low: int, high: int | None = None, name: str = "") -
     return value
 
 
+def add_seed_and_threads(parser: argparse.ArgumentParser, *, seed_help: str = "seed (default 0)",
+                         threads_help: str = "torch threads (default 1)",
+                         progress: str | None = None) -> None:
+    """Adds the run controls most commands share.
+
+    ``--seed`` (default 0), ``--threads`` (default 1) and, if ``progress`` names the bars it
+    hides, ``--no-progress``.
+    """
+    parser.add_argument("--seed", type=seed, default=0, help=seed_help)
+    parser.add_argument("--threads", type=threads, default=1, help=threads_help)
+    if progress is not None:
+        parser.add_argument("--no-progress", action="store_true", help=f"no {progress}")
+
+
 def set_torch_threads(threads: int) -> None:
     """Sets torch's threads: called once the arguments are checked, as it imports torch."""
     import torch  # heavy (about 2 s): only once every cheap check has passed

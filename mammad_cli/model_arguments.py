@@ -8,7 +8,7 @@ from typing import Any
 
 from agents.runs import read_config, run_of_model
 from agents.training import load_run_model
-from mammad_cli.arguments import int_up_to, seed, set_torch_threads, threads
+from mammad_cli.arguments import add_seed_and_threads, int_up_to, set_torch_threads
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int,
@@ -20,14 +20,12 @@ def add_model_arguments(parser: argparse.ArgumentParser, what: str, count: int,
     parser.add_argument("model", type=Path, nargs="+",
                         help="a model.zip of a run (or the run folder)")
     parser.add_argument("-n", type=int_up_to(most, most_name), default=count, help=what)
-    parser.add_argument("--seed", type=seed, default=0,
-                        help="episode k is played with seed + k")
     parser.add_argument("--deterministic", action="store_true",
                         help="the policy's most likely action at each step (default: sampled; "
                              "DQN and QR-DQN sample the softmax of their Q-values)")
-    parser.add_argument("--threads", type=threads, default=1,
-                        help="torch threads (1: the Note-RNN reward then steps on the other "
-                             "core)")
+    add_seed_and_threads(parser, seed_help="episode k is played with seed + k",
+                         threads_help="torch threads (1: the Note-RNN reward then steps on "
+                                      "the other core)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="load a model file even if it holds pickled objects (which run "
                              "code when loaded)")

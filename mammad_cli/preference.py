@@ -9,10 +9,9 @@ from typing import Any
 from agents.runs import scratch_folder
 from mammad_cli.arguments import (
     add_command,
+    add_seed_and_threads,
     positive_int,
-    seed,
     set_torch_threads,
-    threads,
 )
 
 MODEL_FILE = "model.pt"
@@ -48,9 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "Note-RNN at this learning rate (0: frozen, the default)")
     parser.add_argument("--held-out", type=float, default=0.2,
                         help="fraction of the pairs kept out for the accuracy figure")
-    parser.add_argument("--seed", type=seed, default=0)
-    parser.add_argument("--threads", type=threads, default=1, help="torch threads")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_seed_and_threads(parser, progress="progress bar")
     parser.set_defaults(handler=run, command_parser=parser)
     return preference
 

@@ -16,12 +16,11 @@ from mammad_cli.arguments import (
     MAX_STEPS,
     UsageError,
     add_command,
+    add_seed_and_threads,
     int_up_to,
     non_negative_int,
     positive_int,
-    seed,
     set_torch_threads,
-    threads,
 )
 from mammad_cli.label import DEFAULT_PORT, check_extra
 
@@ -87,13 +86,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="reward nets in the ensemble")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override PPO's YAML hyperparameters (default: the bundled YAML's)")
-    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", type=Path, help="the loop's folder (default: "
                                                  "rlhf/<env>__<labeler>__<seed>)")
     parser.add_argument("--db", type=Path,
                         help="the preference store (default: <out>/prefs.sqlite)")
-    parser.add_argument("--threads", type=threads, default=1, help="torch threads")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_seed_and_threads(parser, progress="progress bars")
     parser.set_defaults(handler=run, command_parser=parser)
     return parser
 

@@ -24,7 +24,7 @@ from numba import njit
 
 from mammad_envs.accompaniment import Accompaniment
 from mammad_envs.encodings import OBS_DTYPE, Encoding
-from mammad_envs.melody import HOLD, MELODY_DTYPE, NUM_PITCHES, REST
+from mammad_envs.melody import HOLD, MELODY_DTYPE, NUM_PITCHES, REST, complete_melody_error
 
 
 @njit(cache=True)
@@ -186,8 +186,7 @@ class SixteenthWriter:
             bad = self._write_frames(actions, out)
         if bad >= 0:
             if self.current_step[bad] >= self.melodies.shape[1]:
-                raise ValueError(f"melody {bad} is complete ({self.melodies.shape[1]} steps): "
-                                 f"reset it")
+                raise complete_melody_error(bad, self.melodies.shape[1])
             raise ValueError(f"action {int(actions[bad])} is out of range 0.."
                              f"{len(self.events_table) - 1}")
         return self._events.copy(), out

@@ -123,6 +123,11 @@ def note_events(melody: Sequence[int] | np.ndarray) -> list[tuple[int, int, int]
     return [(int(melody[s]), int(s), int(e)) for s, e in zip(onsets, ends, strict=True)]
 
 
+def complete_melody_error(row: int, steps: int) -> ValueError:
+    """The error for a step on melody ``row`` of a batch when it already holds its ``steps``."""
+    return ValueError(f"melody {row} is complete ({steps} steps): reset it")
+
+
 def event_name(value: int) -> str:
     """A readable name for a melody entry: ``"C4"``, ``"HOLD"`` or ``"REST"``.
 

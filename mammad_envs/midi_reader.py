@@ -315,13 +315,11 @@ def _system(chunk: bytes, at: int, status: int) -> int:
 
 def _counted(chunk: bytes, at: int) -> tuple[bytes, int]:
     """A variable-length count and that many bytes: (the bytes, where the next message starts)."""
-    byte = chunk[at]
-    at += 1
-    count = byte & 0x7F
-    while byte & 0x80:
-        byte = chunk[at]
+    count, more = 0, True
+    while more:  # seven bits a byte, most significant first; a clear top bit ends the number
+        count = (count << 7) | (chunk[at] & 0x7F)
+        more = chunk[at] > 0x7F
         at += 1
-        count = (count << 7) | (byte & 0x7F)
     if count > MAX_MESSAGE_BYTES:
         raise _Invalid(f"Message length {count} exceeds maximum length {MAX_MESSAGE_BYTES}")
     if at + count > len(chunk):

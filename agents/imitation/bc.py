@@ -101,10 +101,10 @@ class BCAgent(ImitationAgent):
             **kwargs: SB3's ``tb_log_name`` and ``reset_num_timesteps`` are accepted and ignored.
 
         Returns:
-            The agent.
+            The agent, its policy trained by behaviour cloning.
 
         Raises:
-            TypeError: On another keyword argument.
+            TypeError: On a keyword argument other than SB3's two above.
         """
         check_learn_kwargs(kwargs)
         trainer = self.trainer

@@ -27,6 +27,24 @@
   const heartbeat = Number(document.querySelector('meta[name="heartbeat"]').content) || 60;
   const $ = (id) => document.getElementById(id);
 
+  // The two melodies' sections, made from the page's template: in ids and data-side, SIDE
+  // becomes the lower-case side ("a", "b"); in text and aria-label, the upper-case one.
+  ["a", "b"].forEach((side) => {
+    const section = $("melody-template").content.firstElementChild.cloneNode(true);
+    [section, ...section.querySelectorAll("*")].forEach((element) => {
+      [...element.attributes].forEach((attribute) => {
+        const shown = attribute.name === "aria-label" ? side.toUpperCase() : side;
+        attribute.value = attribute.value.replaceAll("SIDE", shown);
+      });
+      element.childNodes.forEach((node) => {
+        if (node.nodeType === Node.TEXT_NODE) {
+          node.textContent = node.textContent.replaceAll("SIDE", side.toUpperCase());
+        }
+      });
+    });
+    $("pair").append(section);
+  });
+
   let current = null;   // the pair shown: {token, a, b, context, accompaniment}
   let bpm = 120;
   let busy = false;     // a label is being sent: further choices wait

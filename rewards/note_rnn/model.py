@@ -242,25 +242,17 @@ class NoteRNN(nn.Module):
         Raises:
             ValueError: If a melody is invalid or there are no steps at all.
         """
-        total, steps = 0.0, 0
-        for _, log_probs, targets, mask in self.scored_batches(melodies, batch_size):
-            chosen = log_probs.gather(-1, targets[..., None])[..., 0].double()
-            total += float(chosen[mask].sum())
-            steps += int(mask.sum())
+        per_melody = self.log_prob(melodies, batch_size)
+        steps = sum(len(log_probs) for log_probs in per_melody)
         if not steps:
             raise ValueError("no steps to score (all melodies are empty)")
-        return -total / steps
+        return -sum(float(log_probs.sum()) for log_probs in per_melody) / steps
 
     def accuracy(self, melodies: Sequence[Sequence[int] | np.ndarray], batch_size: int = 256
                  ) -> float:
-        """Fraction of steps where the most likely event is the actual one.
+        """Fraction of steps, over all steps of all melodies, where the likeliest event came.
 
-        Args:
-            melodies: Melody arrays of any lengths.
-            batch_size: Melodies per padded forward pass.
-
-        Returns:
-            The accuracy over all steps.
+        It takes the arguments of :meth:`nll` and raises its ValueError.
         """
         correct, steps = 0, 0
         for _, log_probs, targets, mask in self.scored_batches(melodies, batch_size):

@@ -15,25 +15,11 @@ the synthetic labelers, ``mammad rlhf``) is the :mod:`feedback` package, above `
 package imports no learner. See ``docs/rlhf.md``.
 """
 
+from rewards.preferences import store
 from rewards.preferences.prior_reward_model import PriorRewardEnsemble
 from rewards.preferences.reward_model import MelodyRewardNet, RewardEnsemble, load_reward_model
 from rewards.preferences.scoring import reward_scores
-from rewards.preferences.store import (
-    CHOICES,
-    FORMAT,
-    PREFERENCES,
-    SCHEMA_VERSION,
-    SOURCES,
-    TARGETS,
-    AlreadyLabelledError,
-    Context,
-    Label,
-    Pair,
-    PreferenceStore,
-    PreferenceStoreError,
-    StoredMelody,
-    timestamp,
-)
+from rewards.preferences.store import *  # noqa: F403  (re-exports store.__all__)
 from rewards.preferences.training import (
     NETS,
     Comparison,
@@ -45,10 +31,7 @@ from rewards.preferences.training import (
 
 __all__ = ["NETS", "Comparison", "MelodyRewardNet", "PriorRewardEnsemble", "RewardEnsemble",
            "TrainingSettings", "comparisons_from_store", "load_reward_model",
-           "model_card", "reward_scores", "train_reward_model",
-           "CHOICES", "FORMAT", "PREFERENCES", "SCHEMA_VERSION", "SOURCES", "TARGETS",
-           "AlreadyLabelledError", "Context", "Label", "Pair", "PreferenceStore",
-           "PreferenceStoreError", "StoredMelody", "timestamp"]
+           "model_card", "reward_scores", "train_reward_model", *store.__all__]
 
 MOVED = {"SyntheticLabeler": "feedback.labelers", "make_labeler": "feedback.labelers"}
 """Names this package exported that moved to the :mod:`feedback` package, and where."""

@@ -38,11 +38,12 @@ from torch import nn
 
 from mammad_envs.melody import HOLD, REST
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
-from rewards.note_rnn.tokens import START_TOKEN, melody_to_tokens
 from rewards.preferences.reward_model import (
     CONTEXT_FEATURES,
     _read,
     context_features,
+    melody_tokens,
+    padded_tokens,
     pair_disagreement,
     save_checkpoint,
 )
@@ -188,20 +189,13 @@ def encode_melodies(note_rnn: NoteRNN, melodies: Sequence[np.ndarray],
         ValueError: On an empty batch or melody, a melody outside the Note-RNN's tokens, an
             unknown accompaniment, or accompaniments of another length than the melodies.
     """
-    tokens = [melody_to_tokens(melody) for melody in melodies]
-    if not tokens or any(len(t) == 0 for t in tokens):
-        raise ValueError("scoring needs at least one melody, each of at least one event")
-    if accompaniments is None:
-        accompaniments = [None] * len(tokens)
-    if len(accompaniments) != len(tokens):
-        raise ValueError(f"got {len(accompaniments)} accompaniments for {len(tokens)} melodies")
-    longest = max(len(t) for t in tokens)
-    batch = torch.full((len(tokens), longest + 1), START_TOKEN, dtype=torch.long)
+    tokens, accompaniments = melody_tokens(melodies, accompaniments)
+    batch = padded_tokens(tokens)
+    longest = batch.shape[1] - 1
     features = np.zeros((len(tokens), longest, STEP_FEATURES), dtype=np.float32)
     mask = torch.zeros((len(tokens), longest))
     for row, (sequence, melody, accompaniment) in enumerate(
             zip(tokens, melodies, accompaniments, strict=True)):
-        batch[row, 1:len(sequence) + 1] = torch.as_tensor(sequence)
         features[row, :len(sequence), :MELODY_FEATURES] = step_features(melody, accompaniment)
         mask[row, :len(sequence)] = 1.0
     readings = [note_rnn_hidden(note_rnn, batch[start:start + batch_size])
@@ -370,10 +364,9 @@ class PriorRewardEnsemble(nn.Module):
               accompaniments: Sequence[str | None] | None = None) -> np.ndarray:
         """The members' mean score per melody, a higher one more preferred.
 
-        Args:
-            melodies: Melody arrays of any lengths (pitches 21..108, HOLD, REST).
-            accompaniments: The accompaniment each melody was written over (a bundled name,
-                or None for a melody alone); default: None for all.
+        It takes what :meth:`~rewards.preferences.reward_model.MelodyRewardNet.score` takes:
+        melody arrays, and the accompaniment each was written over (a bundled name or None;
+        default None for all).
         """
         return self.member_scores(melodies, accompaniments).mean(axis=0)
 

@@ -75,6 +75,33 @@ def context_features(accompaniment: str | None, steps: int) -> np.ndarray:
     return loop[np.arange(steps) % len(loop)]
 
 
+def melody_tokens(melodies: Sequence[np.ndarray],
+                  accompaniments: Sequence[str | None] | None = None
+                  ) -> tuple[list[list[int]], list[str | None]]:
+    """Each melody's Note-RNN tokens, with its accompaniment (``None`` for all when not given).
+
+    Raises:
+        ValueError: On an empty batch, an empty melody, a melody outside the Note-RNN's tokens,
+            or accompaniments of another length than the melodies.
+    """
+    tokens = [melody_to_tokens(melody) for melody in melodies]
+    if not tokens or any(len(t) == 0 for t in tokens):
+        raise ValueError("scoring needs at least one melody, each of at least one event")
+    accompaniments = [None] * len(tokens) if accompaniments is None else list(accompaniments)
+    if len(accompaniments) != len(tokens):
+        raise ValueError(f"got {len(accompaniments)} accompaniments for {len(tokens)} melodies")
+    return tokens, accompaniments
+
+
+def padded_tokens(tokens: Sequence[Sequence[int]]) -> torch.Tensor:
+    """``(B, T+1)`` long: START, then each token sequence, padded with START to the longest."""
+    batch = torch.full((len(tokens), max(len(t) for t in tokens) + 1), START_TOKEN,
+                       dtype=torch.long)
+    for row, sequence in enumerate(tokens):
+        batch[row, 1:len(sequence) + 1] = torch.as_tensor(sequence)
+    return batch
+
+
 def encode_batch(melodies: Sequence[np.ndarray], accompaniments: Sequence[str | None] | None
                  = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Tokens (START first), context features and lengths of melodies, padded to the longest.
@@ -87,18 +114,10 @@ def encode_batch(melodies: Sequence[np.ndarray], accompaniments: Sequence[str | 
         ValueError: On an empty batch, an empty melody, a melody outside the Note-RNN's tokens,
             or accompaniments of another length than the melodies.
     """
-    tokens = [melody_to_tokens(melody) for melody in melodies]
-    if not tokens or any(len(t) == 0 for t in tokens):
-        raise ValueError("scoring needs at least one melody, each of at least one event")
-    if accompaniments is None:
-        accompaniments = [None] * len(tokens)
-    if len(accompaniments) != len(tokens):
-        raise ValueError(f"got {len(accompaniments)} accompaniments for {len(tokens)} melodies")
-    longest = max(len(t) for t in tokens)
-    batch = torch.full((len(tokens), longest + 1), START_TOKEN, dtype=torch.long)
-    context = torch.zeros((len(tokens), longest + 1, CONTEXT_FEATURES))
+    tokens, accompaniments = melody_tokens(melodies, accompaniments)
+    batch = padded_tokens(tokens)
+    context = torch.zeros((*batch.shape, CONTEXT_FEATURES))
     for row, (sequence, accompaniment) in enumerate(zip(tokens, accompaniments, strict=True)):
-        batch[row, 1:len(sequence) + 1] = torch.as_tensor(sequence)
         features = torch.from_numpy(context_features(accompaniment, len(sequence)).copy())
         context[row, 1:len(sequence) + 1] = features
         context[row, 0] = features[0]

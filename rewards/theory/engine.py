@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mammad_envs.melody import complete_melody_error
 from rewards.theory import kernel as K
 from rewards.theory import rules as R
 
@@ -128,8 +129,7 @@ class TheoryEngine:
                             totals, self._flags)
         if bad >= 0:
             if self.length[bad] >= self.history.shape[1]:
-                raise ValueError(f"melody {bad} is already {self.history.shape[1]} steps long: "
-                                 f"reset it")
+                raise complete_melody_error(bad, self.history.shape[1])
             raise ValueError(f"events must be pitches 0..127, HOLD or REST, got "
                              f"{int(events[bad])} for melody {bad}")
         if direct:

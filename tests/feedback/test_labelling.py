@@ -507,6 +507,14 @@ def test_a_person_labels_in_a_real_browser(tmp_path):
                 assert "Model" not in page.inner_text("#model")
                 assert "No model yet" in page.inner_text("#model")
                 assert "0 of 3 pairs labelled" in page.inner_text("#progress")
+                # the two sections come from one template: each side's ids, text and labels
+                for side in "ab":
+                    assert page.inner_text(f"#title-{side}") == side.upper()
+                    assert f"Play {side.upper()}" in page.inner_text(f"#play-{side}")
+                    assert page.get_attribute(f"#play-{side}", "data-side") == side
+                    assert f"melody {side.upper()} " in page.get_attribute(f"#roll-{side}",
+                                                                           "aria-label")
+                assert "SIDE" not in page.inner_text("#pair")
 
                 page.click("#play-a")  # a user gesture starts the AudioContext
                 page.wait_for_selector("body[data-audio]", state="attached")

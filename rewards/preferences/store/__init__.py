@@ -37,6 +37,7 @@ The modules, one job each:
   of :class:`PreferenceStore`.
 """
 
+from rewards.preferences.store import records
 from rewards.preferences.store.checks import (
     LIMITS,
     MAX_ACCOMPANIMENT_LENGTH,
@@ -48,19 +49,7 @@ from rewards.preferences.store.checks import (
 )
 from rewards.preferences.store.jsonl import FORMAT, MAX_IMPORT_BYTES, MAX_LINE_BYTES, StoreJsonl
 from rewards.preferences.store.reads import StoreReads
-from rewards.preferences.store.records import (
-    CHOICES,
-    PREFERENCES,
-    SOURCES,
-    TARGETS,
-    AlreadyLabelledError,
-    Context,
-    Label,
-    Pair,
-    PreferenceStoreError,
-    StoredMelody,
-    timestamp,
-)
+from rewards.preferences.store.records import *  # noqa: F403  (re-exports records.__all__)
 from rewards.preferences.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from rewards.preferences.store.writes import StoreWrites
 
@@ -84,8 +73,7 @@ class PreferenceStore(StoreReads, StoreWrites, StoreJsonl):
     """
 
 
-__all__ = ["APPLICATION_ID", "CHOICES", "FORMAT", "LIMITS", "MAX_ACCOMPANIMENT_LENGTH",
-           "MAX_IMPORT_BYTES", "MAX_KEY_LENGTH", "MAX_LABELER_LENGTH", "MAX_LINE_BYTES",
-           "MAX_MELODY_STEPS", "MAX_REF_LENGTH", "MAX_TOKEN_LENGTH", "PREFERENCES",
-           "SCHEMA_VERSION", "SOURCES", "TARGETS", "AlreadyLabelledError", "Context", "Label",
-           "Pair", "PreferenceStore", "PreferenceStoreError", "StoredMelody", "timestamp"]
+__all__ = ["APPLICATION_ID", "FORMAT", "LIMITS", "MAX_ACCOMPANIMENT_LENGTH", "MAX_IMPORT_BYTES",
+           "MAX_KEY_LENGTH", "MAX_LABELER_LENGTH", "MAX_LINE_BYTES", "MAX_MELODY_STEPS",
+           "MAX_REF_LENGTH", "MAX_TOKEN_LENGTH", "SCHEMA_VERSION", "PreferenceStore",
+           *records.__all__]

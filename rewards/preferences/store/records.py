@@ -10,6 +10,10 @@ import numpy as np
 
 from mammad_envs.errors import MammadError
 
+__all__ = ["CHOICES", "PREFERENCES", "SOURCES", "TARGETS", "AlreadyLabelledError", "Context",
+           "Label", "Pair", "PreferenceStoreError", "StoredMelody", "timestamp"]
+"""The public names, re-exported by :mod:`rewards.preferences.store` (``short`` is internal)."""
+
 SOURCES: dict[str, str] = {
     "seed": "a melody of the bundled data set, or written by hand",
     "midi": "read from a MIDI file (ref: the file)",
