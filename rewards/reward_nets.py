@@ -183,27 +183,29 @@ def build_reward_net(algorithm: str, observation_space: gym.Space, action_space:
     return cls(observation_space, action_space, **kwargs)
 
 
-def evaluation_reward_net(algorithm: str, net: Any) -> Any:
-    """The ``reward_test`` of imitation for a trained network (see the module docstring).
+def learned_rewards(algorithm: str, net: Any, observations: np.ndarray, actions: np.ndarray,
+                    next_observations: np.ndarray, dones: np.ndarray) -> np.ndarray:
+    """The reward a trained network gives a batch of transitions (imitation's ``reward_test``).
+
+    GAIL: ``-log(1 - D) = softplus(logit)`` of the discriminator's logit, what
+    ``RewardNetFromDiscriminatorLogit`` computes; AIRL: the unshaped base reward ``g``. Both
+    through ``predict_processed`` (inputs preprocessed and normalised as in training).
 
     Args:
         algorithm: ``"gail"`` or ``"airl"``.
-        net: What :func:`build_reward_net` built (and training updated).
+        net: What :func:`build_reward_net` built (and training updated), in eval mode.
+        observations: ``(batch, *obs shape)`` observations before the actions.
+        actions: ``(batch, *action shape)`` actions.
+        next_observations: ``(batch, *obs shape)`` observations after them.
+        dones: ``(batch,)`` whether each transition ended its episode.
 
     Returns:
-        GAIL: the net wrapped in ``RewardNetFromDiscriminatorLogit``; AIRL: its unshaped base.
+        ``(batch,)`` float64 rewards.
     """
-    if algorithm == "gail":
-        # optional: the imitation extra
-        from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
-
-        return RewardNetFromDiscriminatorLogit(net)
-    # optional: the imitation extra
-    from imitation.rewards.reward_nets import RewardNetWrapper
-
-    while isinstance(net, RewardNetWrapper):
-        net = net.base
-    return net
+    base = net.base if algorithm == "airl" else net
+    values = np.asarray(base.predict_processed(observations, actions, next_observations,
+                                               dones), dtype=np.float64)
+    return np.logaddexp(0.0, values) if algorithm == "gail" else values
 
 
 def save_reward_net(path: str | os.PathLike, algorithm: str, net: Any,

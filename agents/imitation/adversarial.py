@@ -30,7 +30,6 @@ from agents.imitation.common import (
 )
 from rewards.reward_nets import (
     build_reward_net,
-    evaluation_reward_net,
     load_reward_net,
     reward_file,
     save_reward_net,
@@ -190,7 +189,12 @@ class _AdversarialAgent(ImitationAgent):
     @property
     def reward_test(self) -> Any:
         """The learned reward for later use (what the ``"gail"`` reward wrapper computes)."""
-        return evaluation_reward_net(self.algorithm, self.reward_net)
+        if self.algorithm == "gail":
+            # optional: the imitation extra
+            from imitation.algorithms.adversarial.gail import RewardNetFromDiscriminatorLogit
+
+            return RewardNetFromDiscriminatorLogit(self.reward_net)
+        return self.reward_net.base
 
     def learn(self, total_timesteps: int, callback: Any = None, progress_bar: bool = False,
               **kwargs: Any) -> _AdversarialAgent:

@@ -10,8 +10,9 @@ module turns it into a reward term (:mod:`rewards.reward_nets` writes and reads 
     env = gym.make("MammadMelody-decay-v0", reward="theory+gail",
                    reward_kwargs={"gail": {"model": "runs/gail/model_reward.pt"}})
 
-Which reward: the term is imitation's ``reward_test`` network, through ``predict_processed``,
-for the transition (previous observation, action, observation, done):
+Which reward: the term is imitation's ``reward_test``
+(:func:`~rewards.reward_nets.learned_rewards`), for the transition (previous observation,
+action, observation, done):
 
 * GAIL: ``-log(1 - D(s, a)) = softplus(logit)``, always positive; it is also GAIL's
   ``reward_train``, so the term is exactly what the generator was trained on.
@@ -36,7 +37,7 @@ from mammad_envs.compat import require_imitation
 from mammad_envs.step_batch import StepBatch
 from rewards.base import RewardTerm, RewardWrapper, term_attribute
 from rewards.note_rnn.threads import torch_threads
-from rewards.reward_nets import check_spaces, evaluation_reward_net, load_reward_net, reward_file
+from rewards.reward_nets import check_spaces, learned_rewards, load_reward_net, reward_file
 
 
 class LearnedTerm(RewardTerm):
@@ -75,7 +76,7 @@ class LearnedTerm(RewardTerm):
         self.path = reward_file(model)
         self.algorithm: str = payload["algorithm"]
         check_spaces(self.path, payload, self.env)
-        self.net = evaluation_reward_net(self.algorithm, net).eval()
+        self.net = net.eval()
         self.threads = threads
 
     def compute(self, step: StepBatch) -> np.ndarray:
@@ -89,10 +90,9 @@ class LearnedTerm(RewardTerm):
         actions = np.asarray(actions).reshape((len(observations),
                                                *self.env.action_space.shape))
         with torch_threads(self.threads):
-            values = self.net.predict_processed(np.asarray(observations), actions,
-                                                np.asarray(next_observations),
-                                                np.asarray(dones, dtype=np.float32))
-        return np.asarray(values, dtype=np.float64)
+            return learned_rewards(self.algorithm, self.net, np.asarray(observations),
+                                   actions, np.asarray(next_observations),
+                                   np.asarray(dones, dtype=np.float32))
 
 
 class LearnedReward(RewardWrapper):
