@@ -28,6 +28,7 @@ from agents.registry import (
 )
 from mammad_envs.compat import make_vector
 from mammad_envs.registration import ENTRY_POINT
+from rewards.base import plan_env_kwargs
 
 __all__ = ["AGENTS", "Agent", "AgentSpec", "agent_spec", "env_id_of", "list_agents",
            "make_agent", "register_agent"]
@@ -123,6 +124,7 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
     from stable_baselines3.common.env_util import make_vec_env
 
     check_env_id(env_id)
+    env_kwargs = plan_env_kwargs(env_kwargs)  # the reward spec parsed once for all n envs
     if not batched:
         return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     # heavy: stable_baselines3 loads slowly and only this path needs it
@@ -131,7 +133,7 @@ def make_training_env(env_id: str, n_envs: int = 1, seed: int | None = 0,
     # heavy: mammad_envs.sb3_vec_env loads stable_baselines3, tensorboard, torch
     from mammad_envs.sb3_vec_env import MelodySB3VecEnv
 
-    vector = make_vector(env_id, n_envs, **(env_kwargs or {}))
+    vector = make_vector(env_id, n_envs, **env_kwargs)
     venv = VecMonitor(MelodySB3VecEnv(vector))
     venv.seed(seed)
     return venv

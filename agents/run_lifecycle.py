@@ -65,7 +65,7 @@ from agents.training import (
     tensorboard_folder,
     train_and_finish,
 )
-from rewards.base import plan_rewards
+from rewards.base import plan_env_kwargs, plan_rewards
 
 __all__ = ["DEFAULT_CHECKPOINT_EVERY", "DEFAULT_ENV", "DEFAULT_EVAL_EPISODES", "DEFAULT_REWARD",
            "DEFAULT_SAMPLES", "DEFAULT_STEPS", "FINISH_OPTIONS", "check_env_arguments",
@@ -119,7 +119,7 @@ def check_env_arguments(env_id: str, env_kwargs: Mapping[str, Any]) -> None:
         ValueError: If the id is not a registered MammadMelody id or an argument is bad.
     """
     check_env_id(env_id)
-    gym.make(env_id, **env_kwargs).close()
+    gym.make(env_id, **plan_env_kwargs(env_kwargs)).close()
 
 
 def check_n_envs(hyperparams: Mapping[str, Any]) -> None:

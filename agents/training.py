@@ -32,6 +32,7 @@ from mammad_envs.audio import render_wav
 from mammad_envs.compat import make_vector
 from mammad_envs.midi import write_midi
 from mammad_envs.piano_roll import save_piano_roll
+from rewards.base import plan_env_kwargs
 
 __all__ = ["RunResult", "finish_run", "load_run_model", "tensorboard_folder",
            "train_and_finish", "vector_env_maker", "write_samples"]
@@ -108,7 +109,7 @@ def load_run_model(run: Path, path: Path, config: dict[str, Any], trust_pickle: 
         ModelFileError: If the file is damaged, or holds pickles and is not trusted.
     """
     if env is None:
-        env = gym.make(config["env"], **config["env_kwargs"])
+        env = gym.make(config["env"], **plan_env_kwargs(config["env_kwargs"]))
 
     def template() -> Any:
         values = {k: v for k, v in config["hyperparams"].items() if k != "n_envs"}
@@ -173,8 +174,10 @@ def train_and_finish(run: Path, model: Any, config: dict[str, Any], fresh: bool,
 
 def vector_env_maker(config: dict[str, Any]) -> Any:
     """``make(n)``: ``n`` envs of a run's id and arguments, batched (for evaluation)."""
+    env_kwargs = plan_env_kwargs(config["env_kwargs"])  # parsed once for every size
+
     def make(num_envs: int) -> Any:
-        return make_vector(config["env"], num_envs, **config["env_kwargs"])
+        return make_vector(config["env"], num_envs, **env_kwargs)
 
     return make
 

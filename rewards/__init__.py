@@ -30,6 +30,7 @@ from rewards.base import (
     apply_rewards,
     build_terms,
     parse_rewards,
+    plan_env_kwargs,
     plan_rewards,
     register_reward,
 )
@@ -49,7 +50,8 @@ _LAZY = {
 }
 
 __all__ = ["REWARDS", "RewardPlan", "RewardTerm", "RewardWrapper", "apply_rewards",
-           "build_terms", "parse_rewards", "plan_rewards", "register_reward", *_LAZY]
+           "build_terms", "parse_rewards", "plan_env_kwargs", "plan_rewards", "register_reward",
+           *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -338,6 +338,31 @@ def plan_rewards(reward: str | Sequence[str] | RewardPlan | None,
     return RewardPlan(tuple(entries))
 
 
+def plan_env_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Env arguments whose reward spec, weights and arguments are parsed into one plan.
+
+    The inverse of :meth:`RewardPlan.env_kwargs`: ``reward`` becomes a :class:`RewardPlan`
+    that holds ``reward_weights`` and ``reward_kwargs``, so that every env built from the
+    result (a check build, ``n`` scalar envs, a vector env) takes the plan as it is instead of
+    parsing the spec again. Arguments without ``reward`` (the id's default reward) or with a
+    plan already are returned as a copy.
+
+    Example:
+        >>> kwargs = plan_env_kwargs({"steps": 32, "reward": "theory+note_rnn",
+        ...                           "reward_weights": {"theory": 2.0}})
+        >>> sorted(kwargs), kwargs["reward"].weights
+        (['reward', 'steps'], {'theory': 2.0})
+
+    Raises:
+        ValueError: As :func:`plan_rewards`.
+    """
+    values = dict(env_kwargs or {})
+    if "reward" in values and not isinstance(values["reward"], RewardPlan):
+        values["reward"] = plan_rewards(values["reward"], values.pop("reward_weights", None),
+                                        values.pop("reward_kwargs", None))
+    return values
+
+
 def _reward_names(reward: str | Sequence[str] | None) -> list[str]:
     """The names of a spec, checked (registered, none repeated)."""
     if reward is None:

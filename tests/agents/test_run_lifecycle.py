@@ -96,3 +96,24 @@ def test_without_tensorboard_a_warning_is_logged(tmp_path, monkeypatch, caplog):
         assert tensorboard_folder(tmp_path) is None
     assert "TensorBoard is not installed" in caplog.text
     assert RunResult(tmp_path, "complete").tensorboard is None
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_runs_envs_share_one_parse_of_the_reward_spec(tmp_path, monkeypatch, batched):
+    """However many envs a run builds, each builder parses the spec once (plan_env_kwargs)."""
+    from rewards import base
+
+    calls = []
+    real = base._reward_names
+    monkeypatch.setattr(base, "_reward_names",
+                        lambda reward: calls.append(reward) or real(reward))
+    counts = {}
+    for n_envs in (1, 3):
+        calls.clear()
+        config = new_run_config("ppo", env_kwargs=env_arguments({"steps": 16}, "theory"),
+                                n_envs=n_envs, hyperparams=TINY, steps=32 * n_envs,
+                                eval_episodes=2, samples=1, scalar_envs=not batched)
+        result = start_run(tmp_path / f"runs{n_envs}", config, ["train"], progress=False)
+        assert result.status == "trained"
+        counts[n_envs] = len(calls)
+    assert counts[3] == counts[1] == 4  # env_arguments, the check build, training, evaluation
