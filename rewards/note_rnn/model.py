@@ -264,7 +264,6 @@ class NoteRNN(nn.Module):
 
     # -- sampling -------------------------------------------------------------------------
 
-    @torch.no_grad()
     def sample(self, n: int, steps: int, temperature: float = 1.0, seed: int | None = None
                ) -> np.ndarray:
         """Samples melodies event by event from START.
@@ -282,6 +281,24 @@ class NoteRNN(nn.Module):
         Raises:
             ValueError: If ``n`` or ``steps`` is negative or the temperature is not positive.
         """
+        return self.sample_scored(n, steps, temperature, seed)[0]
+
+    @torch.no_grad()
+    def sample_scored(self, n: int, steps: int, temperature: float = 1.0,
+                      seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample`'s melodies and each event's log-probability under the model.
+
+        The same melodies as :meth:`sample` with the same arguments; the log-probabilities
+        (at temperature 1, whatever ``temperature`` the events were drawn at) are the ones
+        :meth:`log_prob` gives them, up to float rounding, read off the sampling steps
+        instead of a second pass over the melodies.
+
+        Returns:
+            ``(melodies (n, steps), log_probs (n, steps) float64)``.
+
+        Raises:
+            ValueError: If ``n`` or ``steps`` is negative or the temperature is not positive.
+        """
         if n < 0 or steps < 0:
             raise ValueError(f"n and steps must be >= 0, got {n} and {steps}")
         if not temperature > 0:
@@ -292,18 +309,21 @@ class NoteRNN(nn.Module):
         else:
             generator.manual_seed(int(seed))
         tokens = torch.empty(n, steps, dtype=torch.long)
+        scores = torch.zeros(n, steps, dtype=torch.float64)
         if n == 0 or steps == 0:
-            return tokens_to_melody(tokens.numpy())
+            return tokens_to_melody(tokens.numpy()), scores.numpy()
         with torch_threads(SAMPLE_THREADS):
             state = self.initial_state(n)
             current = torch.full((n,), START_TOKEN, dtype=torch.long)
             for t in range(steps):
                 logits, state = self._forward_eval(
                     current[:, None].to(self.output.weight.device), state)
-                probs = torch.softmax(logits[:, 0].float().cpu() / temperature, dim=-1)
+                logits = logits[:, 0].float().cpu()
+                probs = torch.softmax(logits / temperature, dim=-1)
                 current = torch.multinomial(probs, 1, generator=generator)[:, 0]
                 tokens[:, t] = current
-        return tokens_to_melody(tokens.numpy())
+                scores[:, t] = torch.log_softmax(logits, dim=-1).gather(1, current[:, None])[:, 0]
+        return tokens_to_melody(tokens.numpy()), scores.numpy()
 
     # -- files ----------------------------------------------------------------------------
 

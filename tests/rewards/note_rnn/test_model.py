@@ -132,6 +132,15 @@ def test_sample_is_deterministic_for_a_seed(model):
         model.sample(1, 4, temperature=0.0)
 
 
+def test_sample_scored_gives_sample_s_melodies_and_log_prob_s_scores(model):
+    melodies, scores = model.sample_scored(16, 24, temperature=0.8, seed=3)
+    np.testing.assert_array_equal(melodies, model.sample(16, 24, temperature=0.8, seed=3))
+    assert scores.shape == (16, 24) and scores.dtype == np.float64
+    np.testing.assert_allclose(scores, np.stack(model.log_prob(melodies)), atol=1e-5)
+    empty, nothing = model.sample_scored(0, 5, seed=0)
+    assert empty.shape == nothing.shape == (0, 5)
+
+
 def test_sample_temperature(model):
     cold = model.sample(32, 64, temperature=0.3, seed=1)
     hot = model.sample(32, 64, temperature=3.0, seed=1)
