@@ -1,10 +1,12 @@
 """The command-line pieces every grid benchmark shares (encodings, rl_tuner_table, imitation).
 
 :func:`add_run_options` adds where and how the cells run (``--backend``, ``--address``,
-``--workers``) and ``--quick``, ``--dry-run`` and ``--no-progress``; :func:`positive_int` is
-their argparse type for counts; :func:`sigterm_as_interrupt` makes SIGTERM stop a grid as
-Ctrl-C does, so its runs are stopped and its finished cells kept. :func:`command_errors` turns
-a bad setting into argparse's exit 2 and an interruption into exit 130, the same for every grid.
+``--workers``) and ``--quick``, ``--dry-run`` and ``--no-progress``; :func:`positive_int` and
+:func:`positive_float` are argparse types for counts and weights, and :func:`add_theory_weight`
+the RL Tuner benchmarks' ``--theory-weight``; :func:`sigterm_as_interrupt` makes SIGTERM stop a
+grid as Ctrl-C does, so its runs are stopped and its finished cells kept.
+:func:`command_errors` turns a bad setting into argparse's exit 2 and an interruption into exit
+130, the same for every grid.
 :func:`parse_grid_command` parses a grid's arguments and builds its cells (a
 :class:`GridCommand`, which counts the finished cells and runs the grid).
 """
@@ -33,6 +35,30 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least 1")
     return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number > 0")
+    return value
+
+
+def add_theory_weight(parser: argparse.ArgumentParser, default: float, note: str = "") -> None:
+    """``--theory-weight``: the theory reward's weight, RL Tuner's ``1/c`` (a number > 0).
+
+    Args:
+        parser: The benchmark's parser.
+        default: Its default weight.
+        note: What the default stands for, added to the help after it.
+    """
+    parser.add_argument("--theory-weight", type=positive_float, default=default,
+                        help=f"weight of the theory reward, RL Tuner's 1/c (default "
+                             f"{default:g}{', ' + note if note else ''})")
 
 
 def available_cores() -> int:

@@ -44,7 +44,7 @@ from typing import Any
 
 from benchmarks import rl_tuner_report as report
 from benchmarks.grid import Cell, GridError, read_cell, run_grid
-from benchmarks.grid_cli import add_run_options, command_errors, positive_int
+from benchmarks.grid_cli import add_run_options, add_theory_weight, command_errors, positive_int
 from benchmarks.rl_tuner_report import NOTE_RNN
 
 ENV_ID = "MelodyEnv-v0"
@@ -96,17 +96,6 @@ QUICK_HYPERPARAMS: dict[str, list[str]] = {
 """``--quick``: small rollouts and buffers, so 512 steps see a few updates."""
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value} must be a finite number > 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The benchmark's arguments (None where the default depends on ``--quick``)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rl_tuner_table",
@@ -124,9 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compositions", type=positive_int,
                         help=f"compositions played per model and seed (default "
                              f"{DEFAULTS['compositions']:,})")
-    parser.add_argument("--theory-weight", type=positive_float, default=THEORY_WEIGHT,
-                        help=f"weight of the theory reward, RL Tuner's 1/c (default "
-                             f"{THEORY_WEIGHT:g}, the paper's c = 0.5)")
+    add_theory_weight(parser, THEORY_WEIGHT, "the paper's c = 0.5")
     parser.add_argument("--dqn-policy", choices=DQN_POLICIES, default="softmax",
                         help="how DQN plays: sampling the softmax of its Q-values (RL "
                              "Tuner's), greedy, or SB3's epsilon-greedy (default softmax)")

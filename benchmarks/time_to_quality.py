@@ -61,6 +61,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from benchmarks.grid_cli import add_theory_weight, positive_int  # noqa: E402
+
 ENV_ID = "MelodyEnv-v0"
 SETTING = {"encoding": "count", "steps": 32, "pitch_range": [48, 83], "accompaniment": None}
 """RL Tuner's setting: one octave and a half around middle C, two bars, no accompaniment."""
@@ -124,25 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     """The benchmark's arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agent", default="ppo", help="a registered agent (default ppo)")
-    parser.add_argument("--max-steps", type=int, default=200_000,
+    parser.add_argument("--max-steps", type=positive_int, default=200_000,
                         help="give up after this many env steps (default 200,000)")
-    parser.add_argument("--eval-every", type=int,
+    parser.add_argument("--eval-every", type=positive_int,
                         help=f"env steps between evaluations (default {EVAL_EVERY:,}; "
                              f"{AGENT_DEFAULTS['note_rnn_ppo']['eval_every']:,} for "
                              f"note_rnn_ppo)")
-    parser.add_argument("--episodes", type=int, default=1000,
+    parser.add_argument("--episodes", type=positive_int, default=1000,
                         help="compositions per evaluation (default 1,000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-envs", type=int, help="envs (default: the YAML's)")
+    parser.add_argument("--n-envs", type=positive_int, help="envs (default: the YAML's)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override the YAML hyperparameters (and the benchmark's own for "
                              "the agent, AGENT_DEFAULTS)")
     parser.add_argument("--reward", choices=(REWARD, KL_REWARD),
                         help=f"the reward (default {REWARD!r}; {KL_REWARD!r} for agents under "
                              f"KL control, whose penalty holds the Note-RNN's log p(a|s))")
-    parser.add_argument("--theory-weight", type=float, default=THEORY_WEIGHT,
-                        help=f"weight of the theory reward, RL Tuner's 1/c (default "
-                             f"{THEORY_WEIGHT:g})")
+    add_theory_weight(parser, THEORY_WEIGHT)
     parser.add_argument("--note-rnn-model", default=NOTE_RNN, metavar="PATH_OR_NAME",
                         help=f"the Note-RNN of the reward and the likelihood bar: a weights "
                              f"file, or a shipped model's name, 'default' or 'rl_tuner' "

@@ -26,3 +26,16 @@ def test_other_agents_keep_the_yaml_and_the_default_cadence():
     args = ttq.parse_args(["--agent", "ppo"])
     assert args.eval_every == ttq.EVAL_EVERY == 8192
     assert "kl_coef" not in ttq.training_settings(args)["hyperparams"]
+
+
+def test_counts_and_the_theory_weight_must_be_positive(capsys):
+    import pytest
+
+    for argv, named in [(["--theory-weight", "0"], "--theory-weight"),
+                        (["--episodes", "0"], "--episodes"),
+                        (["--eval-every", "-5"], "--eval-every"),
+                        (["--max-steps", "many"], "--max-steps")]:
+        with pytest.raises(SystemExit) as exit_info:
+            ttq.parse_args(argv)
+        assert exit_info.value.code == 2
+        assert f"argument {named}" in capsys.readouterr().err
