@@ -23,21 +23,36 @@ the oracle's, distinct melodies as a fraction of those sampled, KL per melody, t
 model's accuracy on the policy's melodies, and the wall time of a round."""
 
 
+def kept_round(record: dict[str, Any]) -> int:
+    """The round a loop hands out after the round of ``record``.
+
+    As :func:`feedback.rlhf.policy_round`, read here without importing the loop (and torch).
+    """
+    return int(record.get("policy_round", record["round"]))
+
+
 def label_rows(taste: dict[str, Any], labels: list[int], pairs: int) -> list[dict[str, Any]]:
-    """Per label count, every seed's figures of the round that ended there."""
+    """Per label count, every seed's figures of the policy the loop hands out there.
+
+    That is the policy of the round the loop keeps once the round ending at that count is done
+    (``policy_round``: the best round so far, see :mod:`feedback.rlhf`; the round itself in a
+    loop that keeps the last).
+    """
     oracle_gain = oracle_gains(taste)
     rows = []
     for count in labels:
         index = count // pairs - 1
         seeds = [rounds for _, rounds in sorted(taste["loop"].items())]
+        kept = [rounds[kept_round(rounds[index])] for rounds in seeds]
         start = np.array([rounds[0]["labeler_score_before"] for rounds in seeds])
-        after = np.array([rounds[index]["labeler_score_after"] for rounds in seeds])
-        policy = [rounds[index]["reward_model"].get("policy_pairs", {}) for rounds in seeds]
+        after = np.array([record["labeler_score_after"] for record in kept])
+        policy = [record["reward_model"].get("policy_pairs", {}) for record in kept]
         rows.append({
             "labels": count, "start": start, "score": after,
             "gain": (after - start) / oracle_gain[index + 1],
-            "kl": np.array([rounds[index]["kl_per_melody_after"] for rounds in seeds]),
-            "distinct": np.array([rounds[index]["distinct_melodies_after"] for rounds in seeds]),
+            "kl": np.array([record["kl_per_melody_after"] for record in kept]),
+            "distinct": np.array([record["distinct_melodies_after"] for record in kept]),
+            "kept": np.array([kept_round(rounds[index]) for rounds in seeds]),
             "samples": seeds[0][index]["samples"],
             "accuracy": np.array([p.get("accuracy", math.nan) for p in policy], dtype=float),
             "ceiling": np.array([p.get("ceiling", math.nan) for p in policy], dtype=float),
@@ -94,8 +109,8 @@ def taste_table(name: str, taste: dict[str, Any], args: argparse.Namespace) -> l
              "| labels | taste score | gain, % of the oracle's (IQM) | median | seeds above the "
              "start | KL per melody | distinct melodies | reward model on the policy's "
              "melodies | the taste's own accuracy there | agreement with the noiseless taste "
-             "| round time, wall / CPU (median) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| seeds handing out an earlier round | round time, wall / CPU (median) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seeds = len(row["score"])
         lines.append(
@@ -108,6 +123,7 @@ def taste_table(name: str, taste: dict[str, Any], args: argparse.Namespace) -> l
             f"{interval(row['accuracy'], name + 'a', 100)}% | "
             f"{interval(row['ceiling'], name + 'c', 100)}% | "
             f"{interval(row['agreement'], name + 'r', 100)}% | "
+            f"{int(np.sum(row['kept'] < row['labels'] // args.pairs - 1))} of {seeds} | "
             f"{np.median(row['seconds']):.0f} s / {np.nanmedian(row['cpu_seconds']):.0f} s |")
     return lines
 
@@ -149,7 +165,10 @@ def write_page(results: dict[str, Any], args: argparse.Namespace, command: str,
              f"{args.seeds} seeds per taste, {args.pairs} labels per round, {args.steps:,} PPO "
              f"steps per round, {args.samples} melodies per measurement, melodies of {32} 16ths "
              f"on `MammadMelody-count-v0`; {args.oracle_seeds} oracle runs per taste. IQM "
-             f"[95% stratified-bootstrap interval] over seeds.", "",
+             f"[95% stratified-bootstrap interval] over seeds. The figures at a label count "
+             f"are those of the policy the loop hands out there: the round the newest reward "
+             f"model scores highest within the KL limit (``policy_round``; the last round in "
+             f"runs of loops that kept the last).", "",
              f"## Targets at {max(args.labels)} labels", "", *target_lines(results, args), "",
              "## By taste", ""]
     if image is not None and page is not None:

@@ -20,10 +20,18 @@ Each round of ``mammad rlhf`` (as MusicRL, and Ziegler et al.'s RLHF before it, 
    penalty ``beta * (log pi - log p_ref)`` to the Note-RNN at every step; ``beta`` starts at
    ``kl_coef`` and, with ``kl_target``, moves toward that KL per melody (Ziegler et al.'s
    adaptive controller; it carries over from round to round).
+6. **Keep the best round** (``keep_best``): the newest reward model, which has seen the most
+   labels, scores the melodies each round's policy played after its fine-tuning; the loop's
+   policy is the round it scores highest among those within ``kl_limit`` nats per melody of
+   the Note-RNN (``policy_round`` in ``round.json``). Fine-tuning on a learned reward can lose
+   in a late round what an earlier one found (the reward is exploited where it is wrong, or
+   the KL penalty pulls the policy back); the next round goes on from the last policy, and
+   only the one handed out is chosen.
 
 Everything a round makes is saved in ``<out>/round_<k>/``: ``pref_model/`` (weights and card),
 ``config.yml`` and ``model.zip`` (a run folder: ``mammad evaluate <out>/round_<k>`` works), and
-``pairs.json`` (the tokens of its pairs in the store) and ``round.json`` (its figures), written
+``pairs.json`` (the tokens of its pairs in the store), ``samples.npz`` (the melodies its policy
+played after fine-tuning, which later rounds score again) and ``round.json`` (its figures), written
 last: a round with ``round.json`` is done, and a killed loop resumes at the first round without
 one (the same melodies and pairs; labels already recorded are kept and not asked again; the
 reward model and the fine-tuning are redone).
@@ -48,7 +56,7 @@ from mammad_envs.errors import MammadError
 from rewards.note_rnn.model import PRETRAINED
 
 __all__ = ["LOOP_VERSION", "OldLoopError", "RLHFSettings", "choose_pairs", "describe",
-           "pair_candidates", "results_table", "run_rlhf"]
+           "pair_candidates", "policy_round", "results_table", "run_rlhf"]
 
 LOOP_VERSION = 2
 """Version of the loop's ``rlhf.json``: 2 fine-tunes the Note-RNN under KL control; 1 (no
@@ -81,6 +89,11 @@ class RLHFSettings:
             (None: ``beta`` stays ``kl_coef``).
         reference_share: Fraction of each round's pairs that set a policy melody against one
             of the reference's (from round 1 on).
+        keep_best: Hand out the round the newest reward model scores highest (within
+            ``kl_limit``) rather than the last one.
+        kl_limit: With ``keep_best``, the most KL to the Note-RNN per melody, in nats, a
+            round may have to be chosen (None: any); if no round is within it, the one
+            nearest the Note-RNN is chosen.
         labeler: ``synthetic:<reward>``, ``module:function`` or ``human[:<name>]``.
         temperature: The synthetic labeler's Bradley-Terry noise.
         members: Reward nets in the ensemble.
@@ -98,6 +111,8 @@ class RLHFSettings:
     kl_coef: float = 0.2
     kl_target: float | None = 6.0
     reference_share: float = 0.5
+    keep_best: bool = True
+    kl_limit: float | None = 10.0
     labeler: str = "synthetic:theory"
     temperature: float = 1.0
     members: int = 3
@@ -117,6 +132,13 @@ class RLHFSettings:
                 and 0 <= self.reference_share <= 1):
             raise ValueError(f"reference_share must be a fraction in [0, 1], got "
                              f"{self.reference_share!r}")
+        if not isinstance(self.keep_best, bool):
+            raise ValueError(f"keep_best must be True or False, got {self.keep_best!r}")
+        if self.kl_limit is not None and not (
+                isinstance(self.kl_limit, int | float) and not isinstance(self.kl_limit, bool)
+                and 0 < self.kl_limit < math.inf):
+            raise ValueError(f"kl_limit must be a number of nats per melody > 0, or None for "
+                             f"no limit, got {self.kl_limit!r}")
         if self.note_rnn_model is not None:
             check_note_rnn_model(self.note_rnn_model)
         clash = {"reward", "reward_weights", "reward_kwargs"} & set(self.env_kwargs or {})
@@ -177,7 +199,10 @@ def _run_rounds(settings: RLHFSettings, out: Path, db: Path | None, progress: bo
     if record.is_file():  # a resumed loop: the same settings, except more or fewer rounds
         saved = json.loads(record.read_text())
         check_resumable(out, saved)
-        changed = sorted(k for k in described if k != "rounds" and saved.get(k) != described[k])
+        # settings added since the loop began read as their defaults (the same loop)
+        defaults = json.loads(json.dumps(asdict(RLHFSettings())))
+        changed = sorted(k for k in described
+                         if k != "rounds" and saved.get(k, defaults[k]) != described[k])
         if changed:
             raise ValueError(f"{out} holds an RLHF loop with other settings ({changed} differ):"
                              f" resume it with the same ones, or choose a new --out")
@@ -218,7 +243,7 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
     """The rounds as the rows of a Markdown table (``mammad rlhf`` and the benchmark print it)."""
     rows = ["| round | labels | new | held-out accuracy | on the policy's melodies | "
             "labeler score before | after | distinct melodies after | KL per melody | "
-            "wall time |", "|---|---|---|---|---|---|---|---|---|---|"]
+            "the loop's policy | wall time |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for result in results:
         model = result["reward_model"]
         on_policy = model.get("policy_pairs", {}).get("accuracy")
@@ -228,7 +253,7 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
                     f"{_number(result['labeler_score_after'])} | "
                     f"{result['distinct_melodies_after']} of {result['samples']} | "
                     f"{_number(result.get('kl_per_melody_after'))} | "
-                    f"{result['seconds']:.0f} s |")
+                    f"round {policy_round(result)} | {result['seconds']:.0f} s |")
     return rows
 
 
@@ -248,6 +273,14 @@ def describe(result: dict[str, Any]) -> str:
             f"{_number(result['labeler_score_after'])} ({result['distinct_melodies_after']} "
             f"distinct melodies of {result['samples']}, KL to the Note-RNN "
             f"{_number(result.get('kl_per_melody_after'))} nats per melody); "
-            f"{result['seconds']:.0f} s")
+            f"{result['seconds']:.0f} s; the loop's policy: round {policy_round(result)}")
+
+
+def policy_round(result: dict[str, Any]) -> int:
+    """The round whose policy the loop hands out after this round.
+
+    Its ``policy_round``; the round itself in a loop without one (or without ``keep_best``).
+    """
+    return int(result.get("policy_round", result["round"]))
 
 

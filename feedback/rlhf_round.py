@@ -7,6 +7,7 @@ described in :mod:`feedback.rlhf`.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,8 @@ steps are not discounted (as Ziegler et al.'s PPO does; with the YAML's 0.9 the 
 
 ROUND_FILE = "round.json"
 PAIRS_FILE = "pairs.json"
+SAMPLES_FILE = "samples.npz"
+"""The melodies a round's policy played after its fine-tuning (:func:`write_samples`)."""
 REFERENCE_SEED = 7_919
 """Offsets the reference's episode seeds from the policy's."""
 
@@ -239,6 +242,7 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
     save_model_atomically(policy, folder / "model.zip")
 
     melodies, names, kl_after = sample(policy, sampling, settings.samples, episode_seed + 10**6)
+    write_samples(folder, melodies, names)
     steps = int(base_kwargs.get("steps", len(melodies[0])))
     held = ensemble.card["held_out"]
     result = {"round": index, "labels": ensemble.card["labels"], "new_labels": new_labels,
@@ -255,8 +259,76 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
               "policy_steps": int(policy.num_timesteps),
               "seconds": round(time.perf_counter() - started, 1),
               "cpu_seconds": round(time.process_time() - cpu, 1)}
+    if settings.keep_best:
+        result.update(choose_round(out, result, ensemble, settings.kl_limit))
     write_json(folder / ROUND_FILE, result)
     return result
+
+
+def write_samples(folder: Path, melodies: list[np.ndarray], names: list[str | None]) -> Path:
+    """Saves the melodies a round's policy played after its fine-tuning (``samples.npz``).
+
+    Plain arrays (``numpy.load`` needs no pickle): the events end to end, each melody's
+    length, and each one's accompaniment (``""`` for none).
+    """
+    path = folder / SAMPLES_FILE
+    np.savez_compressed(path, events=np.concatenate(melodies).astype(np.int16),
+                        lengths=np.array([len(melody) for melody in melodies]),
+                        accompaniments=np.array([name or "" for name in names], dtype=str))
+    return path
+
+
+def read_samples(folder: Path) -> tuple[list[np.ndarray], list[str | None]] | None:
+    """The melodies of :func:`write_samples` and their accompaniments.
+
+    None without the file (a round of an earlier version of the loop).
+    """
+    path = folder / SAMPLES_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        melodies = np.split(saved["events"].astype(np.int64),
+                            np.cumsum(saved["lengths"])[:-1])
+        names = [str(name) or None for name in saved["accompaniments"]]
+    return melodies, names
+
+
+def choose_round(out: Path, result: dict[str, Any], model: Any,
+                 kl_limit: float | None) -> dict[str, Any]:
+    """The round whose policy the loop hands out, as the newest reward model judges.
+
+    Every round so far whose policy played within ``kl_limit`` nats per melody of the
+    Note-RNN (after its fine-tuning) is scored by ``model``: the mean of its ``samples.npz``.
+    Without such a round, the one nearest the Note-RNN is chosen. Rounds without samples (of
+    an earlier loop) are passed over.
+
+    Args:
+        out: The loop's folder.
+        result: The figures of the round just finished (not written yet).
+        model: The newest reward model (``score(melodies, accompaniments)``).
+        kl_limit: Most KL per melody a chosen round may have (None: any).
+
+    Returns:
+        ``{"policy_round": k, "round_scores": {round: mean score}}``: the rounds scored.
+    """
+    records = {}
+    for index in range(result["round"]):
+        path = out / f"round_{index}" / ROUND_FILE
+        if path.is_file():
+            records[index] = json.loads(path.read_text())
+    records[result["round"]] = result
+    kls = {index: float(record.get("kl_per_melody_after", math.nan))
+           for index, record in records.items()}
+    allowed = [index for index, kl in kls.items() if kl_limit is None or kl <= kl_limit]
+    if not allowed:
+        allowed = [min(kls, key=lambda index: (math.isnan(kls[index]), kls[index]))]
+    scores = {}
+    for index in allowed:
+        samples = read_samples(out / f"round_{index}")
+        if samples is not None:
+            scores[index] = float(np.mean(model.score(*samples)))
+    chosen = max(scores, key=scores.get) if scores else result["round"]
+    return {"policy_round": chosen, "round_scores": {str(k): v for k, v in scores.items()}}
 
 
 def labeler_score(labeler: Any, melodies: list[np.ndarray],

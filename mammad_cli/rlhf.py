@@ -77,6 +77,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--reference-share", type=float, default=0.5,
                         help="fraction of each round's pairs that set a policy melody against "
                              "one of the Note-RNN's")
+    parser.add_argument("--kl-limit", type=optional_float, default=10.0, metavar="NATS",
+                        help="the loop hands out the round the last reward model scores "
+                             "highest among those within this KL to the Note-RNN per melody "
+                             "('none': any round)")
+    parser.add_argument("--last-round", action="store_true",
+                        help="hand out the last round's policy instead of the best one")
     parser.add_argument("--note-rnn-weight", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--note-rnn-model", metavar="PATH_OR_NAME",
                         help="the Note-RNN the policy starts as and stays near: a shipped "
@@ -154,13 +160,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             "keeps it near (--kl-coef, --kl-target), which is what the Note-RNN term did")
     check_human_arguments(args)
     # torch and stable-baselines3 (seconds to import): only once the arguments parse
-    from feedback.rlhf import RLHFSettings, results_table, run_rlhf
+    from feedback.rlhf import RLHFSettings, policy_round, results_table, run_rlhf
 
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
         kl_coef=args.kl_coef, kl_target=args.kl_target,
-        reference_share=args.reference_share, labeler=args.labeler,
+        reference_share=args.reference_share, keep_best=not args.last_round,
+        kl_limit=args.kl_limit, labeler=args.labeler,
         note_rnn_model=note_rnn_anchor(args.note_rnn_model),
         temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
         members=args.members,
@@ -176,7 +183,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     else:
         results = run_rlhf(settings, out, args.db, progress=not args.no_progress, log=print)
     print("\n" + "\n".join(results_table(results)))
-    print(f"\nfolder: {out}; the last policy: mammad evaluate {out}/round_{len(results) - 1}")
+    chosen = policy_round(results[-1])
+    kept = ("the last round's" if chosen == len(results) - 1
+            else "the round the last reward model scores highest")
+    print(f"\nfolder: {out}; the loop's policy ({kept}): mammad evaluate {out}/round_{chosen}")
     return 0
 
 

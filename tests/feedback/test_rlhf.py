@@ -7,6 +7,7 @@ import yaml
 
 from feedback.pairs import mixed_candidates
 from feedback.rlhf import OldLoopError, RLHFSettings, choose_pairs, pair_candidates, run_rlhf
+from feedback.rlhf_round import ROUND_FILE, choose_round, read_samples, write_samples
 from mammad_cli import main
 from rewards.preferences import PreferenceStore
 
@@ -26,7 +27,9 @@ def test_a_short_loop_runs_end_to_end_and_resumes(tmp_path, capsys):
     labeler = f"{__name__}:high_register"
     main(["rlhf", "--rounds", "2", "--labeler", labeler, "--out", str(out), *SMALL])
     text = capsys.readouterr().out
-    assert "| 1 | 48 |" in text and f"mammad evaluate {out}/round_1" in text
+    assert "| 1 | 48 |" in text
+    chosen = json.loads((out / "round_1" / "round.json").read_text())["policy_round"]
+    assert "the loop's policy" in text and f"mammad evaluate {out}/round_{chosen}" in text
     with PreferenceStore(out / "prefs.sqlite") as store:
         counts = store.counts()
         assert counts["labelled"] == 48 and counts["melodies"] >= 48
@@ -46,6 +49,10 @@ def test_a_short_loop_runs_end_to_end_and_resumes(tmp_path, capsys):
     for result in rounds:  # the KL to the Note-RNN is measured before and after
         assert 0 <= result["kl_per_melody_before"] <= result["kl_per_melody_after"] < 10
     assert rounds[0]["kl_per_melody_before"] < 1e-3  # round 0 samples the Note-RNN itself
+    # every round's after-melodies are kept and scored again by the newest reward model
+    assert sorted(rounds[1]["round_scores"]) == ["0", "1"] and rounds[0]["policy_round"] == 0
+    melodies, names = read_samples(out / "round_1")
+    assert len(melodies) == len(names) == 48 and all(len(m) == 16 for m in melodies)
     assert 0 <= rounds[1]["reward_model"]["policy_pairs"]["accuracy"] <= 1
     with PreferenceStore(out / "prefs.sqlite") as store:  # round 1 paired the reference too
         sources = {melody.source for melody in store.melodies()}
@@ -95,6 +102,7 @@ def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     (["--temperature", "-1"], "temperature must be a number >= 0"),
     (["--note-rnn-weight", "3"], "--note-rnn-weight is gone"),
     (["--kl-target", "lots"], "'lots' is neither a number nor 'none'"),
+    (["--kl-limit", "far"], "'far' is neither a number nor 'none'"),
     (["--note-rnn-model", "rl_tunr"], "'rl_tunr' is neither a shipped Note-RNN ('default', "
                                       "'rl_tuner') nor a weights file"),
 ])
@@ -141,6 +149,12 @@ def test_settings_are_checked():
         RLHFSettings(reference_share=1.5)
     with pytest.raises(ValueError, match="note_rnn_model must be a shipped model's name"):
         RLHFSettings(note_rnn_model="")
+    with pytest.raises(ValueError, match="keep_best must be True or False, got 'yes'"):
+        RLHFSettings(keep_best="yes")
+    for bad in (0, -3.0, float("nan"), True):
+        with pytest.raises(ValueError, match="kl_limit must be a number of nats"):
+            RLHFSettings(kl_limit=bad)
+    assert RLHFSettings(kl_limit=None).kl_limit is None
     with pytest.raises(ValueError, match="unknown env"):
         run_rlhf(RLHFSettings(env="Nope-v0"), None)
 
@@ -180,3 +194,55 @@ def test_a_loop_learns_a_taste_it_is_only_shown_through_labels(tmp_path):
     assert end > start + 3  # semitones higher, from labels alone
     assert results[-1]["distinct_melodies_after"] >= 60
     assert results[-1]["kl_per_melody_after"] < 10
+
+
+class MeanPitch:
+    """A reward model that scores a melody by its mean event (pitches here)."""
+
+    def score(self, melodies, accompaniments=None):
+        return np.array([float(np.mean(m)) for m in melodies])
+
+
+def fake_round(out, index, pitch, kl, samples=True):
+    folder = out / f"round_{index}"
+    folder.mkdir(parents=True)
+    if samples:
+        write_samples(folder, [np.full(8, pitch), np.full(8, pitch + 2)], ["march", None])
+    record = {"round": index, "kl_per_melody_after": kl}
+    (folder / ROUND_FILE).write_text(json.dumps(record))
+    return record
+
+
+def test_the_loop_keeps_the_round_the_newest_model_scores_highest(tmp_path):
+    fake_round(tmp_path, 0, 60, 3.0)
+    fake_round(tmp_path, 1, 72, 12.0)  # the best melodies, but too far from the Note-RNN
+    fake_round(tmp_path, 2, 66, 8.0)
+    fake_round(tmp_path, 3, 80, 5.0, samples=False)  # a round of an earlier loop: passed over
+    last = {"round": 4, "kl_per_melody_after": 9.0}  # the round just finished: not written yet
+    (tmp_path / "round_4").mkdir()
+    write_samples(tmp_path / "round_4", [np.full(8, 50)], [None])
+    choice = choose_round(tmp_path, last, MeanPitch(), kl_limit=10.0)
+    assert choice["policy_round"] == 2
+    assert choice["round_scores"] == {"0": 61.0, "2": 67.0, "4": 50.0}
+    assert choose_round(tmp_path, last, MeanPitch(), kl_limit=None)["policy_round"] == 1
+    # no round within the limit: the one nearest the Note-RNN
+    assert choose_round(tmp_path, last, MeanPitch(), kl_limit=1.0)["policy_round"] == 0
+    melodies, names = read_samples(tmp_path / "round_0")
+    assert [m.tolist() for m in melodies] == [[60] * 8, [62] * 8] and names == ["march", None]
+    assert read_samples(tmp_path / "round_3") is None
+
+
+def test_a_loop_begun_before_the_choice_of_rounds_resumes(tmp_path):
+    """rlhf.json of a loop begun before keep_best/kl_limit existed: the same loop."""
+    from dataclasses import asdict
+
+    out = tmp_path / "loop"
+    (out / "round_0").mkdir(parents=True)
+    saved = json.loads(json.dumps(asdict(RLHFSettings(rounds=1))))
+    del saved["keep_best"], saved["kl_limit"]
+    (out / "rlhf.json").write_text(json.dumps(saved))
+    (out / "round_0" / ROUND_FILE).write_text(json.dumps({"round": 0}))
+    assert run_rlhf(RLHFSettings(rounds=1), out) == [{"round": 0}]
+    assert json.loads((out / "rlhf.json").read_text())["kl_limit"] == 10.0
+    with pytest.raises(ValueError, match=r"\['kl_limit'\] differ"):
+        run_rlhf(RLHFSettings(rounds=1, kl_limit=5.0), out)
