@@ -77,7 +77,7 @@ def test_rlhf_benchmark_measures_the_loop_against_the_oracle(tmp_path):
     target = next(line for line in lines if line.startswith("| `benchmarks.tastes:high_register`"))
     assert len(target.split(" | ")) == 7 and "oracle" in result.stdout
     rows = [line for line in lines if line.startswith("| 16 |") or line.startswith("| 32 |")]
-    assert len(rows) == 2 and all(len(row.split(" | ")) == 11 for row in rows)
+    assert len(rows) == 2 and all(len(row.split(" | ")) == 12 for row in rows)  # + kept round
     root = out / "benchmarks.tastes__high_register"
     assert (root / "seed_1" / "round_1" / "round.json").is_file()
     assert (root / "oracle_0" / "oracle.json").is_file() and (root / "best_of_n.json").is_file()
