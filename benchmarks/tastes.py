@@ -180,12 +180,12 @@ def rising(melody: np.ndarray) -> float:
 @cache
 def _harmonies() -> dict[str, np.ndarray]:
     """Per bundled accompaniment, ``(steps, 12)`` bool: each 16th's half bar's pitch classes."""
+    # heavy: the rewards.preferences package loads torch (a taste alone does not need it)
+    from rewards.preferences.harmony_features import window_pitch_classes
+
     harmonies = {}
     for loop in load_accompaniments():
-        classes = np.zeros((loop.steps, 12), dtype=bool)
-        for start in range(0, loop.steps, HALF_BAR):
-            sounding = loop.sounding[start:start + HALF_BAR].any(axis=0)
-            classes[start:start + HALF_BAR, np.flatnonzero(sounding) % 12] = True
+        classes = window_pitch_classes(loop.sounding, HALF_BAR)
         classes.flags.writeable = False
         harmonies[loop.name] = classes
     return harmonies

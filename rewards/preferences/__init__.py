@@ -7,7 +7,9 @@
 * :mod:`~rewards.preferences.reward_model` and :mod:`~rewards.preferences.training`: the
   Bradley-Terry reward models and their training from the store's labels.
 * :mod:`~rewards.preferences.prior_reward_model`: the reward model over the pretrained
-  Note-RNN's hidden states (:class:`PriorRewardEnsemble`).
+  Note-RNN's hidden states (:class:`PriorRewardEnsemble`), with
+  :mod:`~rewards.preferences.harmony_features` (whether the melody sounds a chord tone of the
+  accompaniment).
 * :mod:`~rewards.preferences.scoring`: what a suite reward pays each melody.
 
 The human-feedback loop that fills the store and uses the model (the pools, the labelling page,

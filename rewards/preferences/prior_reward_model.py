@@ -6,11 +6,12 @@ folk tunes makes of the melody so far. Beside it, per 16th, the features a taste
 the Note-RNN cannot know or holds only implicitly (:func:`step_features`): the event (note, hold,
 rest), the sounding pitch class and height, the position in the bar, what the accompaniment
 sounds (:func:`~rewards.preferences.reward_model.context_features`) and whether the melody's
-pitch class is among it, the interval from the previous note, the melody's register and range
-so far. A small MLP gives one value per 16th; the melody's score is their **mean** over its
-16ths: the two melodies of a pair share their length, so mean and sum rank them alike, and the
-mean keeps one scale for melodies of any length (the ``delta`` reward mode scores partial
-melodies).
+pitch class is among it, whether the melody's note is a chord tone of the accompaniment over
+the beat, half bar and bar (:mod:`~rewards.preferences.harmony_features`), the interval from
+the previous note, the melody's register and range so far. A small MLP gives one value per
+16th; the melody's score is their **mean** over its 16ths: the two melodies of a pair share
+their length, so mean and sum rank them alike, and the mean keeps one scale for melodies of any
+length (the ``delta`` reward mode scores partial melodies).
 
 :class:`PriorRewardEnsemble` holds several heads over one Note-RNN, with the interface of
 :class:`~rewards.preferences.reward_model.RewardEnsemble` (``score``, ``member_scores``,
@@ -36,8 +37,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mammad_envs.melody import HOLD, REST
+from mammad_envs.melody import HOLD, REST, sounding_pitches
 from rewards.note_rnn.model import PRETRAINED, NoteRNN
+from rewards.preferences.harmony_features import HARMONY_FEATURES, harmony_features
 from rewards.preferences.reward_model import (
     CONTEXT_FEATURES,
     _read,
@@ -55,9 +57,17 @@ MELODY_FEATURES = 3 + 12 + 1 + BAR + BAR + CONTEXT_FEATURES + 1 + 6 + 3 + 3 + 3
 """Per-16th features of the melody and accompaniment (see :func:`step_features`)."""
 SUMMARIES = 8
 """Whole-melody averages each :class:`PriorRewardNet` feeds its melody-level MLP."""
-STEP_FEATURES = MELODY_FEATURES + 1
-"""Per-16th features beside the Note-RNN's hidden state: :func:`step_features`' and the
-Note-RNN's log-probability of the event (how expected it is after the events before)."""
+STEP_FEATURES = MELODY_FEATURES + HARMONY_FEATURES + 1
+"""Per-16th features beside the Note-RNN's hidden state: :func:`step_features`', whether the
+melody's note is a chord tone of the accompaniment
+(:func:`~rewards.preferences.harmony_features.harmony_features`) and the Note-RNN's
+log-probability of the event (how expected it is after the events before). A model saved
+without the harmony columns (before they existed) reads ``STEP_FEATURES - HARMONY_FEATURES``."""
+
+
+def step_feature_count(harmony: bool) -> int:
+    """Per-16th features beside the hidden state, with or without the harmony columns."""
+    return STEP_FEATURES if harmony else STEP_FEATURES - HARMONY_FEATURES
 
 
 @dataclass
@@ -67,7 +77,8 @@ class EncodedMelodies:
     Attributes:
         tokens: ``(B, T+1)`` long, START first (for a member that fine-tunes the Note-RNN).
         hidden: ``(B, T, H)`` the frozen Note-RNN's hidden state after each event.
-        features: ``(B, T, STEP_FEATURES)`` from :func:`step_features`.
+        features: ``(B, T, STEP_FEATURES)``: :func:`step_features`, the harmony columns (left
+            out for a model saved before them) and the Note-RNN's log-probability.
         mask: ``(B, T)`` float, 1 on the melody's 16ths.
     """
 
@@ -180,10 +191,11 @@ def note_rnn_hidden(note_rnn: NoteRNN, tokens: torch.Tensor
 
 def encode_melodies(note_rnn: NoteRNN, melodies: Sequence[np.ndarray],
                     accompaniments: Sequence[str | None] | None = None,
-                    batch_size: int = 512) -> EncodedMelodies:
+                    batch_size: int = 512, harmony: bool = True) -> EncodedMelodies:
     """Tokens, the frozen Note-RNN's hidden states, step features and mask of melodies.
 
     Computed once, this is all a frozen model's training needs: every epoch reuses it.
+    ``harmony=False`` leaves out the harmony columns (a model saved before they existed).
 
     Raises:
         ValueError: On an empty batch or melody, a melody outside the Note-RNN's tokens, an
@@ -192,18 +204,22 @@ def encode_melodies(note_rnn: NoteRNN, melodies: Sequence[np.ndarray],
     tokens, accompaniments = melody_tokens(melodies, accompaniments)
     batch = padded_tokens(tokens)
     longest = batch.shape[1] - 1
-    features = np.zeros((len(tokens), longest, STEP_FEATURES), dtype=np.float32)
+    width = step_feature_count(harmony)
+    features = np.zeros((len(tokens), longest, width), dtype=np.float32)
     mask = torch.zeros((len(tokens), longest))
     for row, (sequence, melody, accompaniment) in enumerate(
             zip(tokens, melodies, accompaniments, strict=True)):
         features[row, :len(sequence), :MELODY_FEATURES] = step_features(melody, accompaniment)
+        if harmony:
+            features[row, :len(sequence), MELODY_FEATURES:width - 1] = harmony_features(
+                sounding_pitches(melody), accompaniment)
         mask[row, :len(sequence)] = 1.0
     readings = [note_rnn_hidden(note_rnn, batch[start:start + batch_size])
                 for start in range(0, len(batch), batch_size)]
     hidden = torch.cat([hidden for hidden, _ in readings])
     features = torch.from_numpy(features)
     log_probs = torch.cat([log_probs for _, log_probs in readings]).clamp_min(-20.0)
-    features[..., MELODY_FEATURES] = log_probs * mask
+    features[..., width - 1] = log_probs * mask
     return EncodedMelodies(batch, hidden, features, mask)
 
 
@@ -226,17 +242,18 @@ class PriorRewardNet(nn.Module):
         components: Principal components of the hidden state kept (0: none).
         encoder: A Note-RNN of its own to fine-tune (its embedding and LSTM are used), or None
             to read the frozen hidden states given to :meth:`forward`.
+        step_features: Per-16th features beside the hidden state (:func:`step_feature_count`).
     """
 
     def __init__(self, hidden_size: int = 256, head_size: int = 64, components: int = 16,
-                 encoder: NoteRNN | None = None) -> None:
+                 encoder: NoteRNN | None = None, step_features: int = STEP_FEATURES) -> None:
         super().__init__()
         self.encoder = encoder
         self.register_buffer("hidden_center", torch.zeros(int(hidden_size)))
         # A copy: a view would save all of eye's storage.
         self.register_buffer("projection",
                              torch.eye(int(hidden_size))[:, :int(components)].clone())
-        inputs = int(components) + STEP_FEATURES
+        inputs = int(components) + int(step_features)
         self.register_buffer("center", torch.zeros(inputs))
         self.register_buffer("scale", torch.ones(inputs))
         self.head = nn.Sequential(nn.Linear(inputs, int(head_size)), nn.Tanh(),
@@ -322,12 +339,15 @@ class PriorRewardEnsemble(nn.Module):
         finetune: Whether every member fine-tunes a copy of the Note-RNN's embedding and LSTM.
         card: Plain values describing the training, saved with the weights.
         note_rnn_model: The Note-RNN itself, if already loaded (``note_rnn`` still names it).
+        harmony: Whether the heads read whether the melody's note is a chord tone of the
+            accompaniment (:mod:`~rewards.preferences.harmony_features`); False only for files
+            saved before those features existed.
     """
 
     def __init__(self, members: int = 3, note_rnn: str | os.PathLike = "default",
                  head_size: int = 64, components: int = 16, finetune: bool = False,
                  card: dict[str, Any] | None = None,
-                 note_rnn_model: NoteRNN | None = None) -> None:
+                 note_rnn_model: NoteRNN | None = None, harmony: bool = True) -> None:
         super().__init__()
         if int(members) < 1:
             raise ValueError(f"an ensemble needs at least one member, got {members}")
@@ -336,17 +356,20 @@ class PriorRewardEnsemble(nn.Module):
         self.__dict__["note_rnn"] = prior
         self.note_rnn_name = str(note_rnn)
         self.hyperparameters = {"head_size": int(head_size), "components": int(components),
-                                "finetune": bool(finetune), "hidden_size": prior.hidden_size}
+                                "finetune": bool(finetune), "hidden_size": prior.hidden_size,
+                                "harmony": bool(harmony)}
         self.members = nn.ModuleList(
             PriorRewardNet(prior.hidden_size, int(head_size), int(components),
-                           _trainable_copy(prior) if finetune else None)
+                           _trainable_copy(prior) if finetune else None,
+                           step_feature_count(bool(harmony)))
             for _ in range(int(members)))
         self.card = dict(card or {})
 
     def encode(self, melodies: Sequence[np.ndarray],
                accompaniments: Sequence[str | None] | None = None) -> EncodedMelodies:
         """The melodies read by the frozen Note-RNN (see :func:`encode_melodies`)."""
-        return encode_melodies(self.note_rnn, melodies, accompaniments)
+        return encode_melodies(self.note_rnn, melodies, accompaniments,
+                               harmony=self.hyperparameters["harmony"])
 
     def forward_members(self, tokens: torch.Tensor, hidden: torch.Tensor,
                         features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -419,7 +442,7 @@ class PriorRewardEnsemble(nn.Module):
             settings = checkpoint["hyperparameters"]
             model = cls(len(states), reference["name"], settings["head_size"],
                         settings["components"], settings["finetune"], checkpoint.get("card"),
-                        note_rnn_model=prior)
+                        note_rnn_model=prior, harmony=settings.get("harmony", False))
             for member, state in zip(model.members, states, strict=True):
                 member.load_state_dict(state)
         except Exception as error:  # noqa: BLE001 (torch raises many kinds on bad files)
