@@ -22,7 +22,7 @@ Each round of ``mammad rlhf`` (as MusicRL, and Ziegler et al.'s RLHF before it, 
    adaptive controller; it carries over from round to round).
 6. **Keep the best round** (``keep_best``): the newest reward model, which has seen the most
    labels, scores the melodies each round's policy played after its fine-tuning; the loop's
-   policy is the round it scores highest among those within ``kl_limit`` nats per melody of
+   policy is the round it scores highest among those within ``keep_best_kl`` nats per melody of
    the Note-RNN (``policy_round`` in ``round.json``). Fine-tuning on a learned reward can lose
    in a late round what an earlier one found (the reward is exploited where it is wrong, or
    the KL penalty pulls the policy back); the next round goes on from the last policy, and
@@ -90,8 +90,8 @@ class RLHFSettings:
         reference_share: Fraction of each round's pairs that set a policy melody against one
             of the reference's (from round 1 on).
         keep_best: Hand out the round the newest reward model scores highest (within
-            ``kl_limit``) rather than the last one.
-        kl_limit: With ``keep_best``, the most KL to the Note-RNN per melody, in nats, a
+            ``keep_best_kl``) rather than the last one.
+        keep_best_kl: With ``keep_best``, the most KL to the Note-RNN per melody, in nats, a
             round may have to be chosen (None: any); if no round is within it, the one
             nearest the Note-RNN is chosen.
         labeler: ``synthetic:<reward>``, ``module:function`` or ``human[:<name>]``.
@@ -112,7 +112,7 @@ class RLHFSettings:
     kl_target: float | None = 6.0
     reference_share: float = 0.5
     keep_best: bool = True
-    kl_limit: float | None = 10.0
+    keep_best_kl: float | None = 10.0
     labeler: str = "synthetic:theory"
     temperature: float = 1.0
     members: int = 3
@@ -134,11 +134,11 @@ class RLHFSettings:
                              f"{self.reference_share!r}")
         if not isinstance(self.keep_best, bool):
             raise ValueError(f"keep_best must be True or False, got {self.keep_best!r}")
-        if self.kl_limit is not None and not (
-                isinstance(self.kl_limit, int | float) and not isinstance(self.kl_limit, bool)
-                and 0 < self.kl_limit < math.inf):
-            raise ValueError(f"kl_limit must be a number of nats per melody > 0, or None for "
-                             f"no limit, got {self.kl_limit!r}")
+        limit = self.keep_best_kl
+        if limit is not None and not (isinstance(limit, int | float)
+                                      and not isinstance(limit, bool) and 0 < limit < math.inf):
+            raise ValueError(f"keep_best_kl must be a number of nats per melody > 0, or None for "
+                             f"no limit, got {self.keep_best_kl!r}")
         if self.note_rnn_model is not None:
             check_note_rnn_model(self.note_rnn_model)
         clash = {"reward", "reward_weights", "reward_kwargs"} & set(self.env_kwargs or {})

@@ -260,7 +260,7 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
               "seconds": round(time.perf_counter() - started, 1),
               "cpu_seconds": round(time.process_time() - cpu, 1)}
     if settings.keep_best:
-        result.update(choose_round(out, result, ensemble, settings.kl_limit))
+        result.update(choose_round(out, result, ensemble, settings.keep_best_kl))
     write_json(folder / ROUND_FILE, result)
     return result
 
@@ -294,10 +294,10 @@ def read_samples(folder: Path) -> tuple[list[np.ndarray], list[str | None]] | No
 
 
 def choose_round(out: Path, result: dict[str, Any], model: Any,
-                 kl_limit: float | None) -> dict[str, Any]:
+                 keep_best_kl: float | None) -> dict[str, Any]:
     """The round whose policy the loop hands out, as the newest reward model judges.
 
-    Every round so far whose policy played within ``kl_limit`` nats per melody of the
+    Every round so far whose policy played within ``keep_best_kl`` nats per melody of the
     Note-RNN (after its fine-tuning) is scored by ``model``: the mean of its ``samples.npz``.
     Without such a round, the one nearest the Note-RNN is chosen. Rounds without samples (of
     an earlier loop) are passed over.
@@ -306,7 +306,7 @@ def choose_round(out: Path, result: dict[str, Any], model: Any,
         out: The loop's folder.
         result: The figures of the round just finished (not written yet).
         model: The newest reward model (``score(melodies, accompaniments)``).
-        kl_limit: Most KL per melody a chosen round may have (None: any).
+        keep_best_kl: Most KL per melody a chosen round may have (None: any).
 
     Returns:
         ``{"policy_round": k, "round_scores": {round: mean score}}``: the rounds scored.
@@ -319,7 +319,7 @@ def choose_round(out: Path, result: dict[str, Any], model: Any,
     records[result["round"]] = result
     kls = {index: float(record.get("kl_per_melody_after", math.nan))
            for index, record in records.items()}
-    allowed = [index for index, kl in kls.items() if kl_limit is None or kl <= kl_limit]
+    allowed = [index for index, kl in kls.items() if keep_best_kl is None or kl <= keep_best_kl]
     if not allowed:
         allowed = [min(kls, key=lambda index: (math.isnan(kls[index]), kls[index]))]
     scores = {}

@@ -77,7 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--reference-share", type=float, default=0.5,
                         help="fraction of each round's pairs that set a policy melody against "
                              "one of the Note-RNN's")
-    parser.add_argument("--kl-limit", type=optional_float, default=10.0, metavar="NATS",
+    parser.add_argument("--keep-best-kl", type=optional_float, default=10.0, metavar="NATS",
                         help="the loop hands out the round the last reward model scores "
                              "highest among those within this KL to the Note-RNN per melody "
                              "('none': any round)")
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
         kl_coef=args.kl_coef, kl_target=args.kl_target,
         reference_share=args.reference_share, keep_best=not args.last_round,
-        kl_limit=args.kl_limit, labeler=args.labeler,
+        keep_best_kl=args.keep_best_kl, labeler=args.labeler,
         note_rnn_model=note_rnn_anchor(args.note_rnn_model),
         temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
         members=args.members,

@@ -102,7 +102,7 @@ def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     (["--temperature", "-1"], "temperature must be a number >= 0"),
     (["--note-rnn-weight", "3"], "--note-rnn-weight is gone"),
     (["--kl-target", "lots"], "'lots' is neither a number nor 'none'"),
-    (["--kl-limit", "far"], "'far' is neither a number nor 'none'"),
+    (["--keep-best-kl", "far"], "'far' is neither a number nor 'none'"),
     (["--note-rnn-model", "rl_tunr"], "'rl_tunr' is neither a shipped Note-RNN ('default', "
                                       "'rl_tuner') nor a weights file"),
 ])
@@ -152,9 +152,9 @@ def test_settings_are_checked():
     with pytest.raises(ValueError, match="keep_best must be True or False, got 'yes'"):
         RLHFSettings(keep_best="yes")
     for bad in (0, -3.0, float("nan"), True):
-        with pytest.raises(ValueError, match="kl_limit must be a number of nats"):
-            RLHFSettings(kl_limit=bad)
-    assert RLHFSettings(kl_limit=None).kl_limit is None
+        with pytest.raises(ValueError, match="keep_best_kl must be a number of nats"):
+            RLHFSettings(keep_best_kl=bad)
+    assert RLHFSettings(keep_best_kl=None).keep_best_kl is None
     with pytest.raises(ValueError, match="unknown env"):
         run_rlhf(RLHFSettings(env="Nope-v0"), None)
 
@@ -221,28 +221,28 @@ def test_the_loop_keeps_the_round_the_newest_model_scores_highest(tmp_path):
     last = {"round": 4, "kl_per_melody_after": 9.0}  # the round just finished: not written yet
     (tmp_path / "round_4").mkdir()
     write_samples(tmp_path / "round_4", [np.full(8, 50)], [None])
-    choice = choose_round(tmp_path, last, MeanPitch(), kl_limit=10.0)
+    choice = choose_round(tmp_path, last, MeanPitch(), keep_best_kl=10.0)
     assert choice["policy_round"] == 2
     assert choice["round_scores"] == {"0": 61.0, "2": 67.0, "4": 50.0}
-    assert choose_round(tmp_path, last, MeanPitch(), kl_limit=None)["policy_round"] == 1
+    assert choose_round(tmp_path, last, MeanPitch(), keep_best_kl=None)["policy_round"] == 1
     # no round within the limit: the one nearest the Note-RNN
-    assert choose_round(tmp_path, last, MeanPitch(), kl_limit=1.0)["policy_round"] == 0
+    assert choose_round(tmp_path, last, MeanPitch(), keep_best_kl=1.0)["policy_round"] == 0
     melodies, names = read_samples(tmp_path / "round_0")
     assert [m.tolist() for m in melodies] == [[60] * 8, [62] * 8] and names == ["march", None]
     assert read_samples(tmp_path / "round_3") is None
 
 
 def test_a_loop_begun_before_the_choice_of_rounds_resumes(tmp_path):
-    """rlhf.json of a loop begun before keep_best/kl_limit existed: the same loop."""
+    """rlhf.json of a loop begun before keep_best/keep_best_kl existed: the same loop."""
     from dataclasses import asdict
 
     out = tmp_path / "loop"
     (out / "round_0").mkdir(parents=True)
     saved = json.loads(json.dumps(asdict(RLHFSettings(rounds=1))))
-    del saved["keep_best"], saved["kl_limit"]
+    del saved["keep_best"], saved["keep_best_kl"]
     (out / "rlhf.json").write_text(json.dumps(saved))
     (out / "round_0" / ROUND_FILE).write_text(json.dumps({"round": 0}))
     assert run_rlhf(RLHFSettings(rounds=1), out) == [{"round": 0}]
-    assert json.loads((out / "rlhf.json").read_text())["kl_limit"] == 10.0
-    with pytest.raises(ValueError, match=r"\['kl_limit'\] differ"):
-        run_rlhf(RLHFSettings(rounds=1, kl_limit=5.0), out)
+    assert json.loads((out / "rlhf.json").read_text())["keep_best_kl"] == 10.0
+    with pytest.raises(ValueError, match=r"\['keep_best_kl'\] differ"):
+        run_rlhf(RLHFSettings(rounds=1, keep_best_kl=5.0), out)
