@@ -19,7 +19,9 @@ Each round of ``mammad rlhf`` (as MusicRL, and Ziegler et al.'s RLHF before it, 
    melody, scaled to a standard deviation of 1 on the reference's melodies, minus the KL
    penalty ``beta * (log pi - log p_ref)`` to the Note-RNN at every step; ``beta`` starts at
    ``kl_coef`` and, with ``kl_target``, moves toward that KL per melody (Ziegler et al.'s
-   adaptive controller; it carries over from round to round).
+   adaptive controller; it carries over from round to round). A rollout whose KL is over the
+   ceiling ``kl_target * (1 + kl_margin)`` is penalised harder at once, within the round
+   (:class:`~agents.prior.kl.KLController`'s ``limit``).
 6. **Keep the best round** (``keep_best``): the newest reward model, which has seen the most
    labels, scores the melodies each round's policy played after its fine-tuning; the loop's
    policy is the round it scores highest among those within ``keep_best_kl`` nats per melody of
@@ -62,6 +64,14 @@ LOOP_VERSION = 2
 """Version of the loop's ``rlhf.json``: 2 fine-tunes the Note-RNN under KL control; 1 (no
 ``version`` field) trained a PPO policy from scratch with a Note-RNN reward as its anchor."""
 
+KL_MARGIN = 0.25
+"""The default ``kl_margin``: the KL's ceiling is ``kl_target`` and a quarter."""
+
+SETTINGS_BEFORE = {"kl_margin": None, "keep_best": True, "keep_best_kl": 10.0}
+"""Settings added to ``rlhf.json`` after its version 2 came out, with the value a loop that has
+none of them resumes as: ``kl_margin`` as it ran (no ceiling; a resumed loop must keep it), the
+choice of the round handed out as the defaults (it changes no round's training)."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -87,6 +97,11 @@ class RLHFSettings:
             start value when ``kl_target`` is set).
         kl_target: Target KL to the Note-RNN per melody in nats, toward which ``beta`` moves
             (None: ``beta`` stays ``kl_coef``).
+        kl_margin: How far above ``kl_target`` the KL's ceiling is, as a fraction of it: a
+            rollout of fine-tuning whose KL per melody is over ``kl_target * (1 + kl_margin)``
+            is penalised harder at once (:class:`~agents.prior.kl.KLController`'s ``limit``),
+            so that a round keeps to its budget while ``beta`` catches up (None: no ceiling;
+            no ceiling either without a ``kl_target``).
         reference_share: Fraction of each round's pairs that set a policy melody against one
             of the reference's (from round 1 on).
         keep_best: Hand out the round the newest reward model scores highest (within
@@ -110,6 +125,7 @@ class RLHFSettings:
     note_rnn_model: str | None = None
     kl_coef: float = 0.2
     kl_target: float | None = 6.0
+    kl_margin: float | None = KL_MARGIN
     reference_share: float = 0.5
     keep_best: bool = True
     keep_best_kl: float | None = 10.0
@@ -120,6 +136,13 @@ class RLHFSettings:
     seed: int = 0
     version: int = LOOP_VERSION
 
+    @property
+    def kl_limit(self) -> float | None:
+        """The KL's ceiling per melody in nats, ``kl_target * (1 + kl_margin)`` (or None)."""
+        if self.kl_target is None or self.kl_margin is None:
+            return None
+        return self.kl_target * (1 + self.kl_margin)
+
     def __post_init__(self) -> None:
         for name in ("rounds", "samples", "pairs", "steps", "members"):
             value = getattr(self, name)
@@ -127,7 +150,12 @@ class RLHFSettings:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.samples < 2:
             raise ValueError(f"samples must be at least 2 (a pair), got {self.samples}")
-        check_kl_settings(self.kl_coef, self.kl_target, 10_000)
+        if self.kl_margin is not None and (
+                isinstance(self.kl_margin, bool) or not isinstance(self.kl_margin, int | float)
+                or not math.isfinite(self.kl_margin) or self.kl_margin <= 0):
+            raise ValueError(f"kl_margin (a fraction of kl_target) must be a number > 0 or None "
+                             f"(no ceiling), got {self.kl_margin!r}")
+        check_kl_settings(self.kl_coef, self.kl_target, 10_000, self.kl_limit)
         if not (isinstance(self.reference_share, int | float)
                 and 0 <= self.reference_share <= 1):
             raise ValueError(f"reference_share must be a fraction in [0, 1], got "
@@ -199,10 +227,7 @@ def _run_rounds(settings: RLHFSettings, out: Path, db: Path | None, progress: bo
     if record.is_file():  # a resumed loop: the same settings, except more or fewer rounds
         saved = json.loads(record.read_text())
         check_resumable(out, saved)
-        # settings added since the loop began read as their defaults (the same loop)
-        defaults = json.loads(json.dumps(asdict(RLHFSettings())))
-        changed = sorted(k for k in described
-                         if k != "rounds" and saved.get(k, defaults[k]) != described[k])
+        changed = changed_settings(saved, described)
         if changed:
             raise ValueError(f"{out} holds an RLHF loop with other settings ({changed} differ):"
                              f" resume it with the same ones, or choose a new --out")
@@ -217,6 +242,16 @@ def _run_rounds(settings: RLHFSettings, out: Path, db: Path | None, progress: bo
         results.append(run_round(settings, index, out, db, labeler, progress))
         log(describe(results[-1]))
     return results
+
+
+def changed_settings(saved: dict[str, Any], described: dict[str, Any]) -> list[str]:
+    """The settings (but ``rounds``) in which a loop's ``rlhf.json`` differs from ``described``.
+
+    A setting the saved file lacks counts as the value the loop ran with
+    (:data:`SETTINGS_BEFORE`), so that a loop begun before it existed still resumes.
+    """
+    saved = {**SETTINGS_BEFORE, **saved}
+    return sorted(k for k in described if k != "rounds" and saved.get(k) != described[k])
 
 
 def check_resumable(out: Path, saved: dict[str, Any]) -> None:

@@ -60,6 +60,8 @@ def loop_hyperparams(settings: RLHFSettings) -> dict[str, Any]:
     values = load_hyperparams(AGENT, settings.env)
     values.update(LOOP_HYPERPARAMS)
     values.update(kl_coef=settings.kl_coef, kl_target=settings.kl_target)
+    if settings.kl_limit is not None:  # the agent's own default is no limit
+        values["kl_limit"] = settings.kl_limit
     if settings.note_rnn_model is not None:
         values["note_rnn"] = settings.note_rnn_model
     values.update(settings.hyperparams or {})
@@ -255,7 +257,8 @@ def run_round(settings: RLHFSettings, index: int, out: Path, db: Path, labeler: 
               "labeler_score_after": labeler_score(labeler, melodies, names),
               "distinct_melodies_after": len({melody.tobytes() for melody in melodies}),
               "kl_per_melody_before": kl_before * steps, "kl_per_melody_after": kl_after * steps,
-              "kl_coef": float(policy.kl_coef), "samples": settings.samples,
+              "kl_coef": float(policy.kl_coef), "kl_limit": settings.kl_limit,
+              "samples": settings.samples,
               "policy_steps": int(policy.num_timesteps),
               "seconds": round(time.perf_counter() - started, 1),
               "cpu_seconds": round(time.process_time() - cpu, 1)}

@@ -24,6 +24,9 @@ from mammad_cli.arguments import (
 )
 from mammad_cli.label import DEFAULT_PORT, check_extra
 
+KL_MARGIN: float | None = 0.25
+"""``--kl-margin``'s default, ``feedback.rlhf.KL_MARGIN`` (not imported: it loads torch)."""
+
 DEFAULT_TEMPERATURE = 1.0
 HUMAN = "human"
 
@@ -74,6 +77,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--kl-target", type=optional_float, default=6.0, metavar="NATS",
                         help="KL to the Note-RNN per melody that beta is moved toward, or "
                              "'none' for a fixed beta")
+    parser.add_argument("--kl-margin", type=optional_float, default=KL_MARGIN,
+                        metavar="FRACTION",
+                        help="a rollout whose KL per melody is over --kl-target times (1 + "
+                             "FRACTION) is penalised harder at once, so that a round keeps to "
+                             f"its budget; 'none' for no ceiling (default {KL_MARGIN})")
     parser.add_argument("--reference-share", type=float, default=0.5,
                         help="fraction of each round's pairs that set a policy melody against "
                              "one of the Note-RNN's")
@@ -165,7 +173,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     settings = RLHFSettings(
         env=args.env, env_kwargs=parse_overrides(args.env_kwargs, what="--env-kwargs entry"),
         rounds=args.rounds, samples=args.samples, pairs=args.pairs, steps=args.steps,
-        kl_coef=args.kl_coef, kl_target=args.kl_target,
+        kl_coef=args.kl_coef, kl_target=args.kl_target, kl_margin=args.kl_margin,
         reference_share=args.reference_share, keep_best=not args.last_round,
         keep_best_kl=args.keep_best_kl, labeler=args.labeler,
         note_rnn_model=note_rnn_anchor(args.note_rnn_model),

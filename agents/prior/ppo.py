@@ -9,7 +9,8 @@ pretrained model. This agent does the same with PPO:
   Note-RNN's LSTM state (:mod:`agents.prior.features`);
 - each step's reward loses ``kl_coef * (log pi(a|s) - log p_ref(a|s))``, the reference being
   the policy at the start (the Note-RNN); ``kl_target`` adapts the coefficient toward a KL per
-  melody (:class:`~agents.prior.kl.KLController`). Train on rewards without ``note_rnn``: the
+  melody, and ``kl_limit`` boosts it at once on rollouts over that KL
+  (:class:`~agents.prior.kl.KLController`). Train on rewards without ``note_rnn``: the
   penalty holds ``kl_coef * log p_ref`` already. RL Tuner's own form (the ``note_rnn`` reward
   and an entropy bonus) is ``kl_coef=0`` with ``ent_coef``.
 
@@ -55,6 +56,8 @@ class NoteRNNPPO(PPO):
         kl_coef: ``beta``, the KL penalty's coefficient (the start value when adaptive).
         kl_target: Target KL to the reference per melody in nats (None: ``beta`` fixed).
         kl_horizon: The adaptive controller's horizon in samples.
+        kl_limit: KL to the reference per melody in nats above which a rollout's penalty is
+            boosted at once (:class:`~agents.prior.kl.KLController`; None: no ceiling).
         leap_features: Show the policy's residual and critic the state of RL Tuner's leap
             rule beside the Note-RNN's (:mod:`agents.prior.leaps`). The start stays the
             Note-RNN: the residual's output starts at zero.
@@ -72,9 +75,10 @@ class NoteRNNPPO(PPO):
     def __init__(self, policy: str | type = "NoteRNNPolicy", env: Any = None,
                  note_rnn: str = "default", kl_coef: float = 0.1,
                  kl_target: float | None = None, kl_horizon: int = 10_000,
-                 leap_features: bool = False, leap_head: bool = False,
+                 kl_limit: float | None = None, leap_features: bool = False,
+                 leap_head: bool = False,
                  policy_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        check_kl_settings(kl_coef, kl_target, kl_horizon)
+        check_kl_settings(kl_coef, kl_target, kl_horizon, kl_limit)
         for name, value in (("leap_features", leap_features), ("leap_head", leap_head)):
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false, got {value!r}")
@@ -82,6 +86,7 @@ class NoteRNNPPO(PPO):
             raise ValueError("leap_head needs leap_features: true (the head reads them)")
         self.note_rnn, self.leap_features, self.leap_head = note_rnn, leap_features, leap_head
         self.kl_coef, self.kl_target, self.kl_horizon = float(kl_coef), kl_target, kl_horizon
+        self.kl_limit = kl_limit
         policy_kwargs = dict(policy_kwargs or {})
         if env is not None:
             env = self._features_env(env, note_rnn, leap_features, kwargs.get("verbose", 0))
@@ -106,7 +111,9 @@ class NoteRNNPPO(PPO):
 
     def _setup_model(self) -> None:
         super()._setup_model()
-        self.kl_controller = KLController(self.kl_coef, self.kl_target, self.kl_horizon)
+        # Models saved before kl_limit existed have none: getattr keeps them loadable.
+        self.kl_controller = KLController(self.kl_coef, self.kl_target, self.kl_horizon,
+                                          getattr(self, "kl_limit", None))
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "kl_controller", "kl_meter", "_tracker"]
@@ -151,15 +158,15 @@ class NoteRNNPPO(PPO):
             log_ref = self.policy.reference_log_probs(observations)
         sampled = (log_pi - log_ref).gather(1, actions[:, None])[:, 0]
         exact = (log_pi.exp() * (log_pi - log_ref)).sum(dim=1)
-        beta = self.kl_controller.beta
+        per_step = float(exact.mean())
+        per_melody = per_step * self._melody_steps()
+        beta = self.kl_controller.bound(per_melody)  # boosted over the KL limit
         if beta > 0:
             buffer.rewards -= beta * sampled.cpu().numpy().reshape(buffer.rewards.shape)
             with torch.no_grad():
                 values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))
             buffer.compute_returns_and_advantage(last_values=values,
                                                  dones=self._last_episode_starts)
-        per_step = float(exact.mean())
-        per_melody = per_step * self._melody_steps()
         self.logger.record("kl/per_step", per_step)
         self.logger.record("kl/per_melody", per_melody)
         self.logger.record("kl/coef", beta)

@@ -1,4 +1,6 @@
+import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -6,8 +8,21 @@ import torch
 import yaml
 
 from feedback.pairs import mixed_candidates
-from feedback.rlhf import OldLoopError, RLHFSettings, choose_pairs, pair_candidates, run_rlhf
-from feedback.rlhf_round import ROUND_FILE, choose_round, read_samples, write_samples
+from feedback.rlhf import (
+    OldLoopError,
+    RLHFSettings,
+    changed_settings,
+    choose_pairs,
+    pair_candidates,
+    run_rlhf,
+)
+from feedback.rlhf_round import (
+    ROUND_FILE,
+    choose_round,
+    loop_hyperparams,
+    read_samples,
+    write_samples,
+)
 from mammad_cli import main
 from rewards.preferences import PreferenceStore
 
@@ -103,6 +118,8 @@ def test_a_folder_of_another_loop_is_refused(tmp_path, capsys):
     (["--note-rnn-weight", "3"], "--note-rnn-weight is gone"),
     (["--kl-target", "lots"], "'lots' is neither a number nor 'none'"),
     (["--keep-best-kl", "far"], "'far' is neither a number nor 'none'"),
+    (["--kl-margin", "0"], "kl_margin (a fraction of kl_target) must be a number > 0"),
+    (["--kl-margin", "lots"], "'lots' is neither a number nor 'none'"),
     (["--note-rnn-model", "rl_tunr"], "'rl_tunr' is neither a shipped Note-RNN ('default', "
                                       "'rl_tuner') nor a weights file"),
 ])
@@ -111,6 +128,12 @@ def test_bad_arguments(argv, message, tmp_path, capsys):
         main(["rlhf", "--out", str(tmp_path / "x"), *argv])
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x" / "prefs.sqlite").exists()
+
+
+def test_the_command_lines_defaults_are_the_loops():
+    from mammad_cli import rlhf as command
+
+    assert command.KL_MARGIN == RLHFSettings().kl_margin
 
 
 def test_pairs_share_an_accompaniment():
@@ -157,6 +180,31 @@ def test_settings_are_checked():
     assert RLHFSettings(keep_best_kl=None).keep_best_kl is None
     with pytest.raises(ValueError, match="unknown env"):
         run_rlhf(RLHFSettings(env="Nope-v0"), None)
+
+
+@pytest.mark.parametrize("margin", [0.0, -0.5, float("inf"), "0.25", True])
+def test_a_bad_kl_margin_is_named(margin):
+    with pytest.raises(ValueError, match=f"kl_margin .* must be a number > 0 or None .*"
+                                         f"got {re.escape(repr(margin))}"):
+        RLHFSettings(kl_margin=margin)
+
+
+def test_the_kl_ceiling_is_the_target_and_a_margin():
+    assert RLHFSettings().kl_limit == 7.5  # 6 nats and a quarter
+    assert RLHFSettings(kl_target=8.0, kl_margin=0.5).kl_limit == 12.0
+    assert RLHFSettings(kl_margin=None).kl_limit is None
+    assert RLHFSettings(kl_target=None).kl_limit is None  # a fixed beta: no ceiling
+    assert loop_hyperparams(RLHFSettings())["kl_limit"] == 7.5
+    assert "kl_limit" not in loop_hyperparams(RLHFSettings(kl_margin=None))
+
+
+def test_a_loop_begun_before_the_kl_margin_resumes_with_what_it_ran():
+    described = json.loads(json.dumps(dataclasses.asdict(RLHFSettings(kl_margin=None,
+                                                                      rounds=6))))
+    saved = {k: v for k, v in described.items() if k != "kl_margin"} | {"rounds": 5}
+    assert changed_settings(saved, described) == []
+    now = json.loads(json.dumps(dataclasses.asdict(RLHFSettings())))
+    assert changed_settings(saved, now) == ["kl_margin"]
 
 
 def test_a_loop_of_the_earlier_version_is_refused_with_what_to_do(tmp_path):

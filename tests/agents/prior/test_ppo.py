@@ -217,6 +217,7 @@ def test_a_model_saved_before_leap_features_loads_without_them(tmp_path):
     ({"kl_coef": -1.0}, "kl_coef must be a number >= 0"),
     ({"kl_target": 0.0}, "kl_target"),
     ({"kl_horizon": 0}, "kl_horizon"),
+    ({"kl_target": 6.0, "kl_limit": 5.0}, r"kl_limit \(5.0\) must be above kl_target \(6.0\)"),
     ({"note_rnn": "nosuch"}, "nosuch"),
     ({"leap_features": "yes"}, "leap_features must be true or false, got 'yes'"),
     ({"leap_head": True}, "leap_head needs leap_features: true"),
@@ -227,3 +228,15 @@ def test_bad_settings_are_refused_by_name(hyperparams, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
                    hyperparams={"n_envs": 1, **hyperparams})
+
+
+def test_the_kl_limit_reaches_the_controller_and_is_saved(tmp_path):
+    model = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
+                       hyperparams={"n_envs": 1, "note_rnn": "rl_tuner", "kl_target": 6.0,
+                                    "kl_limit": 7.5})
+    assert model.kl_controller.limit == 7.5
+    model.save(tmp_path / "model.zip")
+    assert NoteRNNPPO.load(tmp_path / "model.zip").kl_controller.limit == 7.5
+    plain = make_agent("note_rnn_ppo", "MelodyEnv-v0", seed=0, env_kwargs=RL_TUNER_SETTING,
+                       hyperparams={"n_envs": 1, "note_rnn": "rl_tuner"})
+    assert plain.kl_controller.limit is None
