@@ -308,6 +308,9 @@ def plan_rewards(reward: str | Sequence[str] | RewardPlan | None,
             ``reward_kwargs`` that is not a mapping from reward name to a mapping of arguments,
             or weights / kwargs for rewards not in ``reward``.
     """
+    if isinstance(reward, Mapping) and set(reward) == {"entries"}:
+        # a plan as dataclasses.asdict and JSON write it: a saved env spec's kwargs
+        reward = _plan_from_entries(reward["entries"])
     if isinstance(reward, RewardPlan):
         if reward_weights or reward_kwargs:
             raise ValueError("a RewardPlan holds its weights and arguments: pass "
@@ -336,6 +339,23 @@ def plan_rewards(reward: str | Sequence[str] | RewardPlan | None,
             kwargs["weight"] = check_weight(name, reward_weights[name])
         entries.append((name, tuple(kwargs.items())))
     return RewardPlan(tuple(entries))
+
+
+def _plan_from_entries(entries: Any) -> RewardPlan:
+    """A plan from its ``entries`` as JSON gives them back (lists), checked as a new one.
+
+    Raises:
+        ValueError: If they are not ``[name, [[argument, value], ...]]`` pairs, or as
+            :func:`plan_rewards`.
+    """
+    try:
+        plain = [(str(name), dict(arguments)) for name, arguments in entries]
+    except (TypeError, ValueError):
+        raise ValueError(f"a saved reward plan must hold [name, [[argument, value], ...]] "
+                         f"entries, got {entries!r}") from None
+    weights = {name: args.pop("weight") for name, args in plain if "weight" in args}
+    kwargs = {name: args for name, args in plain if args}
+    return plan_rewards([name for name, _ in plain], weights, kwargs)
 
 
 def plan_env_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -68,3 +68,17 @@ def test_each_reward_family_sits_in_its_term_module_and_the_old_paths_re_export(
         term = importlib.import_module(f"rewards.{family}.term")
         for name in names:
             assert getattr(shim, name) is getattr(term, name)
+
+
+def test_an_env_spec_holding_a_plan_survives_json():
+    """Imitation agents save their env's spec as JSON and rebuild the env from it."""
+    from gymnasium.envs.registration import EnvSpec
+
+    plan = plan_rewards("theory", {"theory": 2.0}, {"theory": {"key": "A minor"}})
+    env = gym.make("MammadMelody-count-v0", reward=plan, steps=4)
+    again = gym.make(EnvSpec.from_json(env.spec.to_json()))
+    again.reset(seed=0)
+    assert again.step(45)[4]["reward_terms"].keys() == {"theory"}
+    assert plan_rewards({"entries": [["theory", [["weight", 2.0], ["key", "A minor"]]]]}) == plan
+    with pytest.raises(ValueError, match="a saved reward plan must hold"):
+        plan_rewards({"entries": [["theory"]]})
